@@ -1,0 +1,64 @@
+"""Customer profiles over the API; a channel key sees and edits only its own customers."""
+
+import django_filters
+from django.db.models import ProtectedError
+from rest_framework import viewsets
+
+from customers import selectors, services
+from customers.models import Customer
+from customers.serializers import CustomerSerializer
+from oms_project.api import request_channel
+from oms_project.errors import Conflict
+
+
+class CustomerFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    name = django_filters.CharFilter(method="filter_name")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Customer
+        fields = ["email"]
+
+    def filter_name(self, queryset, name, value):
+        return queryset.filter(last_name__istartswith=value) | queryset.filter(
+            first_name__istartswith=value
+        )
+
+
+class CustomerViewSet(viewsets.ModelViewSet):
+    scope = "customers"
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+
+    def get_queryset(self):
+        channel = request_channel(self.request)
+        return selectors.customers_visible(channel_code=channel.code if channel else None)
+
+    def perform_create(self, serializer):
+        channel = request_channel(self.request)
+        data = dict(serializer.validated_data)
+        external_id = data.pop("external_id", None) or None
+        serializer.instance = services.customer_create(
+            channel_code=channel.code if channel else None, external_id=external_id, **data
+        )
+
+    def perform_update(self, serializer):
+        channel = request_channel(self.request)
+        data = dict(serializer.validated_data)
+        external_id = data.pop("external_id", None)
+        serializer.instance = services.customer_update(
+            customer=serializer.instance, channel_code=channel.code if channel else None,
+            external_id=external_id, **data,
+        )
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise Conflict("This customer has orders and cannot be deleted.")
+
+
+def register(router) -> None:
+    router.register("customers", CustomerViewSet, basename="customer")

@@ -1,0 +1,8 @@
+"""Errors raised by the customer services."""
+
+from oms_project.errors import Conflict
+
+
+class DuplicateCustomer(Conflict):
+    code = "duplicate_customer"
+    title = "A customer with this e-mail already exists"

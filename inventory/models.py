@@ -1,0 +1,137 @@
+"""Products, the stock ledger and reservations.
+
+`StockLevel` holds the two numbers that matter (`on_hand`, `allocated`); the database refuses
+negative or over-allocated stock through CHECK constraints. Every change to either number writes
+a `StockMovement` in the same transaction (see `inventory.services`), and `allocated` equals the
+sum of the open `StockReservation` rows of that level.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+from warehouses.models import FreightClass, Warehouse, code_validator
+
+
+class Product(models.Model):
+    """A sellable item, identified by its SKU."""
+
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=255)
+    external_id = models.CharField("product id", max_length=100, blank=True, db_index=True)
+    barcode = models.CharField(max_length=64, blank=True, db_index=True)
+    weight_grams = models.PositiveIntegerField(null=True, blank=True)
+    length_mm = models.PositiveIntegerField(null=True, blank=True)
+    width_mm = models.PositiveIntegerField(null=True, blank=True)
+    height_mm = models.PositiveIntegerField(null=True, blank=True)
+    freight_class = models.CharField(
+        max_length=20, choices=FreightClass.choices, default=FreightClass.STANDARD
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        default=5, help_text="At or below this many available units a storefront shows low stock."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} - {self.name}"
+
+
+class StockLevel(models.Model):
+    """Stock of one product at one warehouse."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    allocated = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(default=0)
+    reorder_point = models.IntegerField(default=0)
+    reorder_quantity = models.IntegerField(default=0)
+    low_stock_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product__sku", "warehouse__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="stock_level_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_non_negative"),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0), name="stock_allocated_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__lte=F("on_hand")), name="stock_allocated_within_on_hand"
+            ),
+            models.CheckConstraint(
+                condition=Q(safety_stock__gte=0)
+                & Q(reorder_point__gte=0)
+                & Q(reorder_quantity__gte=0),
+                name="stock_settings_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["warehouse", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.warehouse_id}: {self.on_hand}/{self.allocated}"
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.allocated - self.safety_stock, 0)
+
+
+class MovementReason(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    COUNT = "count", "Stock count"
+    IMPORT = "import", "Import"
+    ALLOCATION = "allocation", "Allocation"
+    RELEASE = "release", "Release"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN_RESTOCK = "return_restock", "Return restock"
+    TRANSFER = "transfer", "Transfer"
+    RECONCILIATION = "reconciliation", "Reconciliation"
+
+
+class StockMovement(models.Model):
+    """One ledger row: how much `on_hand` and `allocated` changed, why, and who did it."""
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    delta_on_hand = models.IntegerField(default=0)
+    delta_allocated = models.IntegerField(default=0)
+    reason = models.CharField(max_length=20, choices=MovementReason.choices)
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    actor = models.CharField(max_length=150, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["stock_level", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.delta_on_hand:+d}/{self.delta_allocated:+d} ({self.reference})"
+
+
+class StockReservation(models.Model):
+    """Units of a stock level held for something (an order line, a checkout, a transfer)."""
+
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="reservations"
+    )
+    reference = models.CharField(max_length=100)
+    quantity = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "stock_level"], name="reservation_reference_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.quantity}"

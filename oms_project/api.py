@@ -1,0 +1,294 @@
+"""API plumbing shared by every app: key authentication, scopes, problem+json, pagination.
+
+Errors follow RFC 9457 (`application/problem+json`) with a stable `code` and, for validation
+failures, field-level `errors`.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import IntegrityError, connections, transaction
+from django.http import Http404, JsonResponse
+from django.utils import timezone
+from rest_framework import exceptions, pagination, permissions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.response import Response
+
+from oms_project.errors import OmsError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+KEY_PREFIX = "oms_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# What a channel key may do without explicit scopes: its own orders and customers,
+# and reading the catalogue, stock and locations it sells from.
+CHANNEL_SCOPES = frozenset(
+    {
+        "orders:read",
+        "orders:write",
+        "customers:read",
+        "customers:write",
+        "catalog:read",
+        "inventory:read",
+        "warehouses:read",
+        "checkouts:write",
+        "returns:read",
+        "returns:write",
+    }
+)
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <key>`; the key's SHA-256 hash is looked up."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        from orders.models import ApiKey
+
+        try:
+            raw = parts[1].decode()
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        api_key = (
+            ApiKey.objects.select_related("channel").filter(hashed_key=hash_key(raw)).first()
+        )
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        if not api_key.is_active or api_key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if api_key.channel_id and not api_key.channel.is_active:
+            raise exceptions.AuthenticationFailed("This API key's channel is inactive.")
+        self._touch(api_key)
+        from django.contrib.auth.models import AnonymousUser
+
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    @staticmethod
+    def _touch(api_key) -> None:
+        now = timezone.now()
+        if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+            return
+        type(api_key).objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
+def key_scopes(api_key) -> frozenset[str]:
+    scopes = set(api_key.scopes or [])
+    if api_key.channel_id:
+        scopes |= CHANNEL_SCOPES
+    # A write scope implies reading the same resource.
+    scopes |= {scope.replace(":write", ":read") for scope in scopes if scope.endswith(":write")}
+    return frozenset(scopes)
+
+
+def is_staff_request(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+class HasApiAccess(permissions.BasePermission):
+    """Staff sessions may do everything; API keys need the view's scope for the method.
+
+    A view names its resource with `scope = "orders"`; safe methods need `orders:read`,
+    others `orders:write`. A view may override per action with `action_scopes`.
+    """
+
+    def has_permission(self, request, view):
+        if is_staff_request(request):
+            return True
+        api_key = request.auth
+        if api_key is None or not hasattr(api_key, "hashed_key"):
+            raise exceptions.NotAuthenticated()
+        required = required_scope(request, view)
+        if required is None or required in key_scopes(api_key):
+            return True
+        raise exceptions.PermissionDenied(f"This API key lacks the scope '{required}'.")
+
+
+def required_scope(request, view) -> str | None:
+    action = getattr(view, "action", None)
+    action_scopes = getattr(view, "action_scopes", {})
+    if action in action_scopes:
+        return action_scopes[action]
+    scope = getattr(view, "scope", None)
+    if scope is None:
+        return None
+    suffix = "read" if request.method in permissions.SAFE_METHODS else "write"
+    return f"{scope}:{suffix}"
+
+
+def request_channel(request):
+    """The sales channel a request is confined to, or None for staff and integration keys."""
+    api_key = request.auth
+    if api_key is not None and getattr(api_key, "channel_id", None):
+        return api_key.channel
+    return None
+
+
+def request_actor(request) -> str:
+    """Who is acting, for audit rows: `user:<name>` or `api_key:<prefix>`."""
+    if request.auth is not None and hasattr(request.auth, "prefix"):
+        return request.auth.actor
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.get_username()}"
+    return "anonymous"
+
+
+class CursorPagination(pagination.CursorPagination):
+    """`?cursor=&limit=` (default 50, max 500), newest first, no COUNT(*)."""
+
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 500
+    ordering = "-id"
+
+
+# --- problem+json ---------------------------------------------------------------------------
+
+_DRF_CODES = {
+    exceptions.ParseError: ("malformed_request", "Malformed request body"),
+    exceptions.AuthenticationFailed: ("authentication_failed", "Authentication failed"),
+    exceptions.NotAuthenticated: ("not_authenticated", "Authentication required"),
+    exceptions.PermissionDenied: ("permission_denied", "Permission denied"),
+    exceptions.NotFound: ("not_found", "Not found"),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "Method not allowed"),
+    exceptions.NotAcceptable: ("not_acceptable", "Not acceptable"),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type"),
+    exceptions.Throttled: ("throttled", "Too many requests"),
+    exceptions.ValidationError: ("validation_error", "Invalid input"),
+}
+
+
+def problem_body(status: int, code: str, title: str, detail: str, errors=None, **extra) -> dict:
+    body = {
+        "type": f"https://oms.example/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def problem_response(status: int, code: str, title: str, detail: str, errors=None, **extra):
+    return Response(
+        problem_body(status, code, title, detail, errors, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _validation_detail(errors) -> str:
+    if isinstance(errors, dict):
+        fields = ", ".join(str(field) for field in list(errors)[:10])
+        return f"Invalid input in: {fields}."
+    if isinstance(errors, list) and errors:
+        return str(errors[0]) if not isinstance(errors[0], dict | list) else "Invalid input."
+    return "Invalid input."
+
+
+def _set_rollback() -> None:
+    for connection in connections.all(initialized_only=True):
+        if connection.settings_dict.get("ATOMIC_REQUESTS") and connection.in_atomic_block:
+            transaction.set_rollback(True, using=connection.alias)
+
+
+def problem_exception_handler(exc, context):
+    """Render every API error as problem+json and roll the transaction back."""
+    _set_rollback()
+    if isinstance(exc, OmsError):
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.detail, exc.errors, **exc.extra
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, IntegrityError):
+        return problem_response(
+            409, "conflict", "Conflict", "The change clashes with existing data; re-read and retry."
+        )
+    elif isinstance(exc, RequestDataTooBig):
+        return problem_response(413, "payload_too_large", "Payload too large", str(exc))
+    if isinstance(exc, exceptions.APIException):
+        code, title = next(
+            (value for klass, value in _DRF_CODES.items() if isinstance(exc, klass)),
+            ("error", "Error"),
+        )
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, exceptions.ValidationError):
+            errors = exc.detail
+            response = problem_response(400, code, title, _validation_detail(errors), errors)
+        else:
+            response = problem_response(exc.status_code, code, title, str(exc.detail))
+        for name, value in headers.items():
+            response[name] = value
+        return response
+    logger.exception("Unhandled API error", exc_info=exc)
+    return problem_response(
+        500, "server_error", "Internal server error", "An unexpected error occurred."
+    )
+
+
+class ApiErrorMiddleware:
+    """Keep `/api/` answers problem+json even for errors raised outside DRF views
+    (unknown URLs, oversized bodies, crashes in middleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code < 400:
+            return response
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith(("application/problem+json", "application/json")):
+            return response
+        return self._problem(response.status_code)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return self._problem(413, str(exception))
+        if isinstance(exception, Http404):
+            return self._problem(404)
+        logger.exception("Unhandled error under /api/", exc_info=exception)
+        return self._problem(500)
+
+    @staticmethod
+    def _problem(status: int, detail: str = ""):
+        codes = {
+            400: ("bad_request", "Bad request"),
+            404: ("not_found", "Not found"),
+            405: ("method_not_allowed", "Method not allowed"),
+            413: ("payload_too_large", "Payload too large"),
+            500: ("server_error", "Internal server error"),
+        }
+        code, title = codes.get(status, ("error", "Error"))
+        body = problem_body(status, code, title, detail or title + ".")
+        return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)

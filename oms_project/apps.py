@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OmsProjectConfig(AppConfig):
+    name = "oms_project"
+    verbose_name = "Notifications and events"

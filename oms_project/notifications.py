@@ -1,0 +1,86 @@
+"""Customer, supplier and staff e-mails: rendered from templates, logged, sent after commit."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from oms_project.models import EmailMessage
+
+logger = logging.getLogger(__name__)
+
+
+def email_queue(
+    *, to: str, template: str, context: dict, reference: str = ""
+) -> EmailMessage:
+    """Render `templates/emails/<template>.{txt,html}`, log it, and send it after commit.
+
+    The subject is the first line of the text template's `subject` block file
+    `emails/<template>_subject.txt`.
+    """
+    context = {"brand_name": settings.OMS_BRAND_NAME, **context}
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip().splitlines()[0]
+    body_text = render_to_string(f"emails/{template}.txt", context)
+    body_html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMessage.objects.create(
+        to=to,
+        template=template,
+        subject=subject[:255],
+        body_text=body_text,
+        body_html=body_html,
+        reference=reference,
+    )
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _enqueue(message_pk: int) -> None:
+    from oms_project.tasks import email_send_task
+
+    try:
+        email_send_task.delay(message_pk)
+    except Exception:
+        logger.warning("E-mail %s not enqueued; the sweep will retry", message_pk)
+
+
+def email_send(*, message_pk: int, resend: bool = False) -> bool:
+    """Send one logged e-mail; skipped if it was already sent (unless resending)."""
+    with transaction.atomic():
+        message = EmailMessage.objects.select_for_update().filter(pk=message_pk).first()
+        if message is None or (message.status == EmailMessage.Status.SENT and not resend):
+            return False
+        mail = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to],
+        )
+        if message.body_html:
+            mail.attach_alternative(message.body_html, "text/html")
+        message.attempts += 1
+        try:
+            mail.send()
+        except Exception as error:  # SMTP failures are recorded, then retried by the task
+            message.status = EmailMessage.Status.FAILED
+            message.error = str(error)[:2000]
+            message.save(update_fields=["status", "error", "attempts"])
+            raise
+        message.status = EmailMessage.Status.SENT
+        message.sent_at = timezone.now()
+        message.error = ""
+        message.save(update_fields=["status", "sent_at", "error", "attempts"])
+    return True
+
+
+def email_queue_staff_alert(*, subject: str, body: str, reference: str = "") -> None:
+    """Alert the operations team (settings.OMS_STAFF_ALERT_EMAILS)."""
+    for address in settings.OMS_STAFF_ALERT_EMAILS:
+        email_queue(
+            to=address,
+            template="staff_alert",
+            context={"subject": subject, "body": body},
+            reference=reference,
+        )

@@ -1,0 +1,75 @@
+"""The transactional outbox: events are rows written with the change, sent after commit.
+
+`outbox_emit` must run inside the business transaction; dispatch happens in Celery once the
+transaction commits, and a periodic sweep picks up any row whose dispatch was lost (a broker
+outage, a crashed worker). Consumers dedupe on `event_id`.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from oms_project.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+SWEEP_GRACE = timedelta(seconds=30)
+
+
+def outbox_emit(*, topic: str, payload: dict, reference: str = "") -> OutboxEvent:
+    """Record an event for other systems; it is dispatched after the transaction commits."""
+    event = OutboxEvent.objects.create(topic=topic, payload=payload, reference=reference)
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return event
+
+
+def _enqueue(event_pk: int) -> None:
+    from oms_project.tasks import outbox_dispatch_task
+
+    try:
+        outbox_dispatch_task.delay(event_pk)
+    except Exception:  # the broker is down: the periodic sweep sends it later
+        logger.warning("Outbox event %s not enqueued; the sweep will retry", event_pk)
+
+
+def outbox_dispatch(*, event_pk: int) -> bool:
+    """Hand one event to its consumers and mark it dispatched; False if already done."""
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update()
+            .filter(pk=event_pk, dispatched_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return False
+        for consumer in _consumers():
+            consumer(event)
+        event.dispatched_at = timezone.now()
+        event.attempts += 1
+        event.save(update_fields=["dispatched_at", "attempts"])
+    return True
+
+
+def outbox_pending_ids(*, limit: int = 500) -> list[int]:
+    """Events older than the grace period that were never dispatched."""
+    cutoff = timezone.now() - SWEEP_GRACE
+    return list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+_CONSUMERS: list = []
+
+
+def outbox_register_consumer(consumer) -> None:
+    """Register a callable taking an `OutboxEvent` (e.g. webhook fan-out)."""
+    if consumer not in _CONSUMERS:
+        _CONSUMERS.append(consumer)
+
+
+def _consumers() -> list:
+    return list(_CONSUMERS)

@@ -1,0 +1,47 @@
+"""Serializer building blocks shared by the apps' APIs."""
+
+from django_countries import countries
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields the serializer does not know and read-only fields sent on write."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            read_only = {name for name, field in self.fields.items() if field.read_only}
+            errors = {}
+            for key in data:
+                if key in read_only:
+                    errors[key] = ["This field is read-only."]
+                elif key not in writable:
+                    errors[key] = ["Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass
+
+
+class CountryCodeField(serializers.CharField):
+    """An ISO 3166-1 alpha-2 country code, upper-cased."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).upper()
+        if value not in dict(countries):
+            raise serializers.ValidationError(f"'{value}' is not an ISO 3166-1 country code.")
+        return value
+
+    def to_representation(self, value):
+        return getattr(value, "code", value) or ""
+
+
+class CountryCodeListField(serializers.ListField):
+    child = CountryCodeField()

@@ -1,0 +1,277 @@
+"""Sales channels, API keys, orders and everything recorded about them."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from customers.models import Customer
+from inventory.models import Product
+from orders.states import OrderStatus
+from warehouses.models import ServiceLevel, Warehouse, code_validator
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class SalesChannel(models.Model):
+    """Where orders come from: a web shop, a marketplace, stores, wholesale."""
+
+    class ShortagePolicy(models.TextChoices):
+        REJECT = "reject", "Reject the order"
+        BACKORDER = "backorder", "Accept and backorder"
+
+    code = models.CharField(max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    warehouses = models.ManyToManyField(Warehouse, related_name="channels", blank=True)
+    allow_split = models.BooleanField(
+        default=True, help_text="Ship from several locations when no single one can fill it."
+    )
+    max_shipments = models.PositiveSmallIntegerField(default=3)
+    shortage_policy = models.CharField(
+        max_length=20, choices=ShortagePolicy.choices, default=ShortagePolicy.BACKORDER
+    )
+    reserve_on_create = models.BooleanField(
+        default=False, help_text="Hold stock for unpaid orders as soon as they arrive."
+    )
+    checkout_ttl_minutes = models.PositiveIntegerField(default=15)
+    return_window_days = models.PositiveIntegerField(default=30)
+    order_number_prefix = models.CharField(max_length=8, default="", blank=True)
+    support_email = models.EmailField(blank=True)
+    brand_color = models.CharField(max_length=7, default="#1f4e79")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A credential for the API: a channel key, or an integration key with scopes.
+
+    Only a SHA-256 hash of the secret is kept; the prefix identifies the key to humans.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    channel = models.ForeignKey(
+        SalesChannel, null=True, blank=True, on_delete=models.PROTECT, related_name="api_keys"
+    )
+    scopes = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def actor(self) -> str:
+        return f"api_key:{self.prefix}"
+
+
+class FulfillmentMethod(models.TextChoices):
+    SHIP = "ship", "Ship to address"
+    PICKUP = "pickup", "Pickup in store"
+
+
+class Order(models.Model):
+    """An order from a channel, with snapshots of its addresses and its money totals."""
+
+    number = models.CharField(max_length=32, unique=True)
+    channel = models.ForeignKey(SalesChannel, on_delete=models.PROTECT, related_name="orders")
+    channel_order_id = models.CharField(max_length=100)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    email = models.EmailField()
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.CREATED, editable=False
+    )
+    hold_reason = models.CharField(max_length=30, blank=True, editable=False)
+    fulfillment_method = models.CharField(
+        max_length=10, choices=FulfillmentMethod.choices, default=FulfillmentMethod.SHIP
+    )
+    pickup_location = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_orders"
+    )
+    shipping_method = models.ForeignKey(
+        ServiceLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    discount_total = models.DecimalField(**MONEY, default=ZERO)
+    shipping_total = models.DecimalField(**MONEY, default=ZERO)
+    tax_total = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    paid_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    refund_due = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    payment_method = models.CharField(max_length=50, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    billing_address = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    placed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "channel_order_id"], name="order_channel_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0)
+                & Q(discount_total__gte=0)
+                & Q(shipping_total__gte=0)
+                & Q(tax_total__gte=0)
+                & Q(total__gte=0),
+                name="order_money_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "placed_at"]),
+            models.Index(fields=["channel", "status", "placed_at"]),
+            models.Index(fields=["placed_at", "id"]),
+            models.Index(fields=["email"]),
+            models.Index(fields=["customer", "placed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """One SKU on an order with its quantities through fulfillment.
+
+    `quantity_allocated` counts units currently reserved (not yet shipped); shipped units move to
+    `quantity_shipped`; cancelled units to `quantity_cancelled`.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField()
+    quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    line_total = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity__gte=F("quantity_allocated")
+                    + F("quantity_shipped")
+                    + F("quantity_cancelled")
+                ),
+                name="line_quantities_within_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=F("quantity_shipped")),
+                name="line_returned_within_shipped",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(discount__gte=0) & Q(line_total__gte=0),
+                name="line_money_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"])]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+    @property
+    def quantity_open(self) -> int:
+        """Units neither allocated, shipped nor cancelled (waiting for stock)."""
+        return (
+            self.quantity
+            - self.quantity_allocated
+            - self.quantity_shipped
+            - self.quantity_cancelled
+        )
+
+
+class Payment(models.Model):
+    """Money authorised or captured for an order by a payment processor."""
+
+    class Status(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized"
+        CAPTURED = "captured", "Captured"
+        FAILED = "failed", "Failed"
+        VOIDED = "voided", "Voided"
+        REFUNDED = "refunded", "Refunded"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(max_length=50)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount} {self.currency} ({self.status})"
+
+
+class OrderEvent(models.Model):
+    """The audit trail of an order: every transition, payment, note and decision."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["order", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.from_status}->{self.to_status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request made with an `Idempotency-Key`, replayed on retries."""
+
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    is_complete = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,61 @@
+from rest_framework import serializers
+
+from orders.models import Order, OrderEvent, OrderLine, Payment
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    line_id = serializers.IntegerField(source="id", read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "line_id", "sku", "name", "quantity", "quantity_allocated", "quantity_shipped",
+            "quantity_cancelled", "quantity_returned", "unit_price", "discount", "line_total",
+        ]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "method", "amount", "currency", "status", "reference", "created_at"]
+        read_only_fields = fields
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["type", "from_status", "to_status", "message", "actor", "data", "created_at"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    customer_id = serializers.IntegerField(read_only=True)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", read_only=True, default=None
+    )
+    shipping_method = serializers.CharField(
+        source="shipping_method.code", read_only=True, default=None
+    )
+    lines = OrderLineSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number", "channel", "channel_order_id", "customer_id", "email", "status",
+            "hold_reason", "fulfillment_method", "pickup_location", "shipping_method",
+            "currency", "subtotal", "discount_total", "shipping_total", "tax_total", "total",
+            "paid_total", "refund_due", "payment_method", "shipping_address", "billing_address",
+            "attributes", "placed_at", "created_at", "updated_at", "lines", "payments",
+        ]
+        read_only_fields = fields
+
+
+class OrderDetailSerializer(OrderSerializer):
+    events = OrderEventSerializer(many=True, read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "events"]
+        read_only_fields = fields

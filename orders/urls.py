@@ -1,0 +1,7 @@
+from rest_framework.routers import SimpleRouter
+
+from orders import apis
+
+router = SimpleRouter(trailing_slash=True)
+apis.register(router)
+urlpatterns = router.urls

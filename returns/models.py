@@ -1,0 +1,1 @@
+"""Return requests (RMAs), their lines and refunds. Built out by the returns workflow."""
