@@ -6,3 +6,8 @@ from oms_project.errors import Conflict
 class DuplicateCustomer(Conflict):
     code = "duplicate_customer"
     title = "A customer with this e-mail already exists"
+
+
+class CustomerHasOrders(Conflict):
+    code = "customer_has_orders"
+    title = "This customer has orders and cannot be deleted"

@@ -3,11 +3,12 @@
 import hashlib
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, router, transaction
+from django.db.models import F, ProtectedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from customers.errors import DuplicateCustomer
+from customers.errors import CustomerHasOrders, DuplicateCustomer
 from customers.models import Address, Customer, CustomerChannel
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone")
@@ -23,22 +24,32 @@ def normalize_email(email: str) -> str:
 
 def customer_create(*, email: str, channel_code: str | None = None,
                     external_id: str | None = None, **profile) -> Customer:
-    """Create a profile; raises `DuplicateCustomer` if the e-mail is taken."""
+    """Create a profile, linked to the channel that created it.
+
+    Raises `DuplicateCustomer` (with field errors) if the e-mail is taken, case-insensitively,
+    or the channel already uses `external_id` for another customer.
+    """
+    email = normalize_email(email)
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(email=normalize_email(email), **profile)
+            customer = Customer.objects.create(email=email, **profile)
             if channel_code:
                 CustomerChannel.objects.create(
                     customer=customer, channel_code=channel_code, external_id=external_id
                 )
     except IntegrityError:
-        raise DuplicateCustomer(f"A customer with e-mail {email} or that channel id exists.")
+        raise duplicate_customer_error(
+            email=email, channel_code=channel_code, external_id=external_id
+        )
     return customer
 
 
 def customer_update(*, customer: Customer, external_id: str | None = None,
                     channel_code: str | None = None, **changes) -> Customer:
-    """Change profile fields (e-mail included); raises `DuplicateCustomer` on a clash."""
+    """Change profile fields (e-mail included) and the channel's customer id.
+
+    Raises `DuplicateCustomer` (with field errors) on a clash with another customer.
+    """
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
     try:
@@ -52,8 +63,48 @@ def customer_update(*, customer: Customer, external_id: str | None = None,
                     defaults={"external_id": external_id or None},
                 )
     except IntegrityError:
-        raise DuplicateCustomer("Another customer already has this e-mail or channel id.")
+        customer.refresh_from_db()
+        raise duplicate_customer_error(
+            email=changes.get("email"), channel_code=channel_code, external_id=external_id,
+            customer_id=customer.pk,
+        )
     return customer
+
+
+def duplicate_customer_error(*, email: str | None, channel_code: str | None,
+                             external_id: str | None,
+                             customer_id: int | None = None) -> DuplicateCustomer:
+    """Build the error for a lost uniqueness race, naming the fields that clash."""
+    errors = {}
+    if email and Customer.objects.filter(email__iexact=email).exclude(pk=customer_id).exists():
+        errors["email"] = ["A customer with this e-mail already exists."]
+    if channel_code and external_id and CustomerChannel.objects.filter(
+        channel_code=channel_code, external_id=external_id
+    ).exclude(customer_id=customer_id).exists():
+        errors["external_id"] = ["This channel already uses this customer id."]
+    return DuplicateCustomer(
+        "Another customer already has this e-mail or channel customer id.", errors=errors or None
+    )
+
+
+def customer_delete(*, customer: Customer, channel_code: str | None = None) -> bool:
+    """Delete a profile; return True if it was deleted.
+
+    A channel deleting a customer that other channels also know only removes its own link
+    (and returns False), so one channel cannot erase another's customer. Raises
+    `CustomerHasOrders` if orders refer to the customer.
+    """
+    with transaction.atomic():
+        collector = Collector(using=router.db_for_write(Customer))
+        try:
+            collector.collect([customer])
+        except ProtectedError:
+            raise CustomerHasOrders("This customer has orders and cannot be deleted.")
+        if channel_code and customer.channels.exclude(channel_code=channel_code).exists():
+            CustomerChannel.objects.filter(customer=customer, channel_code=channel_code).delete()
+            return False
+        collector.delete()
+    return True
 
 
 def customer_upsert(*, channel_code: str, email: str, external_id: str | None = None,
@@ -72,7 +123,7 @@ def customer_upsert(*, channel_code: str, email: str, external_id: str | None = 
             ).first()
         if customer is None:
             customer, _ = Customer.objects.get_or_create(
-                email=email, defaults={**profile}
+                email__iexact=email, defaults={"email": email, **profile}
             )
         changed = [field for field in PROFILE_FIELDS
                    if profile.get(field) and getattr(customer, field) != profile[field]]

@@ -275,3 +275,95 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class Shipment(models.Model):
+    """A parcel that left a location with some of an order's units."""
+
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting pickup by carrier"
+        IN_TRANSIT = "in_transit", "In transit"
+        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+        DELIVERED = "delivered", "Delivered"
+        EXCEPTION = "exception", "Exception"
+        RETURNED = "returned", "Returned to sender"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    reference = models.CharField(max_length=100)
+    warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="shipments"
+    )
+    carrier_name = models.CharField(max_length=100, blank=True)
+    service_level = models.ForeignKey(
+        ServiceLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="shipments"
+    )
+    tracking_number = models.CharField(max_length=100, blank=True, db_index=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING)
+    estimated_delivery_date = models.DateField(null=True, blank=True)
+    shipped_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "reference"], name="shipment_order_reference_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "estimated_delivery_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.reference}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="shipment_lines"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line_id} x {self.quantity}"
+
+
+class Checkout(models.Model):
+    """A storefront basket whose stock is held for a limited time until it becomes an order."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open (stock held)"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    token = models.UUIDField(unique=True)
+    channel = models.ForeignKey(SalesChannel, on_delete=models.PROTECT, related_name="checkouts")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    lines = models.JSONField(default=list)
+    destination = models.JSONField(default=dict, blank=True)
+    fulfillment_method = models.CharField(
+        max_length=10, choices=FulfillmentMethod.choices, default=FulfillmentMethod.SHIP
+    )
+    pickup_location = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="checkouts"
+    )
+    expires_at = models.DateTimeField(db_index=True)
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkout"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -1,5 +1,21 @@
-"""Every write to orders, channels and API keys."""
+"""Every write to orders, channels and API keys (re-exported from the concern modules)."""
 
+from orders.services.allocation import order_allocate, order_deallocate
 from orders.services.api_keys import KNOWN_SCOPES, api_key_create, api_key_revoke
+from orders.services.cancellation import order_cancel
+from orders.services.creation import order_create
+from orders.services.lifecycle import order_hold, order_release_hold, order_transition
+from orders.services.payments import payment_apply
+from orders.services.shipments import (
+    order_collect,
+    order_ready_for_pickup,
+    shipment_create,
+    shipment_mark_delivered,
+)
 
-__all__ = ["KNOWN_SCOPES", "api_key_create", "api_key_revoke"]
+__all__ = [
+    "KNOWN_SCOPES", "api_key_create", "api_key_revoke", "order_allocate", "order_cancel",
+    "order_collect", "order_create", "order_deallocate", "order_hold", "order_ready_for_pickup",
+    "order_release_hold", "order_transition", "payment_apply", "shipment_create",
+    "shipment_mark_delivered",
+]

@@ -1,0 +1,20 @@
+"""Customer e-mails about an order, rendered with the channel's name and branding."""
+
+from oms_project.notifications import email_queue
+from orders.models import Order
+
+
+def order_email(*, order: Order, template: str, extra: dict | None = None):
+    """Queue `templates/emails/<template>.*` to the order's customer (sent after commit)."""
+    lines = list(order.lines.all().order_by("pk"))
+    context = {
+        "order": order,
+        "lines": lines,
+        "channel": order.channel,
+        "brand_name": order.channel.name,
+        "brand_color": order.channel.brand_color,
+        "support_email": order.channel.support_email,
+        **(extra or {}),
+    }
+    return email_queue(to=order.email, template=template, context=context,
+                       reference=f"order:{order.number}")

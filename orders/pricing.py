@@ -1,0 +1,35 @@
+"""Money arithmetic for orders. All amounts are Decimal, rounded half-up to the cent."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_total(*, unit_price: Decimal, quantity: int, discount: Decimal) -> Decimal:
+    return money(unit_price * quantity - discount)
+
+
+def order_total(*, subtotal: Decimal, discount_total: Decimal, shipping_total: Decimal,
+                tax_total: Decimal) -> Decimal:
+    return money(subtotal - discount_total + shipping_total + tax_total)
+
+
+def units_value(*, line_total_amount: Decimal, quantity: int, units: int,
+                subtotal: Decimal, order_discount: Decimal, tax_total: Decimal) -> Decimal:
+    """What `units` of a line are worth, with their share of order discount and tax.
+
+    The share is proportional to the line's part of the subtotal; each step rounds half-up
+    to the cent, so the shares of all units of an order can differ from the totals by at
+    most a cent per line.
+    """
+    if quantity <= 0 or units <= 0:
+        return Decimal("0.00")
+    goods = line_total_amount * units / quantity
+    if subtotal > 0:
+        share = goods / subtotal
+        goods = goods - order_discount * share + tax_total * share
+    return max(money(goods), Decimal("0.00"))

@@ -1,0 +1,199 @@
+"""Creating orders from channels: validate, upsert the customer, write, pay, allocate."""
+
+import uuid
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.services import address_remember, customer_record_order, customer_upsert
+from inventory.models import Product
+from oms_project.outbox import outbox_emit
+from orders import pricing
+from orders.errors import DuplicateOrder, OrderValidationError
+from orders.events import order_event_record
+from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
+from orders.notifications import order_email
+from orders.payloads import order_payload
+from orders.services.allocation import order_allocate, order_is_paid
+from orders.services.lifecycle import order_transition
+from orders.services.payments import payment_apply
+from orders.states import OrderStatus
+from warehouses.models import ServiceLevel, Warehouse
+
+
+def order_create(*, channel: SalesChannel, data: dict, actor: str) -> Order:
+    """Create an order from a channel's validated payload.
+
+    Checks what the serializer cannot (SKUs, pickup store, service level, totals), upserts the
+    customer, writes order, lines and payment, then allocates if the order is paid (or the
+    channel reserves at creation). Raises `OrderValidationError` (nothing written),
+    `DuplicateOrder` for a known `channel_order_id`, and `InsufficientStock` when the channel
+    rejects short orders.
+    """
+    existing = Order.objects.filter(
+        channel=channel, channel_order_id=data["channel_order_id"]
+    ).values_list("number", flat=True).first()
+    if existing:
+        raise DuplicateOrder(existing)
+    resolved = _resolve(channel, data)
+    try:
+        with transaction.atomic():
+            return _write(channel, data, resolved, actor)
+    except IntegrityError:
+        existing = Order.objects.filter(
+            channel=channel, channel_order_id=data["channel_order_id"]
+        ).values_list("number", flat=True).first()
+        if existing:
+            raise DuplicateOrder(existing)
+        raise
+
+
+def _resolve(channel: SalesChannel, data: dict) -> dict:
+    errors: dict = {}
+    skus = {line["sku"] for line in data["lines"]}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    line_errors = []
+    for line in data["lines"]:
+        product = products.get(line["sku"])
+        if product is None:
+            line_errors.append({"sku": [f"Unknown SKU '{line['sku']}'."]})
+        elif not product.is_active:
+            line_errors.append({"sku": [f"SKU '{line['sku']}' is not for sale."]})
+        elif line.get("discount", 0) > line["unit_price"] * line["quantity"]:
+            line_errors.append({"discount": ["Discount exceeds the line's value."]})
+        else:
+            line_errors.append({})
+    if any(line_errors):
+        errors["lines"] = line_errors
+    pickup = None
+    if data.get("fulfillment_method") == FulfillmentMethod.PICKUP:
+        code = data.get("pickup_location")
+        pickup = Warehouse.objects.filter(
+            code=code, pickup_enabled=True, is_active=True, channels=channel
+        ).first() if code else None
+        if pickup is None:
+            errors["pickup_location"] = [
+                "Give the code of an active pickup store of this channel." if code else
+                "A pickup order needs a pickup_location."
+            ]
+    elif data.get("pickup_location"):
+        errors["pickup_location"] = ["Only pickup orders take a pickup_location."]
+    elif not data.get("shipping_address"):
+        errors["shipping_address"] = ["A shipped order needs a shipping address."]
+    service_level = None
+    if data.get("shipping_method"):
+        service_level = ServiceLevel.objects.filter(
+            code=data["shipping_method"], is_active=True).first()
+        if service_level is None:
+            errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
+    totals = _totals(data)
+    if totals["total"] < 0:
+        errors["discount_total"] = ["The discounts exceed the order's value."]
+    payment = data.get("payment")
+    if payment and payment["amount"] > totals["total"]:
+        errors["payment"] = {"amount": [
+            f"The payment ({payment['amount']}) exceeds the order total ({totals['total']})."]}
+    if payment and payment.get("currency", data["currency"]) != data["currency"]:
+        errors["payment"] = {"currency": ["The payment currency differs from the order's."]}
+    if errors:
+        raise OrderValidationError("The order has invalid fields.", errors=errors)
+    return {"products": products, "pickup": pickup, "service_level": service_level, **totals}
+
+
+def _totals(data: dict) -> dict:
+    subtotal = sum(
+        (pricing.line_total(unit_price=line["unit_price"], quantity=line["quantity"],
+                            discount=line.get("discount", Decimal("0"))) for line in data["lines"]),
+        Decimal("0.00"),
+    )
+    total = pricing.order_total(
+        subtotal=subtotal, discount_total=data.get("discount_total", Decimal("0")),
+        shipping_total=data.get("shipping_total", Decimal("0")),
+        tax_total=data.get("tax_total", Decimal("0")),
+    )
+    return {"subtotal": pricing.money(subtotal), "total": total}
+
+
+def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str) -> Order:
+    customer_data = data["customer"]
+    customer = customer_upsert(
+        channel_code=channel.code, email=customer_data["email"],
+        external_id=customer_data.get("channel_customer_id") or None,
+        profile={field: customer_data.get(field, "")
+                 for field in ("first_name", "last_name", "phone")},
+    )
+    if data.get("shipping_address"):
+        address_remember(customer=customer, data=data["shipping_address"], shipping=True)
+    if data.get("billing_address"):
+        address_remember(customer=customer, data=data["billing_address"], billing=True)
+    payment = data.get("payment")
+    order = Order.objects.create(
+        number=f"tmp-{uuid.uuid4().hex}",
+        channel=channel,
+        channel_order_id=data["channel_order_id"],
+        customer=customer,
+        email=customer.email,
+        fulfillment_method=data.get("fulfillment_method", FulfillmentMethod.SHIP),
+        pickup_location=resolved["pickup"],
+        shipping_method=resolved["service_level"],
+        currency=data["currency"],
+        subtotal=resolved["subtotal"],
+        discount_total=data.get("discount_total", Decimal("0")),
+        shipping_total=data.get("shipping_total", Decimal("0")),
+        tax_total=data.get("tax_total", Decimal("0")),
+        total=resolved["total"],
+        payment_method=payment["method"] if payment else "",
+        shipping_address=_address_snapshot(data.get("shipping_address")),
+        billing_address=_address_snapshot(data.get("billing_address")),
+        attributes=data.get("attributes") or {},
+        placed_at=data.get("placed_at") or timezone.now(),
+    )
+    order.number = f"{channel.order_number_prefix}{100000 + order.pk}"
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+    OrderLine.objects.bulk_create([
+        OrderLine(
+            order=order, product=resolved["products"][line["sku"]], sku=line["sku"],
+            name=resolved["products"][line["sku"]].name, quantity=line["quantity"],
+            unit_price=line["unit_price"], discount=line.get("discount", Decimal("0")),
+            line_total=pricing.line_total(unit_price=line["unit_price"],
+                                          quantity=line["quantity"],
+                                          discount=line.get("discount", Decimal("0"))),
+        )
+        for line in data["lines"]
+    ])
+    order_event_record(order=order, type="created", actor=actor, to_status=OrderStatus.CREATED,
+                       message=f"Order received from {channel.name}.")
+    customer_record_order(
+        customer=customer, total=order.total, placed_at=order.placed_at,
+        shipping_method=data.get("shipping_method") or "",
+        payment_method=payment["method"] if payment else "",
+    )
+    if payment:
+        payment_apply(order=order, method=payment["method"], amount=payment["amount"],
+                      status=payment["status"], reference=payment.get("reference", ""),
+                      actor=actor, allocate=False)
+    _allocate_new(order, actor)
+    outbox_emit(topic="order.created", payload=order_payload(order), reference=order.number)
+    if order_is_paid(order):
+        outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
+    order_email(order=order, template="order_confirmation")
+    return order
+
+
+def _allocate_new(order: Order, actor: str) -> None:
+    order.refresh_from_db()
+    if order_is_paid(order):
+        result = order_allocate(order=order, actor=actor)
+        target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
+        order_transition(order=order, to_status=target, actor=actor,
+                         reason="Paid" + (" with units on backorder" if result["short"] else ""))
+    elif order.channel.reserve_on_create:
+        order_allocate(order=order, actor=actor, allow_backorder=True)
+
+
+def _address_snapshot(address: dict | None) -> dict:
+    if not address:
+        return {}
+    return {key: (str(value) if value is not None else None) for key, value in address.items()}
+
