@@ -34,7 +34,9 @@ def test_paid_order_is_allocated_from_one_location_and_processing(shop, stock):
     assert customer.addresses.count() == 1
     topics = sorted(OutboxEvent.objects.values_list("topic", flat=True))
     assert topics == ["order.created", "order.paid"]
-    assert EmailMessage.objects.filter(template="order_confirmation", to="jane@example.com").exists()
+    assert EmailMessage.objects.filter(
+        template="order_confirmation", to="jane@example.com"
+    ).exists()
 
 
 def test_unpaid_order_holds_no_stock(shop, stock):
@@ -70,7 +72,8 @@ def test_split_across_locations_when_no_single_one_fills(shop, stock):
     stock("A", "WEST", 1)
     order = order_create(channel=shop["channel"], data=order_data(), actor="test")
     assert order.status == "processing"
-    assert sorted(StockReservation.objects.values_list("stock_level__warehouse__code", flat=True)) == ["EAST", "WEST"]
+    warehouses = StockReservation.objects.values_list("stock_level__warehouse__code", flat=True)
+    assert sorted(warehouses) == ["EAST", "WEST"]
 
 
 def test_duplicate_channel_order_id_returns_existing_number(shop, stock):
