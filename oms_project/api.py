@@ -8,10 +8,16 @@ import hashlib
 import logging
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, transaction
 from django.http import Http404, JsonResponse
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, pagination, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.response import Response
@@ -88,6 +94,20 @@ class ApiKeyAuthentication(BaseAuthentication):
         type(api_key).objects.filter(pk=api_key.pk).update(last_used_at=now)
 
 
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describe bearer API keys in the OpenAPI schema."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key issued in the admin or by `manage.py create_api_key`.",
+        }
+
+
 def key_scopes(api_key) -> frozenset[str]:
     scopes = set(api_key.scopes or [])
     if api_key.channel_id:
@@ -114,6 +134,9 @@ class HasApiAccess(permissions.BasePermission):
             return True
         api_key = request.auth
         if api_key is None or not hasattr(api_key, "hashed_key"):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                raise exceptions.PermissionDenied("Only staff accounts may use the API.")
             raise exceptions.NotAuthenticated()
         required = required_scope(request, view)
         if required is None or required in key_scopes(api_key):
@@ -158,6 +181,24 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 500
     ordering = "-id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """Refuse a cursor whose position does not fit the ordering field (a forged cursor
+        would otherwise fail deep in the query)."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        ordering = self.ordering[0] if isinstance(self.ordering, list | tuple) else self.ordering
+        try:
+            field = self.model._meta.get_field(ordering.lstrip("-"))
+            field.to_python(cursor.position)
+        except (FieldDoesNotExist, DjangoValidationError, ValueError, TypeError):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 # --- problem+json ---------------------------------------------------------------------------
@@ -216,6 +257,21 @@ def _set_rollback() -> None:
 def problem_exception_handler(exc, context):
     """Render every API error as problem+json and roll the transaction back."""
     _set_rollback()
+    response = _problem_for_exception(exc)
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    if renderer is not None and getattr(renderer, "format", "json") not in {"json", "api"}:
+        # Views that render HTML or YAML (docs, schema) would garble a problem body.
+        json_response = JsonResponse(
+            response.data, status=response.status_code, content_type=PROBLEM_CONTENT_TYPE
+        )
+        for name, value in response.items():
+            if name.lower() != "content-type":
+                json_response[name] = value
+        return json_response
+    return response
+
+
+def _problem_for_exception(exc):
     if isinstance(exc, OmsError):
         return problem_response(
             exc.status, exc.code, exc.title, exc.detail, exc.errors, **exc.extra

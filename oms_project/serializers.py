@@ -22,8 +22,24 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# The narrowest range every supported database accepts; SQLite alone would take more.
+INTEGER_LIMITS = {
+    "SmallIntegerField": 32767,
+    "PositiveSmallIntegerField": 32767,
+    "IntegerField": 2147483647,
+    "PositiveIntegerField": 2147483647,
+}
+
+
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass
+    """A strict model serializer whose integer fields accept the same range on every database."""
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        limit = INTEGER_LIMITS.get(model_field.get_internal_type())
+        if limit is not None and "choices" not in field_kwargs:
+            field_kwargs["max_value"] = min(field_kwargs.get("max_value", limit), limit)
+        return field_class, field_kwargs
 
 
 class CountryCodeField(serializers.CharField):

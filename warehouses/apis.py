@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import ProtectedError
 from rest_framework import mixins, viewsets
+from rest_framework.parsers import JSONParser
 
 from oms_project.errors import Conflict
 from warehouses.models import Carrier, Warehouse
@@ -11,15 +12,19 @@ from warehouses.serializers import CarrierSerializer, WarehouseSerializer
 
 class WarehouseFilter(django_filters.FilterSet):
     code = django_filters.CharFilter()
-    country = django_filters.CharFilter()
+    country = django_filters.CharFilter(method="filter_country")
 
     class Meta:
         model = Warehouse
         fields = ["code", "kind", "is_active", "pickup_enabled", "can_ship", "country"]
 
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(country=value.strip().upper())
+
 
 class WarehouseViewSet(viewsets.ModelViewSet):
     scope = "warehouses"
+    parser_classes = [JSONParser]
     queryset = Warehouse.objects.all()
     serializer_class = WarehouseSerializer
     filterset_class = WarehouseFilter

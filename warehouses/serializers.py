@@ -1,9 +1,18 @@
+"""Warehouses, carriers and service levels as the API reads and writes them."""
+
+from functools import cache
 from zoneinfo import available_timezones
 
 from rest_framework import serializers
 
 from oms_project.serializers import CountryCodeField, CountryCodeListField, StrictModelSerializer
 from warehouses.models import Carrier, FreightClass, ServiceLevel, Warehouse
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
 
 SPECIAL_FREIGHT = [choice for choice in FreightClass.values if choice != FreightClass.STANDARD]
 
@@ -32,7 +41,7 @@ class WarehouseSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_timezone(self, value: str) -> str:
-        if value not in available_timezones():
+        if value not in known_timezones():
             raise serializers.ValidationError(f"'{value}' is not an IANA time zone.")
         return value
 
