@@ -12,7 +12,13 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
+from inventory.alerts import (
+    low_stock_alert_if_needed,
+    low_stock_clear_recovered,
+    low_stock_refresh,
+)
 from inventory.errors import BelowAllocated, InsufficientStock, InvalidQuantity, StockChanged
 from inventory.models import MovementReason, Product, StockLevel, StockMovement, StockReservation
 from warehouses.models import Warehouse
@@ -68,6 +74,14 @@ def _record(
     )
 
 
+def _low_stock_after_change(level_id: int, delta_on_hand: int) -> None:
+    """A fall in stock may need an alert; a rise may end one."""
+    if delta_on_hand < 0:
+        low_stock_alert_if_needed(level_ids=[level_id])
+    elif delta_on_hand > 0:
+        low_stock_clear_recovered(level_ids=[level_id])
+
+
 def stock_change(
     *,
     level: StockLevel,
@@ -95,7 +109,8 @@ def stock_change(
         StockMovement.objects.bulk_create(
             [_record(level.pk, delta, 0, reason, reference, actor, note)]
         )
-        level.refresh_from_db(fields=["on_hand", "allocated"])
+        _low_stock_after_change(level.pk, delta)
+        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at"])
     return level
 
 
@@ -128,6 +143,7 @@ def stock_set(
     reason: str = MovementReason.COUNT,
     reference: str = "",
     actor: str = "system",
+    note: str = "",
 ) -> StockLevel:
     """Set on hand to an absolute count (a stock take), recording the difference.
 
@@ -150,123 +166,175 @@ def stock_set(
         if delta:
             StockLevel.objects.filter(pk=level.pk).update(on_hand=on_hand)
             StockMovement.objects.bulk_create(
-                [_record(level.pk, delta, 0, reason, reference, actor)]
+                [_record(level.pk, delta, 0, reason, reference, actor, note)]
             )
-        level.refresh_from_db(fields=["on_hand", "allocated"])
+            _low_stock_after_change(level.pk, delta)
+        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at"])
+    return level
+
+
+def stock_level_settings_update(
+    *,
+    level: StockLevel,
+    safety_stock: int | None = None,
+    reorder_point: int | None = None,
+    reorder_quantity: int | None = None,
+) -> StockLevel:
+    """Change a stock level's safety stock and reorder settings (not its quantities).
+
+    No ledger row is written because on hand and allocated do not change, but availability
+    may, so the low-stock alert is re-evaluated. Raises `InvalidQuantity` for negative,
+    fractional or huge values.
+    """
+    changes = {
+        name: value
+        for name, value in (
+            ("safety_stock", safety_stock),
+            ("reorder_point", reorder_point),
+            ("reorder_quantity", reorder_quantity),
+        )
+        if value is not None
+    }
+    for value in changes.values():
+        _check_quantity(value, allow_zero=True)
+    with transaction.atomic():
+        if changes:
+            StockLevel.objects.filter(pk=level.pk).update(**changes, updated_at=timezone.now())
+            low_stock_refresh(level_ids=[level.pk])
+        level.refresh_from_db()
     return level
 
 
 def stock_allocate(
     *, holds: Iterable[Hold], actor: str = "system", respect_safety_stock: bool = True
 ) -> list[StockReservation]:
-    """Reserve every hold, all or nothing.
+    """Reserve every hold, all or nothing, and return the reservations touched.
 
-    Demand is summed per stock level before checking, rows are touched in primary-key order,
-    and each is reserved with one conditional UPDATE. Raises `InsufficientStock` listing every
-    short (SKU, warehouse) with the requested and available quantities.
+    Demand is summed per stock level before checking (two holds of one SKU at one warehouse
+    count together), rows are touched in primary-key order so concurrent callers never
+    deadlock, and each is reserved with one conditional UPDATE
+    (`allocated + n` only where `on_hand - allocated [- safety_stock] >= n`). Raises
+    `InvalidQuantity` for a bad quantity and `InsufficientStock` listing every short
+    (SKU, warehouse) with the requested and available quantities; on failure nothing is
+    written.
     """
     holds = list(holds)
     for hold in holds:
         _check_quantity(hold.quantity)
+        if not hold.reference:
+            raise InvalidQuantity("Every hold needs a reference (what the stock is held for).")
     demand: dict[tuple[int, int], int] = defaultdict(int)
     for hold in holds:
         demand[(hold.product_id, hold.warehouse_id)] += hold.quantity
+    if not demand:
+        return []
     with transaction.atomic():
-        levels = {
-            (level.product_id, level.warehouse_id): level
-            for level in StockLevel.objects.filter(
+        level_ids = {
+            (product_id, warehouse_id): pk
+            for pk, product_id, warehouse_id in StockLevel.objects.filter(
                 product_id__in={key[0] for key in demand},
                 warehouse_id__in={key[1] for key in demand},
-            ).select_related("product", "warehouse")
+            ).values_list("pk", "product_id", "warehouse_id")
+            if (product_id, warehouse_id) in demand
         }
-        short = []
-        missing = [key for key in demand if key not in levels]
-        for key in missing:
-            short.append(_short_entry(key, demand[key], None))
-        for key, level in sorted(levels.items(), key=lambda item: item[1].pk):
-            if key not in demand:
-                continue
-            quantity = demand[key]
-            guard = F("on_hand") - F("allocated")
-            if respect_safety_stock:
-                guard = guard - F("safety_stock")
+        guard = F("on_hand") - F("allocated")
+        if respect_safety_stock:
+            guard = guard - F("safety_stock")
+        failed = []
+        for key, level_id in sorted(level_ids.items(), key=lambda item: item[1]):
             updated = (
-                StockLevel.objects.filter(pk=level.pk)
+                StockLevel.objects.filter(pk=level_id)
                 .alias(free=guard)
-                .filter(free__gte=quantity)
-                .update(allocated=F("allocated") + quantity)
+                .filter(free__gte=demand[key])
+                .update(allocated=F("allocated") + demand[key])
             )
             if not updated:
-                short.append(_short_entry(key, quantity, level, respect_safety_stock))
-        if short:
-            raise InsufficientStock(short)
-        reservations = _reserve_rows(holds, levels)
+                failed.append(key)
+        missing = [key for key in demand if key not in level_ids]
+        if failed or missing:
+            raise InsufficientStock(
+                _short_entries(demand, level_ids, failed, missing, respect_safety_stock)
+            )
+        reservations = _reserve_rows(holds, level_ids)
         StockMovement.objects.bulk_create(
             [
-                _record(
-                    levels[(h.product_id, h.warehouse_id)].pk,
-                    0,
-                    h.quantity,
-                    MovementReason.ALLOCATION,
-                    h.reference,
-                    actor,
-                )
-                for h in holds
+                _record(reservation.stock_level_id, 0, quantity, MovementReason.ALLOCATION,
+                        reservation.reference, actor)
+                for reservation, quantity in reservations
             ]
         )
-    return reservations
+        low_stock_alert_if_needed(level_ids=level_ids.values())
+    return [reservation for reservation, _quantity in reservations]
 
 
-def _short_entry(
-    key, requested: int, level: StockLevel | None, respect_safety_stock: bool = True
-) -> dict:
-    if level is None:
-        product = Product.objects.filter(pk=key[0]).values_list("sku", flat=True).first()
-        warehouse = Warehouse.objects.filter(pk=key[1]).values_list("code", flat=True).first()
-        return {"sku": product, "warehouse": warehouse, "requested": requested, "available": 0}
-    fresh = StockLevel.objects.get(pk=level.pk)
-    available = (
-        fresh.on_hand - fresh.allocated - (fresh.safety_stock if respect_safety_stock else 0)
+def _short_entries(
+    demand: dict, level_ids: dict, failed: list, missing: list, respect_safety_stock: bool
+) -> list[dict]:
+    """Describe every short (SKU, warehouse), in the order the demand was given."""
+    entries = {}
+    failed_levels = StockLevel.objects.filter(
+        pk__in=[level_ids[key] for key in failed]
+    ).values_list(
+        "product_id", "warehouse_id", "product__sku", "warehouse__code",
+        "on_hand", "allocated", "safety_stock",
     )
-    return {
-        "sku": level.product.sku,
-        "warehouse": level.warehouse.code,
-        "requested": requested,
-        "available": max(available, 0),
-    }
+    for product_id, warehouse_id, sku, code, on_hand, allocated, safety in failed_levels:
+        free = on_hand - allocated - (safety if respect_safety_stock else 0)
+        entries[(product_id, warehouse_id)] = {
+            "sku": sku,
+            "warehouse": code,
+            "requested": demand[(product_id, warehouse_id)],
+            "available": max(free, 0),
+        }
+    if missing:
+        skus = dict(
+            Product.objects.filter(pk__in={key[0] for key in missing}).values_list("pk", "sku")
+        )
+        codes = dict(
+            Warehouse.objects.filter(pk__in={key[1] for key in missing}).values_list("pk", "code")
+        )
+        for product_id, warehouse_id in missing:
+            entries[(product_id, warehouse_id)] = {
+                "sku": skus.get(product_id, str(product_id)),
+                "warehouse": codes.get(warehouse_id, str(warehouse_id)),
+                "requested": demand[(product_id, warehouse_id)],
+                "available": 0,
+            }
+    return [entries[key] for key in demand if key in entries]
 
 
-def _reserve_rows(holds: list[Hold], levels: dict) -> list[StockReservation]:
-    merged: dict[tuple[int, str], Hold] = {}
+def _reserve_rows(holds: list[Hold], level_ids: dict) -> list[tuple[StockReservation, int]]:
+    """Add each (stock level, reference) demand to its reservation, creating it if new."""
+    merged: dict[tuple[int, str], int] = defaultdict(int)
+    expiry: dict[tuple[int, str], datetime | None] = {}
     for hold in holds:
-        level_id = levels[(hold.product_id, hold.warehouse_id)].pk
-        key = (level_id, hold.reference)
-        if key in merged:
-            previous = merged[key]
-            merged[key] = Hold(
-                hold.product_id,
-                hold.warehouse_id,
-                previous.quantity + hold.quantity,
-                hold.reference,
-                hold.expires_at,
-            )
+        key = (level_ids[(hold.product_id, hold.warehouse_id)], hold.reference)
+        merged[key] += hold.quantity
+        expiry.setdefault(key, hold.expires_at)
+    existing = {
+        (row.stock_level_id, row.reference): row
+        for row in StockReservation.objects.filter(
+            stock_level_id__in={key[0] for key in merged},
+            reference__in={key[1] for key in merged},
+        )
+    }
+    touched, created = [], []
+    for key in sorted(merged):
+        quantity = merged[key]
+        row = existing.get(key)
+        if row is not None:
+            StockReservation.objects.filter(pk=row.pk).update(quantity=F("quantity") + quantity)
+            row.quantity += quantity
+            touched.append((row, quantity))
         else:
-            merged[key] = hold
-    reservations = []
-    for (level_id, reference), hold in sorted(merged.items()):
-        updated = StockReservation.objects.filter(
-            stock_level_id=level_id, reference=reference
-        ).update(quantity=F("quantity") + hold.quantity)
-        if not updated:
-            reservations.append(
-                StockReservation.objects.create(
-                    stock_level_id=level_id,
-                    reference=reference,
-                    quantity=hold.quantity,
-                    expires_at=hold.expires_at,
-                )
+            row = StockReservation(
+                stock_level_id=key[0], reference=key[1], quantity=quantity,
+                expires_at=expiry[key],
             )
-    return reservations
+            created.append(row)
+            touched.append((row, quantity))
+    StockReservation.objects.bulk_create(created)
+    return touched
 
 
 def reservation_release(
@@ -279,7 +347,8 @@ def reservation_release(
 ) -> int:
     """Give back up to `quantity` reserved units of `reference` (all when None).
 
-    Returns the number of units released. Rows are locked in primary-key order.
+    Returns the number of units released (0 when nothing is reserved under the reference).
+    Stock rows are locked in primary-key order before the reservations, as in allocation.
     """
     return _reservation_reduce(
         reference=reference, quantity=quantity, actor=actor, reason=reason, consume=False, note=note
@@ -291,7 +360,7 @@ def reservation_consume(
 ) -> int:
     """Ship `quantity` reserved units of `reference`: on hand and allocated both fall.
 
-    Raises `InsufficientStock` if fewer units are reserved than asked for.
+    Raises `InsufficientStock` (nothing written) if fewer units are reserved than asked for.
     """
     _check_quantity(quantity)
     return _reservation_reduce(
@@ -305,6 +374,33 @@ def reservation_consume(
     )
 
 
+def reservations_release_expired(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Release every reservation whose `expires_at` has passed; return the units released.
+
+    Each reservation is released in its own transaction and re-checked under its lock, so a
+    checkout extended a moment ago is left alone.
+    """
+    now = now or timezone.now()
+    expired = list(
+        StockReservation.objects.filter(expires_at__lte=now)
+        .order_by("expires_at", "pk")
+        .values_list("reference", "stock_level_id")[:limit]
+    )
+    released = 0
+    for reference, level_id in expired:
+        released += _reservation_reduce(
+            reference=reference,
+            quantity=None,
+            actor="system:expiry",
+            reason=MovementReason.RELEASE,
+            consume=False,
+            note="reservation expired",
+            stock_level_id=level_id,
+            expired_before=now,
+        )
+    return released
+
+
 def _reservation_reduce(
     *,
     reference: str,
@@ -315,25 +411,33 @@ def _reservation_reduce(
     warehouse_id: int | None = None,
     strict: bool = False,
     note: str = "",
+    stock_level_id: int | None = None,
+    expired_before: datetime | None = None,
 ) -> int:
     if quantity is not None:
         _check_quantity(quantity, allow_zero=True)
     with transaction.atomic():
-        rows = StockReservation.objects.select_for_update().filter(reference=reference)
+        rows = StockReservation.objects.filter(reference=reference)
         if warehouse_id is not None:
             rows = rows.filter(stock_level__warehouse_id=warehouse_id)
-        rows = list(rows.order_by("stock_level_id"))
-        remaining = sum(row.quantity for row in rows) if quantity is None else quantity
-        if strict and sum(row.quantity for row in rows) < remaining:
+        if stock_level_id is not None:
+            rows = rows.filter(stock_level_id=stock_level_id)
+        if expired_before is not None:
+            rows = rows.filter(expires_at__lte=expired_before)
+        level_ids = sorted(set(rows.values_list("stock_level_id", flat=True)))
+        # Same lock order as allocation: stock rows by pk first, then their reservations.
+        list(
+            StockLevel.objects.select_for_update()
+            .filter(pk__in=level_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        rows = list(rows.select_for_update().order_by("stock_level_id", "pk"))
+        reserved = sum(row.quantity for row in rows)
+        remaining = reserved if quantity is None else quantity
+        if strict and reserved < remaining:
             raise InsufficientStock(
-                [
-                    {
-                        "sku": reference,
-                        "warehouse": warehouse_id,
-                        "requested": quantity,
-                        "available": sum(row.quantity for row in rows),
-                    }
-                ]
+                [_consume_short_entry(reference, warehouse_id, rows, remaining, reserved)]
             )
         movements, done = [], 0
         for row in rows:
@@ -354,4 +458,30 @@ def _reservation_reduce(
             remaining -= take
             done += take
         StockMovement.objects.bulk_create(movements)
+        if movements and not consume:
+            low_stock_clear_recovered(
+                level_ids=[movement.stock_level_id for movement in movements]
+            )
     return done
+
+
+def _consume_short_entry(
+    reference: str, warehouse_id: int | None, rows: list, requested: int, reserved: int
+) -> dict:
+    level = (
+        StockLevel.objects.filter(pk=rows[0].stock_level_id)
+        .values("product__sku", "warehouse__code")
+        .first()
+        if rows
+        else None
+    )
+    warehouse = level["warehouse__code"] if level else None
+    if warehouse is None and warehouse_id is not None:
+        warehouse = Warehouse.objects.filter(pk=warehouse_id).values_list("code", flat=True).first()
+    return {
+        "sku": level["product__sku"] if level else None,
+        "warehouse": warehouse,
+        "reference": reference,
+        "requested": requested,
+        "available": reserved,
+    }
