@@ -1,19 +1,20 @@
 """Customer profiles over the API; a channel key sees and edits only its own customers."""
 
 import django_filters
-from django.db.models import ProtectedError
+from django.db.models import Q
 from rest_framework import viewsets
+from rest_framework.parsers import JSONParser
 
 from customers import selectors, services
-from customers.models import Customer
+from customers.models import Customer, CustomerChannel
 from customers.serializers import CustomerSerializer
 from oms_project.api import request_channel
-from oms_project.errors import Conflict
 
 
 class CustomerFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     name = django_filters.CharFilter(method="filter_name")
+    external_id = django_filters.CharFilter(method="filter_external_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -22,13 +23,24 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["email"]
 
     def filter_name(self, queryset, name, value):
-        return queryset.filter(last_name__istartswith=value) | queryset.filter(
-            first_name__istartswith=value
+        return queryset.filter(
+            Q(last_name__istartswith=value) | Q(first_name__istartswith=value)
+        )
+
+    def filter_external_id(self, queryset, name, value):
+        channel = request_channel(self.request)
+        if channel is None:
+            return queryset.filter(channels__external_id=value)
+        return queryset.filter(
+            pk__in=CustomerChannel.objects.filter(
+                channel_code=channel.code, external_id=value
+            ).values("customer_id")
         )
 
 
 class CustomerViewSet(viewsets.ModelViewSet):
     scope = "customers"
+    parser_classes = [JSONParser]
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
 
@@ -54,10 +66,10 @@ class CustomerViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict("This customer has orders and cannot be deleted.")
+        channel = request_channel(self.request)
+        services.customer_delete(
+            customer=instance, channel_code=channel.code if channel else None
+        )
 
 
 def register(router) -> None:

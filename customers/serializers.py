@@ -1,6 +1,9 @@
+"""Customer profiles as the API reads and writes them."""
+
 from rest_framework import serializers
 
-from customers.models import Address, Customer
+from customers.models import Address, Customer, CustomerChannel
+from oms_project.api import request_channel
 from oms_project.serializers import CountryCodeField, StrictModelSerializer
 
 
@@ -35,4 +38,27 @@ class CustomerSerializer(StrictModelSerializer):
             "id", "orders_count", "lifetime_value", "first_order_at", "last_order_at",
             "created_at", "updated_at",
         ]
-        extra_kwargs = {"email": {"validators": []}}
+        # Uniqueness is case-insensitive; `validate_email` checks it.
+        extra_kwargs = {"email": {"validators": []}, "note": {"max_length": 5000}}
+
+    def validate_email(self, value: str) -> str:
+        value = value.strip().lower()
+        clash = Customer.objects.filter(email__iexact=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("A customer with this e-mail already exists.")
+        return value
+
+    def validate_external_id(self, value: str) -> str:
+        channel = request_channel(self.context["request"])
+        if channel is None:
+            raise serializers.ValidationError("Only a channel key can set a channel customer id.")
+        value = value.strip()
+        if value:
+            clash = CustomerChannel.objects.filter(channel_code=channel.code, external_id=value)
+            if self.instance is not None:
+                clash = clash.exclude(customer=self.instance)
+            if clash.exists():
+                raise serializers.ValidationError("This channel already uses this customer id.")
+        return value
