@@ -183,6 +183,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.reservations_release_expired_task",
         "schedule": 60,
     },
+    # Every minute: give back the stock of storefront checkouts whose hold ran out.
+    "orders-expire-checkouts": {
+        "task": "orders.tasks.checkouts_expire_task",
+        "schedule": 60,
+    },
     # Every minute: dispatch outbox rows whose after-commit dispatch was lost.
     "outbox-sweep": {
         "task": "oms_project.tasks.outbox_sweep_task",

@@ -1,12 +1,22 @@
-"""Orders over the API: list with filters and detail by number."""
+"""Orders over the API: create (idempotent), read, pay, hold, cancel, bulk, checkouts."""
 
 import django_filters
-from rest_framework import mixins, viewsets
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from oms_project.api import request_channel
-from orders import selectors
-from orders.models import FulfillmentMethod, Order
-from orders.serializers import OrderDetailSerializer, OrderSerializer
+from oms_project.api import request_actor, request_channel
+from oms_project.errors import OmsError, ValidationFailed
+from oms_project.idempotency import idempotent
+from orders import input_serializers as inputs
+from orders import selectors, services
+from orders.models import Checkout, FulfillmentMethod, Order, SalesChannel
+from orders.serializers import CheckoutSerializer, OrderDetailSerializer, OrderSerializer
+from orders.services.checkouts import checkout_complete, checkout_create, checkout_release
 from orders.states import OrderStatus
 
 
@@ -19,11 +29,51 @@ class OrderFilter(django_filters.FilterSet):
     fulfillment_method = django_filters.ChoiceFilter(choices=FulfillmentMethod.choices)
     payment_method = django_filters.CharFilter()
     shipping_method = django_filters.CharFilter(field_name="shipping_method__code")
+    warehouse = django_filters.CharFilter(method="filter_warehouse")
     channel_order_id = django_filters.CharFilter()
+    numbers = django_filters.CharFilter(
+        method="filter_numbers", help_text="Comma-separated order numbers (up to 500)."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Order number, channel order id or e-mail."
+    )
 
     class Meta:
         model = Order
         fields = ["status", "channel", "email"]
+
+    def filter_warehouse(self, queryset, name, value):
+        return selectors.orders_at_warehouse(queryset, value)
+
+    def filter_numbers(self, queryset, name, value):
+        numbers = [number.strip() for number in value.split(",") if number.strip()]
+        if len(numbers) > settings.OMS_MAX_BULK_ITEMS:
+            raise ValidationFailed(errors={"numbers": ["At most 500 numbers."]})
+        return queryset.filter(number__in=numbers)
+
+    def filter_search(self, queryset, name, value):
+        return selectors.order_search(queryset, value)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = serializers.ListField(child=serializers.DictField())
+
+
+def _channel_for_write(request, code: str | None) -> SalesChannel:
+    channel = request_channel(request)
+    if channel is not None:
+        if code and code != channel.code:
+            raise ValidationFailed(
+                "A channel key creates orders for its own channel only.",
+                errors={"channel": ["Not this key's channel."]},
+            )
+        return channel
+    if not code:
+        raise ValidationFailed("Name the channel.", errors={"channel": ["This field is required."]})
+    found = SalesChannel.objects.filter(code=code, is_active=True).first()
+    if found is None:
+        raise ValidationFailed(errors={"channel": [f"Unknown channel '{code}'."]})
+    return found
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -38,8 +88,274 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
 
     def get_serializer_class(self):
+        if self.action == "create":
+            return inputs.OrderCreateSerializer
         return OrderDetailSerializer if self.action == "retrieve" else OrderSerializer
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "allocations": getattr(self, "_allocations", {}),
+        }
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._allocations = selectors.allocations_for_orders(page)
+        return page
+
+    def get_object(self):
+        order = super().get_object()
+        self._allocations = selectors.allocations_for_orders([order])
+        return order
+
+    def _render(self, order: Order, status_code=status.HTTP_200_OK):
+        order = get_object_or_404(selectors.orders_visible(with_events=True), pk=order.pk)
+        self._allocations = selectors.allocations_for_orders([order])
+        return Response(
+            OrderDetailSerializer(order, context=self.get_serializer_context()).data,
+            status=status_code,
+        )
+
+    @extend_schema(
+        request=inputs.OrderCreateSerializer,
+        responses={201: OrderDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+    )
+    @idempotent(required=True)
+    def create(self, request):
+        payload = inputs.OrderCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        channel = _channel_for_write(request, data.pop("channel", None))
+        order = services.order_create(channel=channel, data=data, actor=request_actor(request))
+        return self._render(order, status.HTTP_201_CREATED)
+
+    @extend_schema(request=inputs.PaymentCreateSerializer, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def payments(self, request, number=None):
+        order = self.get_object()
+        payload = inputs.PaymentCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.payment_apply(order=order, actor=request_actor(request), **payload.validated_data)
+        return self._render(order)
+
+    @extend_schema(request=inputs.CancelSerializer, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def cancel(self, request, number=None):
+        order = self.get_object()
+        payload = inputs.CancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        lines = payload.validated_data.get("lines")
+        services.order_cancel(
+            order=order,
+            actor=request_actor(request),
+            reason=payload.validated_data.get("reason", ""),
+            lines={item["line_id"]: item["quantity"] for item in lines} if lines else None,
+        )
+        return self._render(order)
+
+    @extend_schema(request=inputs.HoldSerializer, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def hold(self, request, number=None):
+        order = self.get_object()
+        payload = inputs.HoldSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.order_hold(
+            order=order,
+            reason_code=payload.validated_data["reason"],
+            note=payload.validated_data.get("note", ""),
+            actor=request_actor(request),
+        )
+        return self._render(order)
+
+    @extend_schema(request=inputs.ReleaseHoldSerializer, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="release-hold")
+    def release_hold(self, request, number=None):
+        order = self.get_object()
+        payload = inputs.ReleaseHoldSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.order_release_hold(
+            order=order, actor=request_actor(request), note=payload.validated_data.get("note", "")
+        )
+        return self._render(order)
+
+    @extend_schema(request=inputs.BulkCancelSerializer, responses={200: BulkResultSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-cancel")
+    @idempotent()
+    def bulk_cancel(self, request):
+        payload = inputs.BulkCancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        numbers = payload.validated_data["numbers"]
+        orders = {order.number: order for order in self.get_queryset().filter(number__in=numbers)}
+        results = []
+        for number in numbers:
+            order = orders.get(number)
+            if order is None:
+                results.append(_failure(number, 404, "not_found", "No such order."))
+                continue
+            try:
+                outcome = services.order_cancel(
+                    order=order,
+                    actor=request_actor(request),
+                    reason=payload.validated_data.get("reason", ""),
+                )
+            except OmsError as error:
+                results.append(_failure(number, error.status, error.code, error.detail))
+                continue
+            results.append(
+                {
+                    "number": number,
+                    "status": 200,
+                    "result": "cancelled",
+                    "refund_due": str(outcome["refund_due"]),
+                }
+            )
+        return Response({"results": results})
+
+    @extend_schema(
+        request=inputs.BulkCreateSerializer,
+        responses={200: BulkResultSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    @idempotent(required=True)
+    def bulk_create(self, request):
+        payload = inputs.BulkCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        actor = request_actor(request)
+        results = [
+            self._create_one(request, index, item, actor)
+            for index, item in enumerate(payload.validated_data["orders"])
+        ]
+        return Response({"results": results})
+
+    def _create_one(self, request, index: int, item: dict, actor: str) -> dict:
+        serializer = inputs.OrderCreateSerializer(data=item)
+        if not serializer.is_valid():
+            return {
+                "index": index,
+                "status": 400,
+                "code": "validation_error",
+                "errors": serializer.errors,
+            }
+        data = dict(serializer.validated_data)
+        try:
+            channel = _channel_for_write(request, data.pop("channel", None))
+            with transaction.atomic():
+                order = services.order_create(channel=channel, data=data, actor=actor)
+        except OmsError as error:
+            result = {
+                "index": index,
+                "status": error.status,
+                "code": error.code,
+                "detail": error.detail,
+                **error.extra,
+            }
+            if error.errors is not None:
+                result["errors"] = error.errors
+            return result
+        return {"index": index, "status": 201, "number": order.number, "order_status": order.status}
+
+
+def _failure(number: str, status_code: int, code: str, detail: str) -> dict:
+    return {"number": number, "status": status_code, "code": code, "detail": detail}
+
+
+class CustomerOrdersViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`GET /api/v1/customers/{id}/orders/`: a customer's order history, newest first."""
+
+    scope = "orders"
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):
+        return selectors.orders_visible(channel=request_channel(self.request)).filter(
+            customer_id=self.kwargs["customer_id"]
+        )
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "allocations": getattr(self, "_allocations", {}),
+        }
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._allocations = selectors.allocations_for_orders(page)
+        return page
+
+
+class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Timed stock holds for storefront baskets (`checkouts:write`)."""
+
+    scope = "checkouts"
+    action_scopes = {"complete": "orders:write"}
+    serializer_class = CheckoutSerializer
+    lookup_field = "token"
+
+    def get_queryset(self):
+        channel = request_channel(self.request)
+        queryset = Checkout.objects.select_related("channel", "pickup_location", "order")
+        return queryset.filter(channel=channel) if channel else queryset
+
+    @extend_schema(
+        request=inputs.CheckoutCreateSerializer,
+        responses={201: CheckoutSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+    )
+    @idempotent(required=True)
+    def create(self, request):
+        channel = request_channel(request)
+        if channel is None:
+            raise ValidationFailed("Checkouts are created with a channel key.")
+        payload = inputs.CheckoutCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        checkout = checkout_create(
+            channel=channel,
+            lines=data["lines"],
+            actor=request_actor(request),
+            destination=data.get("destination"),
+            fulfillment_method=data["fulfillment_method"],
+            pickup_location=data.get("pickup_location", ""),
+        )
+        return Response(CheckoutSerializer(checkout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=inputs.OrderCreateSerializer, responses={201: OrderDetailSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def complete(self, request, token=None):
+        checkout = self.get_object()
+        payload = inputs.OrderCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        data.pop("channel", None)
+        was_completed = checkout.status == Checkout.Status.COMPLETED
+        order = checkout_complete(checkout=checkout, data=data, actor=request_actor(request))
+        order = selectors.orders_visible(with_events=True).get(pk=order.pk)
+        context = {"request": request, "allocations": selectors.allocations_for_orders([order])}
+        return Response(
+            OrderDetailSerializer(order, context=context).data,
+            status=status.HTTP_200_OK if was_completed else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses={200: CheckoutSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, token=None):
+        checkout = self.get_object()
+        checkout_release(
+            checkout=checkout, actor=request_actor(request), status=Checkout.Status.CANCELLED
+        )
+        checkout.refresh_from_db()
+        return Response(CheckoutSerializer(checkout).data)
 
 
 def register(router) -> None:
     router.register("orders", OrderViewSet, basename="order")
+    router.register(
+        r"customers/(?P<customer_id>\d+)/orders", CustomerOrdersViewSet, basename="customer-orders"
+    )
+    router.register("checkouts", CheckoutViewSet, basename="checkout")

@@ -3,7 +3,10 @@
 from oms_project.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
 __all__ = [
-    "DuplicateOrder", "InvalidTransition", "OrderNotFound", "OrderValidationError",
+    "DuplicateOrder",
+    "InvalidTransition",
+    "OrderNotFound",
+    "OrderValidationError",
     "PaymentError",
 ]
 
@@ -15,8 +18,9 @@ class DuplicateOrder(Conflict):
     title = "This channel order already exists"
 
     def __init__(self, number: str):
-        super().__init__(f"Order {number} already has this channel_order_id.",
-                         extra={"number": number})
+        super().__init__(
+            f"Order {number} already has this channel_order_id.", extra={"number": number}
+        )
 
 
 class OrderValidationError(ValidationFailed):

@@ -16,5 +16,6 @@ def order_email(*, order: Order, template: str, extra: dict | None = None):
         "support_email": order.channel.support_email,
         **(extra or {}),
     }
-    return email_queue(to=order.email, template=template, context=context,
-                       reference=f"order:{order.number}")
+    return email_queue(
+        to=order.email, template=template, context=context, reference=f"order:{order.number}"
+    )

@@ -23,10 +23,13 @@ def order_payload(order: Order) -> dict:
         "placed_at": order.placed_at.isoformat(),
         "lines": [
             {
-                "line_id": line.pk, "sku": line.sku, "quantity": line.quantity,
+                "line_id": line.pk,
+                "sku": line.sku,
+                "quantity": line.quantity,
                 "quantity_shipped": line.quantity_shipped,
                 "quantity_cancelled": line.quantity_cancelled,
-                "unit_price": str(line.unit_price), "discount": str(line.discount),
+                "unit_price": str(line.unit_price),
+                "discount": str(line.discount),
                 "line_total": str(line.line_total),
             }
             for line in lines

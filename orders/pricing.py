@@ -13,13 +13,21 @@ def line_total(*, unit_price: Decimal, quantity: int, discount: Decimal) -> Deci
     return money(unit_price * quantity - discount)
 
 
-def order_total(*, subtotal: Decimal, discount_total: Decimal, shipping_total: Decimal,
-                tax_total: Decimal) -> Decimal:
+def order_total(
+    *, subtotal: Decimal, discount_total: Decimal, shipping_total: Decimal, tax_total: Decimal
+) -> Decimal:
     return money(subtotal - discount_total + shipping_total + tax_total)
 
 
-def units_value(*, line_total_amount: Decimal, quantity: int, units: int,
-                subtotal: Decimal, order_discount: Decimal, tax_total: Decimal) -> Decimal:
+def units_value(
+    *,
+    line_total_amount: Decimal,
+    quantity: int,
+    units: int,
+    subtotal: Decimal,
+    order_discount: Decimal,
+    tax_total: Decimal,
+) -> Decimal:
     """What `units` of a line are worth, with their share of order discount and tax.
 
     The share is proportional to the line's part of the subtotal; each step rounds half-up

@@ -1,18 +1,39 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.models import Order, OrderEvent, OrderLine, Payment
+from orders.models import Checkout, Order, OrderEvent, OrderLine, Payment
+
+
+class AllocationSerializer(serializers.Serializer):
+    warehouse = serializers.CharField()
+    quantity = serializers.IntegerField()
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
     line_id = serializers.IntegerField(source="id", read_only=True)
+    allocations = serializers.SerializerMethodField()
 
     class Meta:
         model = OrderLine
         fields = [
-            "line_id", "sku", "name", "quantity", "quantity_allocated", "quantity_shipped",
-            "quantity_cancelled", "quantity_returned", "unit_price", "discount", "line_total",
+            "line_id",
+            "sku",
+            "name",
+            "quantity",
+            "quantity_allocated",
+            "quantity_shipped",
+            "quantity_cancelled",
+            "quantity_returned",
+            "unit_price",
+            "discount",
+            "line_total",
+            "allocations",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(AllocationSerializer(many=True))
+    def get_allocations(self, line) -> list[dict]:
+        return self.context.get("allocations", {}).get(line.pk, [])
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -44,11 +65,33 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "number", "channel", "channel_order_id", "customer_id", "email", "status",
-            "hold_reason", "fulfillment_method", "pickup_location", "shipping_method",
-            "currency", "subtotal", "discount_total", "shipping_total", "tax_total", "total",
-            "paid_total", "refund_due", "payment_method", "shipping_address", "billing_address",
-            "attributes", "placed_at", "created_at", "updated_at", "lines", "payments",
+            "number",
+            "channel",
+            "channel_order_id",
+            "customer_id",
+            "email",
+            "status",
+            "hold_reason",
+            "fulfillment_method",
+            "pickup_location",
+            "shipping_method",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "shipping_total",
+            "tax_total",
+            "total",
+            "paid_total",
+            "refund_due",
+            "payment_method",
+            "shipping_address",
+            "billing_address",
+            "attributes",
+            "placed_at",
+            "created_at",
+            "updated_at",
+            "lines",
+            "payments",
         ]
         read_only_fields = fields
 
@@ -58,4 +101,28 @@ class OrderDetailSerializer(OrderSerializer):
 
     class Meta(OrderSerializer.Meta):
         fields = [*OrderSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class CheckoutSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", read_only=True, default=None
+    )
+    order_number = serializers.CharField(source="order.number", read_only=True, default=None)
+
+    class Meta:
+        model = Checkout
+        fields = [
+            "token",
+            "channel",
+            "status",
+            "lines",
+            "destination",
+            "fulfillment_method",
+            "pickup_location",
+            "expires_at",
+            "order_number",
+            "created_at",
+        ]
         read_only_fields = fields

@@ -14,8 +14,19 @@ from orders.services.shipments import (
 )
 
 __all__ = [
-    "KNOWN_SCOPES", "api_key_create", "api_key_revoke", "order_allocate", "order_cancel",
-    "order_collect", "order_create", "order_deallocate", "order_hold", "order_ready_for_pickup",
-    "order_release_hold", "order_transition", "payment_apply", "shipment_create",
+    "KNOWN_SCOPES",
+    "api_key_create",
+    "api_key_revoke",
+    "order_allocate",
+    "order_cancel",
+    "order_collect",
+    "order_create",
+    "order_deallocate",
+    "order_hold",
+    "order_ready_for_pickup",
+    "order_release_hold",
+    "order_transition",
+    "payment_apply",
+    "shipment_create",
     "shipment_mark_delivered",
 ]

@@ -47,9 +47,13 @@ def candidate_locations(order: Order) -> list[Warehouse]:
     )
 
 
-def plan_allocation(*, demand: dict[int, dict[int, int]], locations: list[Warehouse],
-                    available: dict[tuple[int, int], int],
-                    channel: SalesChannel) -> tuple[list[tuple[int, int, int, int]], dict]:
+def plan_allocation(
+    *,
+    demand: dict[int, dict[int, int]],
+    locations: list[Warehouse],
+    available: dict[tuple[int, int], int],
+    channel: SalesChannel,
+) -> tuple[list[tuple[int, int, int, int]], dict]:
     """Choose where each open unit comes from.
 
     `demand` maps line id -> {product id: quantity}; returns (line, product, warehouse,
@@ -60,14 +64,21 @@ def plan_allocation(*, demand: dict[int, dict[int, int]], locations: list[Wareho
         for product_id, quantity in per_product.items():
             needs[product_id] += quantity
     for location in locations:
-        if all(available.get((product_id, location.pk), 0) >= quantity
-               for product_id, quantity in needs.items()):
+        if all(
+            available.get((product_id, location.pk), 0) >= quantity
+            for product_id, quantity in needs.items()
+        ):
             return _take(demand, [location], available, limit=1)
     if channel.allow_split:
         return _take(demand, locations, available, limit=channel.max_shipments)
-    best = max(locations, default=None, key=lambda location: sum(
-        min(available.get((product_id, location.pk), 0), quantity)
-        for product_id, quantity in needs.items()))
+    best = max(
+        locations,
+        default=None,
+        key=lambda location: sum(
+            min(available.get((product_id, location.pk), 0), quantity)
+            for product_id, quantity in needs.items()
+        ),
+    )
     return _take(demand, [best] if best else [], available, limit=1)
 
 
@@ -118,8 +129,11 @@ def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = N
 def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
     with transaction.atomic():
         lines = list(OrderLine.objects.select_for_update().filter(order=order).order_by("pk"))
-        demand = {line.pk: {line.product_id: line.quantity_open}
-                  for line in lines if line.quantity_open > 0}
+        demand = {
+            line.pk: {line.product_id: line.quantity_open}
+            for line in lines
+            if line.quantity_open > 0
+        }
         if not demand:
             return {"allocated": [], "short": {}}
         locations = candidate_locations(order)
@@ -127,20 +141,29 @@ def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
             product_ids={line.product_id for line in lines},
             warehouse_ids=[location.pk for location in locations],
         )
-        picks, short = plan_allocation(demand=demand, locations=locations,
-                                       available=available, channel=order.channel)
+        picks, short = plan_allocation(
+            demand=demand, locations=locations, available=available, channel=order.channel
+        )
         if short and not allow_backorder:
             sku_by_line = {line.pk: line.sku for line in lines}
-            raise InsufficientStock([
-                {"sku": sku_by_line[line_id], "line_id": line_id, "warehouse": None,
-                 "requested": demand[line_id][next(iter(demand[line_id]))],
-                 "available": demand[line_id][next(iter(demand[line_id]))] - units}
-                for line_id, units in short.items()
-            ])
+            raise InsufficientStock(
+                [
+                    {
+                        "sku": sku_by_line[line_id],
+                        "line_id": line_id,
+                        "warehouse": None,
+                        "requested": demand[line_id][next(iter(demand[line_id]))],
+                        "available": demand[line_id][next(iter(demand[line_id]))] - units,
+                    }
+                    for line_id, units in short.items()
+                ]
+            )
         if picks:
             stock_allocate(
-                holds=[Hold(product_id, warehouse_id, quantity, line_reference(line_id))
-                       for line_id, product_id, warehouse_id, quantity in picks],
+                holds=[
+                    Hold(product_id, warehouse_id, quantity, line_reference(line_id))
+                    for line_id, product_id, warehouse_id, quantity in picks
+                ],
                 actor=actor,
             )
         per_line = defaultdict(int)
@@ -150,12 +173,17 @@ def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
             OrderLine.objects.filter(pk=line_id).update(
                 quantity_allocated=F("quantity_allocated") + quantity
             )
-        codes = dict(Warehouse.objects.filter(
-            pk__in={pick[2] for pick in picks}).values_list("pk", "code"))
-        allocated = [{"line_id": line_id, "warehouse": codes[warehouse_id], "quantity": quantity}
-                     for line_id, _product, warehouse_id, quantity in picks]
+        codes = dict(
+            Warehouse.objects.filter(pk__in={pick[2] for pick in picks}).values_list("pk", "code")
+        )
+        allocated = [
+            {"line_id": line_id, "warehouse": codes[warehouse_id], "quantity": quantity}
+            for line_id, _product, warehouse_id, quantity in picks
+        ]
         order_event_record(
-            order=order, type="allocated" if not short else "partially_allocated", actor=actor,
+            order=order,
+            type="allocated" if not short else "partially_allocated",
+            actor=actor,
             message=_describe(allocated, short),
             data={"allocated": allocated, "short": {str(k): v for k, v in short.items()}},
         )
@@ -178,9 +206,11 @@ def order_deallocate(*, order: Order, actor: str, reason: str = "") -> int:
     with transaction.atomic():
         for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk"):
             if line.quantity_allocated:
-                units = reservation_release(reference=line_reference(line), actor=actor,
-                                            note=reason)
+                units = reservation_release(
+                    reference=line_reference(line), actor=actor, note=reason
+                )
                 OrderLine.objects.filter(pk=line.pk).update(
-                    quantity_allocated=F("quantity_allocated") - units)
+                    quantity_allocated=F("quantity_allocated") - units
+                )
                 released += units
     return released

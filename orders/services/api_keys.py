@@ -10,16 +10,30 @@ from oms_project.errors import ValidationFailed
 from orders.models import ApiKey, SalesChannel
 
 RESOURCES = (
-    "orders", "customers", "catalog", "inventory", "warehouses", "checkouts", "returns",
-    "shipments", "purchasing", "webhooks", "accounting",
+    "orders",
+    "customers",
+    "catalog",
+    "inventory",
+    "warehouses",
+    "checkouts",
+    "returns",
+    "shipments",
+    "purchasing",
+    "webhooks",
+    "accounting",
 )
 KNOWN_SCOPES = frozenset(
     f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write")
 )
 
 
-def api_key_create(*, name: str, channel: SalesChannel | None = None,
-                   scopes: list[str] | None = None, created_by=None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    name: str,
+    channel: SalesChannel | None = None,
+    scopes: list[str] | None = None,
+    created_by=None,
+) -> tuple[ApiKey, str]:
     """Issue a key; return it with the raw secret, which is never stored.
 
     Raises `ValidationFailed` for an empty name or an unknown scope.
@@ -42,8 +56,12 @@ def api_key_create(*, name: str, channel: SalesChannel | None = None,
     raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
         api_key = ApiKey.objects.create(
-            name=name.strip()[:100], prefix=prefix, hashed_key=hash_key(raw_key),
-            channel=channel, scopes=scopes, created_by=created_by,
+            name=name.strip()[:100],
+            prefix=prefix,
+            hashed_key=hash_key(raw_key),
+            channel=channel,
+            scopes=scopes,
+            created_by=created_by,
         )
     return api_key, raw_key
 

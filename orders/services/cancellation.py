@@ -16,8 +16,9 @@ from orders.states import OrderStatus
 NOT_CANCELLABLE = {OrderStatus.SHIPPED, OrderStatus.COMPLETE, OrderStatus.CANCELLED}
 
 
-def order_cancel(*, order: Order, actor: str, reason: str = "",
-                 lines: dict[int, int] | None = None) -> dict:
+def order_cancel(
+    *, order: Order, actor: str, reason: str = "", lines: dict[int, int] | None = None
+) -> dict:
     """Cancel the whole order (`lines` None) or the given {line id: quantity}.
 
     Only units not yet shipped can be cancelled; allocated units are released (ledger rows),
@@ -34,10 +35,14 @@ def order_cancel(*, order: Order, actor: str, reason: str = "",
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
         if order.status in NOT_CANCELLABLE:
-            raise InvalidTransition(f"Order {order.number} is {order.status}; nothing to cancel.",
-                                    extra={"from_status": order.status})
-        order_lines = {line.pk: line for line in
-                       OrderLine.objects.select_for_update().filter(order=order).order_by("pk")}
+            raise InvalidTransition(
+                f"Order {order.number} is {order.status}; nothing to cancel.",
+                extra={"from_status": order.status},
+            )
+        order_lines = {
+            line.pk: line
+            for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+        }
         wanted = _cancellation_plan(order_lines, lines)
         released = 0
         refund = Decimal("0.00")
@@ -45,19 +50,28 @@ def order_cancel(*, order: Order, actor: str, reason: str = "",
             line = order_lines[line_id]
             from_allocated = max(units - line.quantity_open, 0)
             if from_allocated:
-                released += reservation_release(reference=line_reference(line),
-                                                quantity=from_allocated, actor=actor,
-                                                note=f"cancelled: {reason}"[:255])
+                released += reservation_release(
+                    reference=line_reference(line),
+                    quantity=from_allocated,
+                    actor=actor,
+                    note=f"cancelled: {reason}"[:255],
+                )
             OrderLine.objects.filter(pk=line_id).update(
                 quantity_cancelled=F("quantity_cancelled") + units,
                 quantity_allocated=F("quantity_allocated") - from_allocated,
             )
             refund += pricing.units_value(
-                line_total_amount=line.line_total, quantity=line.quantity, units=units,
-                subtotal=order.subtotal, order_discount=order.discount_total,
-                tax_total=order.tax_total)
-        remaining = {line_id: line.quantity - line.quantity_cancelled - wanted.get(line_id, 0)
-                     for line_id, line in order_lines.items()}
+                line_total_amount=line.line_total,
+                quantity=line.quantity,
+                units=units,
+                subtotal=order.subtotal,
+                order_discount=order.discount_total,
+                tax_total=order.tax_total,
+            )
+        remaining = {
+            line_id: line.quantity - line.quantity_cancelled - wanted.get(line_id, 0)
+            for line_id, line in order_lines.items()
+        }
         fully_cancelled = not any(remaining.values())
         if fully_cancelled:
             refund += order.shipping_total
@@ -65,31 +79,57 @@ def order_cancel(*, order: Order, actor: str, reason: str = "",
         if refund > 0:
             Order.objects.filter(pk=order.pk).update(refund_due=F("refund_due") + refund)
         summary = {str(line_id): units for line_id, units in wanted.items()}
-        order_event_record(order=order, type="cancelled" if fully_cancelled else "lines_cancelled",
-                           actor=actor, message=reason,
-                           data={"lines": summary, "released": released,
-                                 "refund_due": str(max(refund, Decimal('0')))})
+        order_event_record(
+            order=order,
+            type="cancelled" if fully_cancelled else "lines_cancelled",
+            actor=actor,
+            message=reason,
+            data={
+                "lines": summary,
+                "released": released,
+                "refund_due": str(max(refund, Decimal("0"))),
+            },
+        )
         if fully_cancelled:
-            order_transition(order=order, to_status=OrderStatus.CANCELLED, actor=actor,
-                             reason=reason or "Cancelled")
+            order_transition(
+                order=order,
+                to_status=OrderStatus.CANCELLED,
+                actor=actor,
+                reason=reason or "Cancelled",
+            )
         else:
             _settle_status(order, actor)
         order.refresh_from_db()
-        outbox_emit(topic="order.cancelled",
-                    payload={**order_payload(order), "cancelled_lines": summary,
-                             "full": fully_cancelled, "refund_due": str(max(refund, 0))},
-                    reference=order.number)
-        order_email(order=order, template="order_cancelled",
-                    extra={"cancelled": [(order_lines[i], u) for i, u in wanted.items()],
-                           "full": fully_cancelled, "refund": max(refund, Decimal("0"))})
+        outbox_emit(
+            topic="order.cancelled",
+            payload={
+                **order_payload(order),
+                "cancelled_lines": summary,
+                "full": fully_cancelled,
+                "refund_due": str(max(refund, 0)),
+            },
+            reference=order.number,
+        )
+        order_email(
+            order=order,
+            template="order_cancelled",
+            extra={
+                "cancelled": [(order_lines[i], u) for i, u in wanted.items()],
+                "full": fully_cancelled,
+                "refund": max(refund, Decimal("0")),
+            },
+        )
     return {"cancelled": wanted, "released": released, "refund_due": max(refund, Decimal("0"))}
 
 
-def _cancellation_plan(order_lines: dict[int, OrderLine],
-                       lines: dict[int, int] | None) -> dict[int, int]:
+def _cancellation_plan(
+    order_lines: dict[int, OrderLine], lines: dict[int, int] | None
+) -> dict[int, int]:
     if lines is None:
-        plan = {line_id: line.quantity - line.quantity_shipped - line.quantity_cancelled
-                for line_id, line in order_lines.items()}
+        plan = {
+            line_id: line.quantity - line.quantity_shipped - line.quantity_cancelled
+            for line_id, line in order_lines.items()
+        }
         plan = {line_id: units for line_id, units in plan.items() if units > 0}
         if not plan:
             raise InvalidTransition("Every unit of this order is already shipped or cancelled.")
@@ -110,7 +150,9 @@ def _cancellation_plan(order_lines: dict[int, OrderLine],
             raise InvalidTransition(
                 f"Line {line_id} ({line.sku}) has {cancellable} unit(s) that can still be "
                 f"cancelled; {line.quantity_shipped} shipped, {line.quantity_cancelled} "
-                f"already cancelled.", extra={"line_id": line_id, "cancellable": cancellable})
+                f"already cancelled.",
+                extra={"line_id": line_id, "cancellable": cancellable},
+            )
     return dict(lines)
 
 
@@ -122,13 +164,18 @@ def _settle_status(order: Order, actor: str) -> None:
     lines = list(order.lines.all())
     open_units = sum(line.quantity_open for line in lines)
     shipped = sum(line.quantity_shipped for line in lines)
-    outstanding = sum(line.quantity - line.quantity_shipped - line.quantity_cancelled
-                      for line in lines)
+    outstanding = sum(
+        line.quantity - line.quantity_shipped - line.quantity_cancelled for line in lines
+    )
     target = order.status
     if shipped and not outstanding:
         target = OrderStatus.SHIPPED
     elif order.status == OrderStatus.BACKORDERED and not open_units:
         target = OrderStatus.PROCESSING
     if target != order.status:
-        order_transition(order=order, to_status=target, actor=actor,
-                         reason="Remaining units settled after cancellation")
+        order_transition(
+            order=order,
+            to_status=target,
+            actor=actor,
+            reason="Remaining units settled after cancellation",
+        )

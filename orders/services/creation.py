@@ -22,7 +22,7 @@ from orders.states import OrderStatus
 from warehouses.models import ServiceLevel, Warehouse
 
 
-def order_create(*, channel: SalesChannel, data: dict, actor: str) -> Order:
+def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None) -> Order:
     """Create an order from a channel's validated payload.
 
     Checks what the serializer cannot (SKUs, pickup store, service level, totals), upserts the
@@ -31,19 +31,23 @@ def order_create(*, channel: SalesChannel, data: dict, actor: str) -> Order:
     `DuplicateOrder` for a known `channel_order_id`, and `InsufficientStock` when the channel
     rejects short orders.
     """
-    existing = Order.objects.filter(
-        channel=channel, channel_order_id=data["channel_order_id"]
-    ).values_list("number", flat=True).first()
+    existing = (
+        Order.objects.filter(channel=channel, channel_order_id=data["channel_order_id"])
+        .values_list("number", flat=True)
+        .first()
+    )
     if existing:
         raise DuplicateOrder(existing)
     resolved = _resolve(channel, data)
     try:
         with transaction.atomic():
-            return _write(channel, data, resolved, actor)
+            return _write(channel, data, resolved, actor, checkout)
     except IntegrityError:
-        existing = Order.objects.filter(
-            channel=channel, channel_order_id=data["channel_order_id"]
-        ).values_list("number", flat=True).first()
+        existing = (
+            Order.objects.filter(channel=channel, channel_order_id=data["channel_order_id"])
+            .values_list("number", flat=True)
+            .first()
+        )
         if existing:
             raise DuplicateOrder(existing)
         raise
@@ -69,13 +73,18 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
     pickup = None
     if data.get("fulfillment_method") == FulfillmentMethod.PICKUP:
         code = data.get("pickup_location")
-        pickup = Warehouse.objects.filter(
-            code=code, pickup_enabled=True, is_active=True, channels=channel
-        ).first() if code else None
+        pickup = (
+            Warehouse.objects.filter(
+                code=code, pickup_enabled=True, is_active=True, channels=channel
+            ).first()
+            if code
+            else None
+        )
         if pickup is None:
             errors["pickup_location"] = [
-                "Give the code of an active pickup store of this channel." if code else
-                "A pickup order needs a pickup_location."
+                "Give the code of an active pickup store of this channel."
+                if code
+                else "A pickup order needs a pickup_location."
             ]
     elif data.get("pickup_location"):
         errors["pickup_location"] = ["Only pickup orders take a pickup_location."]
@@ -84,7 +93,8 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
     service_level = None
     if data.get("shipping_method"):
         service_level = ServiceLevel.objects.filter(
-            code=data["shipping_method"], is_active=True).first()
+            code=data["shipping_method"], is_active=True
+        ).first()
         if service_level is None:
             errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
     totals = _totals(data)
@@ -92,8 +102,11 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
         errors["discount_total"] = ["The discounts exceed the order's value."]
     payment = data.get("payment")
     if payment and payment["amount"] > totals["total"]:
-        errors["payment"] = {"amount": [
-            f"The payment ({payment['amount']}) exceeds the order total ({totals['total']})."]}
+        errors["payment"] = {
+            "amount": [
+                f"The payment ({payment['amount']}) exceeds the order total ({totals['total']})."
+            ]
+        }
     if payment and payment.get("currency", data["currency"]) != data["currency"]:
         errors["payment"] = {"currency": ["The payment currency differs from the order's."]}
     if errors:
@@ -103,25 +116,34 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
 
 def _totals(data: dict) -> dict:
     subtotal = sum(
-        (pricing.line_total(unit_price=line["unit_price"], quantity=line["quantity"],
-                            discount=line.get("discount", Decimal("0"))) for line in data["lines"]),
+        (
+            pricing.line_total(
+                unit_price=line["unit_price"],
+                quantity=line["quantity"],
+                discount=line.get("discount", Decimal("0")),
+            )
+            for line in data["lines"]
+        ),
         Decimal("0.00"),
     )
     total = pricing.order_total(
-        subtotal=subtotal, discount_total=data.get("discount_total", Decimal("0")),
+        subtotal=subtotal,
+        discount_total=data.get("discount_total", Decimal("0")),
         shipping_total=data.get("shipping_total", Decimal("0")),
         tax_total=data.get("tax_total", Decimal("0")),
     )
     return {"subtotal": pricing.money(subtotal), "total": total}
 
 
-def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str) -> Order:
+def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checkout) -> Order:
     customer_data = data["customer"]
     customer = customer_upsert(
-        channel_code=channel.code, email=customer_data["email"],
+        channel_code=channel.code,
+        email=customer_data["email"],
         external_id=customer_data.get("channel_customer_id") or None,
-        profile={field: customer_data.get(field, "")
-                 for field in ("first_name", "last_name", "phone")},
+        profile={
+            field: customer_data.get(field, "") for field in ("first_name", "last_name", "phone")
+        },
     )
     if data.get("shipping_address"):
         address_remember(customer=customer, data=data["shipping_address"], shipping=True)
@@ -151,28 +173,59 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str) -> Ord
     )
     order.number = f"{channel.order_number_prefix}{100000 + order.pk}"
     Order.objects.filter(pk=order.pk).update(number=order.number)
-    OrderLine.objects.bulk_create([
-        OrderLine(
-            order=order, product=resolved["products"][line["sku"]], sku=line["sku"],
-            name=resolved["products"][line["sku"]].name, quantity=line["quantity"],
-            unit_price=line["unit_price"], discount=line.get("discount", Decimal("0")),
-            line_total=pricing.line_total(unit_price=line["unit_price"],
-                                          quantity=line["quantity"],
-                                          discount=line.get("discount", Decimal("0"))),
-        )
-        for line in data["lines"]
-    ])
-    order_event_record(order=order, type="created", actor=actor, to_status=OrderStatus.CREATED,
-                       message=f"Order received from {channel.name}.")
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product=resolved["products"][line["sku"]],
+                sku=line["sku"],
+                name=resolved["products"][line["sku"]].name,
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                discount=line.get("discount", Decimal("0")),
+                line_total=pricing.line_total(
+                    unit_price=line["unit_price"],
+                    quantity=line["quantity"],
+                    discount=line.get("discount", Decimal("0")),
+                ),
+            )
+            for line in data["lines"]
+        ]
+    )
+    order_event_record(
+        order=order,
+        type="created",
+        actor=actor,
+        to_status=OrderStatus.CREATED,
+        message=f"Order received from {channel.name}.",
+    )
     customer_record_order(
-        customer=customer, total=order.total, placed_at=order.placed_at,
+        customer=customer,
+        total=order.total,
+        placed_at=order.placed_at,
         shipping_method=data.get("shipping_method") or "",
         payment_method=payment["method"] if payment else "",
     )
     if payment:
-        payment_apply(order=order, method=payment["method"], amount=payment["amount"],
-                      status=payment["status"], reference=payment.get("reference", ""),
-                      actor=actor, allocate=False)
+        payment_apply(
+            order=order,
+            method=payment["method"],
+            amount=payment["amount"],
+            status=payment["status"],
+            reference=payment.get("reference", ""),
+            actor=actor,
+            allocate=False,
+        )
+    if checkout is not None:
+        from orders.services.checkouts import checkout_transfer_to_order
+
+        units = checkout_transfer_to_order(checkout=checkout, order=order)
+        order_event_record(
+            order=order,
+            type="allocated",
+            actor=actor,
+            message=f"{units} unit(s) taken over from checkout {checkout.token}.",
+        )
     _allocate_new(order, actor)
     outbox_emit(topic="order.created", payload=order_payload(order), reference=order.number)
     if order_is_paid(order):
@@ -186,8 +239,12 @@ def _allocate_new(order: Order, actor: str) -> None:
     if order_is_paid(order):
         result = order_allocate(order=order, actor=actor)
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
-        order_transition(order=order, to_status=target, actor=actor,
-                         reason="Paid" + (" with units on backorder" if result["short"] else ""))
+        order_transition(
+            order=order,
+            to_status=target,
+            actor=actor,
+            reason="Paid" + (" with units on backorder" if result["short"] else ""),
+        )
     elif order.channel.reserve_on_create:
         order_allocate(order=order, actor=actor, allow_backorder=True)
 
@@ -196,4 +253,3 @@ def _address_snapshot(address: dict | None) -> dict:
     if not address:
         return {}
     return {key: (str(value) if value is not None else None) for key, value in address.items()}
-

@@ -8,8 +8,15 @@ from orders.models import Order
 from orders.states import HoldReason, OrderStatus, can_transition
 
 
-def order_transition(*, order: Order, to_status: str, actor: str, reason: str = "",
-                     data: dict | None = None, hold_reason: str = "") -> Order:
+def order_transition(
+    *,
+    order: Order,
+    to_status: str,
+    actor: str,
+    reason: str = "",
+    data: dict | None = None,
+    hold_reason: str = "",
+) -> Order:
     """Move the order to `to_status` along `orders.states.TRANSITIONS` and log the event.
 
     Locks the order row, checks the table, updates `WHERE status = <from>` and writes an
@@ -30,8 +37,13 @@ def order_transition(*, order: Order, to_status: str, actor: str, reason: str = 
         if not updated:  # the row lock makes this unreachable unless the schema is bypassed
             raise InvalidTransition(f"Order {order.number} changed while being updated.")
         order_event_record(
-            order=order, type="status_changed", actor=actor, message=reason,
-            from_status=from_status, to_status=to_status, data=data,
+            order=order,
+            type="status_changed",
+            actor=actor,
+            message=reason,
+            from_status=from_status,
+            to_status=to_status,
+            data=data,
         )
         order.status = to_status
         order.hold_reason = hold_reason if to_status == OrderStatus.ON_HOLD else ""
@@ -47,10 +59,14 @@ def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") ->
         raise InvalidTransition(
             f"Unknown hold reason '{reason_code}'. Use one of: {', '.join(HoldReason.values)}."
         )
-    return order_transition(order=order, to_status=OrderStatus.ON_HOLD, actor=actor,
-                            reason=note or HoldReason(reason_code).label,
-                            data={"hold_reason": reason_code, "previous_status": order.status},
-                            hold_reason=reason_code)
+    return order_transition(
+        order=order,
+        to_status=OrderStatus.ON_HOLD,
+        actor=actor,
+        reason=note or HoldReason(reason_code).label,
+        data={"hold_reason": reason_code, "previous_status": order.status},
+        hold_reason=reason_code,
+    )
 
 
 def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
@@ -68,5 +84,6 @@ def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
         if order_is_paid(order):
             order_allocate(order=order, actor=actor)
         target = order_status_after_allocation(order)
-        return order_transition(order=order, to_status=target, actor=actor,
-                                reason=note or "Hold released")
+        return order_transition(
+            order=order, to_status=target, actor=actor, reason=note or "Hold released"
+        )

@@ -14,8 +14,16 @@ from orders.states import OrderStatus
 PAYABLE_STATUSES = {OrderStatus.CREATED, OrderStatus.ON_HOLD}
 
 
-def payment_apply(*, order: Order, method: str, amount: Decimal, status: str,
-                  reference: str = "", actor: str, allocate: bool = True) -> Payment:
+def payment_apply(
+    *,
+    order: Order,
+    method: str,
+    amount: Decimal,
+    status: str,
+    reference: str = "",
+    actor: str,
+    allocate: bool = True,
+) -> Payment:
     """Record a payment on the order.
 
     A captured payment adds to `paid_total`; once the order is fully paid it is allocated
@@ -31,37 +39,51 @@ def payment_apply(*, order: Order, method: str, amount: Decimal, status: str,
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
         if reference:
-            previous = Payment.objects.filter(order=order, reference=reference,
-                                              status=status).first()
+            previous = Payment.objects.filter(
+                order=order, reference=reference, status=status
+            ).first()
             if previous:
                 return previous
         if order.status == OrderStatus.CANCELLED:
             raise PaymentError(f"Order {order.number} is cancelled.")
         if amount <= 0:
-            raise PaymentError("A payment amount must be positive.",
-                               errors={"amount": ["Must be greater than zero."]})
+            raise PaymentError(
+                "A payment amount must be positive.",
+                errors={"amount": ["Must be greater than zero."]},
+            )
         captured = status == Payment.Status.CAPTURED
         if captured and order.paid_total + amount > order.total:
             raise PaymentError(
                 f"Capturing {amount} would exceed the order total {order.total} "
-                f"({order.paid_total} already paid).", errors={"amount": ["Over-payment."]})
+                f"({order.paid_total} already paid).",
+                errors={"amount": ["Over-payment."]},
+            )
         was_paid = order_is_paid(order) and order.paid_total > 0
-        payment = Payment.objects.create(order=order, method=method, amount=amount,
-                                         currency=order.currency, status=status,
-                                         reference=reference)
+        payment = Payment.objects.create(
+            order=order,
+            method=method,
+            amount=amount,
+            currency=order.currency,
+            status=status,
+            reference=reference,
+        )
         if captured:
-            Order.objects.filter(pk=order.pk).update(paid_total=F("paid_total") + amount,
-                                                     payment_method=method)
+            Order.objects.filter(pk=order.pk).update(
+                paid_total=F("paid_total") + amount, payment_method=method
+            )
             order.refresh_from_db()
-        order_event_record(order=order, type=f"payment_{status}", actor=actor,
-                           message=f"{method} {amount} {order.currency} {status}",
-                           data={"reference": reference, "amount": str(amount)})
+        order_event_record(
+            order=order,
+            type=f"payment_{status}",
+            actor=actor,
+            message=f"{method} {amount} {order.currency} {status}",
+            data={"reference": reference, "amount": str(amount)},
+        )
         if allocate and captured and order_is_paid(order) and not was_paid:
             if order.status == OrderStatus.CREATED:
                 result = order_allocate(order=order, actor=actor)
                 target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
                 order_transition(order=order, to_status=target, actor=actor, reason="Paid")
-            outbox_emit(topic="order.paid", payload=order_payload(order),
-                        reference=order.number)
+            outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
             order_email(order=order, template="payment_receipt", extra={"payment": payment})
     return payment

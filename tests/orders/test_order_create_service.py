@@ -85,8 +85,9 @@ def test_duplicate_channel_order_id_returns_existing_number(shop, stock):
 
 
 def test_unknown_sku_is_a_field_error_and_nothing_written(shop):
-    data = order_data(lines=[{"sku": "NOPE", "quantity": 1, "unit_price": Decimal("1.00")}],
-                      payment=None)
+    data = order_data(
+        lines=[{"sku": "NOPE", "quantity": 1, "unit_price": Decimal("1.00")}], payment=None
+    )
     with pytest.raises(OrderValidationError) as error:
         order_create(channel=shop["channel"], data=data, actor="test")
     assert "Unknown SKU" in error.value.errors["lines"][0]["sku"][0]

@@ -1,0 +1,294 @@
+"""The order API: create (idempotent), validation, payments, holds, cancellation, bulk."""
+
+import json
+import uuid
+
+import pytest
+
+from customers.models import Customer
+from inventory.models import StockLevel, StockReservation
+from orders.models import Order
+from orders.services import shipment_create
+from tests.factories import SalesChannelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def body(**overrides) -> dict:
+    data = {
+        "channel_order_id": "WEB-1",
+        "customer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+        "shipping_address": {
+            "line1": "1 Main St",
+            "city": "Reno",
+            "postal_code": "89501",
+            "country": "US",
+        },
+        "fulfillment_method": "ship",
+        "shipping_method": "ground",
+        "currency": "USD",
+        "lines": [{"sku": "A", "quantity": 2, "unit_price": "10.00"}],
+        "shipping_total": "5.00",
+        "tax_total": "2.00",
+        "payment": {
+            "method": "card",
+            "amount": "27.00",
+            "status": "captured",
+            "reference": "pay-1",
+        },
+        "attributes": {"gift_message": "Happy birthday"},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def api(shop, make_client):
+    return make_client(channel=shop["channel"])
+
+
+def post(client, path, data, key=None):
+    return client.post(
+        path,
+        data=json.dumps(data),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
+    )
+
+
+def test_create_returns_number_lines_and_allocations(api, stock):
+    stock("A", "EAST", 5)
+    response = post(api, "/api/v1/orders/", body())
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["status"] == "processing"
+    assert data["total"] == "27.00"
+    line = data["lines"][0]
+    assert line["quantity_allocated"] == 2
+    assert line["allocations"] == [{"warehouse": "EAST", "quantity": 2}]
+    assert data["attributes"] == {"gift_message": "Happy birthday"}
+
+
+def test_create_requires_idempotency_key(api, stock):
+    response = api.post("/api/v1/orders/", data=body(), format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_required"
+    assert Order.objects.count() == 0
+
+
+def test_same_key_same_body_replays(api, stock):
+    stock("A", "EAST", 5)
+    first = post(api, "/api/v1/orders/", body(), key="k1")
+    second = post(api, "/api/v1/orders/", body(), key="k1")
+    assert second.status_code == 201
+    assert second["Idempotent-Replayed"] == "true"
+    assert second.json()["number"] == first.json()["number"]
+    assert Order.objects.count() == 1
+
+
+def test_same_key_different_body_is_422(api, stock):
+    stock("A", "EAST", 5)
+    post(api, "/api/v1/orders/", body(), key="k1")
+    response = post(api, "/api/v1/orders/", body(channel_order_id="WEB-2"), key="k1")
+    assert response.status_code == 422
+    assert Order.objects.count() == 1
+
+
+def test_duplicate_channel_order_id_is_409_with_number(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body()).json()["number"]
+    response = post(api, "/api/v1/orders/", body())
+    assert response.status_code == 409
+    assert response.json()["code"] == "duplicate_order"
+    assert response.json()["number"] == number
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"lines": [{"sku": "A", "quantity": 0, "unit_price": "1.00"}]}, "lines"),
+        ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "1.001"}]}, "lines"),
+        ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "-1.00"}]}, "lines"),
+        ({"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]}, "lines"),
+        ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}] * 501}, "lines"),
+        ({"lines": []}, "lines"),
+        ({"shipping_method": "teleport"}, "shipping_method"),
+        ({"shipping_address": {"line1": "x", "city": "y", "country": "XX"}}, "shipping_address"),
+        ({"fulfillment_method": "pickup", "pickup_location": "EAST"}, "pickup_location"),
+        ({"fulfillment_method": "pickup"}, "pickup_location"),
+        ({"discount_total": "100.00"}, "discount_total"),
+        ({"status": "shipped"}, "status"),
+        ({"total": "1.00"}, "total"),
+        ({"surprise": 1}, "surprise"),
+        ({"currency": "dollars"}, "currency"),
+        ({"customer": {"email": "not-an-email"}}, "customer"),
+        ({"payment": {"method": "card", "amount": "99.00", "status": "captured"}}, "payment"),
+    ],
+)
+def test_bad_input_is_400_with_field_errors_and_nothing_written(api, stock, overrides, field):
+    stock("A", "EAST", 5)
+    response = post(api, "/api/v1/orders/", body(**overrides))
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert field in response.json()["errors"]
+    assert Order.objects.count() == 0
+    assert Customer.objects.count() == 0
+    assert StockReservation.objects.count() == 0
+
+
+def test_malformed_json_is_400_problem(api):
+    response = api.post(
+        "/api/v1/orders/", data="{nope", content_type="application/json", HTTP_IDEMPOTENCY_KEY="x"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+
+
+def test_shortage_with_reject_policy_is_409_listing_lines(api, shop, stock):
+    shop["channel"].shortage_policy = "reject"
+    shop["channel"].save()
+    stock("A", "EAST", 1)
+    response = post(api, "/api/v1/orders/", body())
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stock"
+    assert response.json()["errors"][0]["sku"] == "A"
+    assert Order.objects.count() == 0
+
+
+def test_pickup_order_allocates_at_the_chosen_store(api, stock):
+    stock("A", "EAST", 5)
+    stock("A", "STORE1", 2)
+    response = post(
+        api, "/api/v1/orders/", body(fulfillment_method="pickup", pickup_location="STORE1")
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["lines"][0]["allocations"] == [{"warehouse": "STORE1", "quantity": 2}]
+
+
+def test_later_capture_moves_order_to_processing(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body(payment=None)).json()["number"]
+    assert Order.objects.get(number=number).status == "created"
+    response = post(
+        api,
+        f"/api/v1/orders/{number}/payments/",
+        {"method": "card", "amount": "27.00", "status": "captured"},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "processing"
+    assert StockLevel.objects.get(warehouse__code="EAST").allocated == 2
+
+
+def test_partial_cancel_releases_exactly_those_units(api, stock):
+    stock("A", "EAST", 5)
+    created = post(api, "/api/v1/orders/", body()).json()
+    line_id = created["lines"][0]["line_id"]
+    response = post(
+        api,
+        f"/api/v1/orders/{created['number']}/cancel/",
+        {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "customer"},
+    )
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["status"] == "processing"
+    assert data["lines"][0]["quantity_cancelled"] == 1
+    assert data["lines"][0]["quantity_allocated"] == 1
+    assert StockLevel.objects.get(warehouse__code="EAST").allocated == 1
+    assert data["refund_due"] == "11.00"
+
+
+def test_full_cancel_releases_everything_and_records_refund(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body()).json()["number"]
+    response = post(api, f"/api/v1/orders/{number}/cancel/", {"reason": "fraud"})
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["refund_due"] == "27.00"
+    assert StockLevel.objects.get(warehouse__code="EAST").allocated == 0
+    again = post(api, f"/api/v1/orders/{number}/cancel/", {})
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_transition"
+
+
+def test_cancelling_shipped_units_is_invalid_transition(api, stock):
+    stock("A", "EAST", 5)
+    created = post(api, "/api/v1/orders/", body()).json()
+    order = Order.objects.get(number=created["number"])
+    line_id = created["lines"][0]["line_id"]
+    shipment_create(order=order, reference="S1", lines={line_id: 1}, actor="test")
+    response = post(
+        api,
+        f"/api/v1/orders/{order.number}/cancel/",
+        {"lines": [{"line_id": line_id, "quantity": 2}]},
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    order.refresh_from_db()
+    assert order.lines.get().quantity_cancelled == 0
+
+
+def test_hold_and_release(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body()).json()["number"]
+    held = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "fraud_review"}, format="json")
+    assert held.json()["status"] == "on_hold"
+    assert held.json()["hold_reason"] == "fraud_review"
+    bad = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "bored"}, format="json")
+    assert bad.status_code == 409
+    released = api.post(f"/api/v1/orders/{number}/release-hold/", {}, format="json")
+    assert released.json()["status"] == "processing"
+
+
+def test_bulk_cancel_reports_per_order(api, stock):
+    stock("A", "EAST", 10)
+    first = post(api, "/api/v1/orders/", body()).json()["number"]
+    second = post(api, "/api/v1/orders/", body(channel_order_id="WEB-2")).json()["number"]
+    post(api, f"/api/v1/orders/{second}/cancel/", {})
+    response = post(
+        api, "/api/v1/orders/bulk-cancel/", {"numbers": [first, second, "NOPE"], "reason": "ops"}
+    )
+    results = {item["number"]: item for item in response.json()["results"]}
+    assert results[first]["status"] == 200
+    assert results[second]["code"] == "invalid_transition"
+    assert results["NOPE"]["status"] == 404
+
+
+def test_bulk_create_results_per_order_and_dedupes(api, stock):
+    stock("A", "EAST", 50)
+    orders = [body(channel_order_id=f"M-{i}") for i in range(3)]
+    orders.append(body(channel_order_id="M-0"))
+    orders.append(body(channel_order_id="M-9", lines=[]))
+    response = post(api, "/api/v1/orders/bulk/", {"orders": orders})
+    assert response.status_code == 200, response.content
+    statuses = [item["status"] for item in response.json()["results"]]
+    assert statuses == [201, 201, 201, 409, 400]
+    assert Order.objects.count() == 3
+
+
+def test_other_channel_cannot_see_or_cancel(api, shop, stock, make_client):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body()).json()["number"]
+    other = make_client(channel=SalesChannelFactory(code="market"))
+    assert other.get(f"/api/v1/orders/{number}/").status_code == 404
+    response = post(other, f"/api/v1/orders/{number}/cancel/", {})
+    assert response.status_code == 404
+    assert Order.objects.get(number=number).status == "processing"
+
+
+def test_fetch_by_numbers_constant_queries(api, stock, django_assert_max_num_queries):
+    stock("A", "EAST", 100)
+    numbers = [
+        post(api, "/api/v1/orders/", body(channel_order_id=f"N-{i}")).json()["number"]
+        for i in range(6)
+    ]
+    with django_assert_max_num_queries(8):
+        response = api.get("/api/v1/orders/", {"numbers": ",".join(numbers), "limit": 500})
+    assert sorted(item["number"] for item in response.json()["results"]) == sorted(numbers)
+
+
+def test_customer_order_history(api, stock):
+    stock("A", "EAST", 5)
+    post(api, "/api/v1/orders/", body())
+    customer = Customer.objects.get()
+    response = api.get(f"/api/v1/customers/{customer.pk}/orders/")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1
