@@ -1,7 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
-from inventory import apis
+from inventory import apis, import_apis
 
 router = SimpleRouter(trailing_slash=True)
 apis.register(router)
 urlpatterns = router.urls
+urlpatterns += import_apis.urlpatterns
