@@ -1,1 +1,149 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for customer profiles, their address book and their channel ids.
+
+Lifetime totals are kept by `customers.services` when orders arrive, so they are read-only
+here; the orders app adds a (limited, read-only) list of the customer's orders to this page.
+"""
+
+from django.contrib import admin
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from customers.models import Address, Customer, CustomerChannel
+from customers.services import customer_create, customer_update
+from oms_project.admin import IndexedSearchMixin, ViewOnlyMixin
+
+
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+    can_delete = False
+    classes = ["collapse"]
+    fields = [
+        ("first_name", "last_name", "company"),
+        ("line1", "line2"),
+        ("postal_code", "city", "region", "country"),
+        "phone",
+        ("is_default_shipping", "is_default_billing"),
+        ("created_at", "last_used_at"),
+    ]
+    readonly_fields = [
+        "first_name", "last_name", "company", "line1", "line2", "postal_code", "city", "region",
+        "country", "phone", "is_default_shipping", "is_default_billing", "created_at",
+        "last_used_at",
+    ]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # Addresses are remembered from orders (deduplicated by fingerprint), not typed in.
+        return False
+
+
+class CustomerChannelInline(admin.TabularInline):
+    model = CustomerChannel
+    extra = 0
+    can_delete = False
+    fields = ["channel_code", "external_id", "created_at"]
+    readonly_fields = fields
+    verbose_name = "channel id"
+    verbose_name_plural = "channel ids"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
+    list_display = [
+        "email", "full_name", "orders_count", "lifetime_value", "last_order_at",
+        "accepts_marketing", "created_at",
+    ]
+    list_filter = ["accepts_marketing", ("last_order_at", admin.DateFieldListFilter)]
+    search_fields = ["email", "first_name", "last_name"]
+    search_help_text = "Exact e-mail, or the start of an e-mail, first or last name."
+    show_full_result_count = False
+    inlines = [AddressInline, CustomerChannelInline]
+    fieldsets = [
+        (None, {"fields": ["email", ("first_name", "last_name"), "phone", "accepts_marketing"]}),
+        ("Preferences", {"fields": ["preferred_shipping_method", "preferred_payment_method"]}),
+        (
+            "History",
+            {
+                "fields": [
+                    ("orders_count", "lifetime_value"),
+                    ("first_order_at", "last_order_at"),
+                    ("created_at", "updated_at"),
+                ]
+            },
+        ),
+        ("Notes", {"fields": ["note"]}),
+    ]
+    readonly_fields = [
+        "orders_count", "lifetime_value", "first_order_at", "last_order_at", "created_at",
+        "updated_at", "preferred_shipping_method", "preferred_payment_method",
+    ]
+
+    def search_condition(self, term: str) -> Q:
+        if "@" in term:
+            # Answered by the unique index on lower(email).
+            return Q(email_lower=term.lower())
+        return (
+            Q(email__istartswith=term)
+            | Q(first_name__istartswith=term)
+            | Q(last_name__istartswith=term)
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(
+            request, queryset.alias(email_lower=Lower("email")), search_term
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Write through `customers.services`, which normalises the e-mail."""
+        if change:
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            customer_update(customer=obj, **changes)
+            return
+        profile = {
+            field: form.cleaned_data[field]
+            for field in form.cleaned_data
+            if field != "email"
+        }
+        created = customer_create(email=form.cleaned_data["email"], **profile)
+        for field in Customer._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+
+    @admin.display(description="name", ordering="last_name")
+    def full_name(self, customer: Customer) -> str:
+        return customer.full_name
+
+
+@admin.register(Address)
+class AddressAdmin(ViewOnlyMixin, IndexedSearchMixin, admin.ModelAdmin):
+    """The address book across customers; addresses are remembered from orders."""
+
+    list_display = [
+        "__str__", "customer", "is_default_shipping", "is_default_billing", "last_used_at",
+    ]
+    list_select_related = ["customer"]
+    list_filter = ["is_default_shipping", "is_default_billing"]
+    search_fields = ["customer__email", "postal_code"]
+    search_help_text = "Exact customer e-mail or postal code."
+    show_full_result_count = False
+    exclude = ["fingerprint"]
+
+    def search_condition(self, term: str) -> Q:
+        return Q(customer__email=term.lower()) | Q(postal_code=term)
+
+
+@admin.register(CustomerChannel)
+class CustomerChannelAdmin(ViewOnlyMixin, IndexedSearchMixin, admin.ModelAdmin):
+    """Which channel knows a customer under which id; written when orders arrive."""
+
+    list_display = ["channel_code", "external_id", "customer", "created_at"]
+    list_select_related = ["customer"]
+    search_fields = ["external_id", "customer__email"]
+    search_help_text = "Exact channel customer id or customer e-mail."
+    show_full_result_count = False
+
+    def search_condition(self, term: str) -> Q:
+        return Q(external_id=term) | Q(customer__email=term.lower())

@@ -49,3 +49,12 @@ def staff_client(admin_user):
     client = APIClient()
     client.force_authenticate(admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Render `{% static %}` without a collected manifest: tests never run collectstatic."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
