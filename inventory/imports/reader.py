@@ -67,13 +67,14 @@ def _normalise_header(name: str) -> str:
 
 
 def _choose_layout(header_line: str) -> CsvLayout:
-    best: tuple[int, str, list[str]] | None = None
+    # The delimiter naming more known columns wins; on a tie, the one splitting more fields.
+    best: tuple[tuple[int, int], str, list[str]] | None = None
     for delimiter in DELIMITERS:
         fields = next(csv.reader([header_line], delimiter=delimiter))
         names = [_normalise_header(name) for name in fields]
-        known = sum(name in KNOWN_COLUMNS for name in names)
-        if best is None or known > best[0]:
-            best = (known, delimiter, names)
+        score = (sum(name in KNOWN_COLUMNS for name in names), len(names))
+        if best is None or score > best[0]:
+            best = (score, delimiter, names)
     _, delimiter, names = best
     _check_header(names)
     return CsvLayout(delimiter=delimiter, columns=tuple(names))
