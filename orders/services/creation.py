@@ -151,7 +151,7 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
         address_remember(customer=customer, data=data["billing_address"], billing=True)
     payment = data.get("payment")
     order = Order.objects.create(
-        number=f"tmp-{uuid.uuid4().hex}",
+        number=f"tmp-{uuid.uuid4().hex[:27]}",
         channel=channel,
         channel_order_id=data["channel_order_id"],
         customer=customer,
