@@ -367,3 +367,60 @@ class Checkout(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class ShipmentEvent(models.Model):
+    """A tracking update from a carrier or 3PL: status, when, where, what they said."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=Shipment.Status.choices)
+    occurred_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["shipment", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} {self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerNotice(models.Model):
+    """A notice sent once per cause (a delay, a follow-up), so periodic jobs never repeat it.
+
+    `key` names the cause, e.g. `shipment:12:2026-03-01` for a shipment late against that
+    estimated date, or `backorder:34` for a line waiting for stock.
+    """
+
+    class Kind(models.TextChoices):
+        DELAY = "delay", "Delay notice"
+        FOLLOW_UP = "follow_up", "Delivery follow-up"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=100)
+    email_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "key"], name="customer_notice_once_per_cause"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class AccountingJournal(Order):
+    """The daily accounting journal, shown in the admin (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "accounting journal"
+        verbose_name_plural = "accounting journal"
