@@ -82,11 +82,9 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
     ]
 
     def search_condition(self, term: str) -> Q:
-        if "@" in term:
-            # Answered by the unique index on lower(email).
-            return Q(email_lower=term.lower())
         return (
-            Q(email__istartswith=term)
+            Q(email_lower=term.lower())  # answered by the unique index on lower(email)
+            | Q(email__istartswith=term)
             | Q(first_name__istartswith=term)
             | Q(last_name__istartswith=term)
         )
