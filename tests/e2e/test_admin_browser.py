@@ -1,0 +1,89 @@
+"""The admin in a real browser: log in, list orders, filter by status, open an order.
+
+Drives Debian's Chromium through Playwright against pytest-django's live server (which also
+serves the admin's static files). Skips when Chromium or Playwright is missing, unless
+OMS_REQUIRE_BROWSER=1 (as in CI), where a missing browser is a failure.
+"""
+
+import os
+import re
+import shutil
+
+import pytest
+
+from orders.states import OrderStatus
+from tests.factories import OrderFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _browser_missing_reason() -> str | None:
+    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@pytest.fixture
+def page(monkeypatch):
+    reason = _browser_missing_reason()
+    if reason:
+        if os.environ.get("OMS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"OMS_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_operator_logs_in_filters_orders_and_opens_one(page, live_server, admin_user):
+    OrderFactory(number="W1001", status=OrderStatus.PROCESSING)
+    OrderFactory(number="W1002", status=OrderStatus.ON_HOLD)
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert "OMS operations" in page.inner_text("#site-name")
+    header_colour = page.eval_on_selector("#header", "el => getComputedStyle(el).backgroundColor")
+    assert header_colour == "rgb(22, 58, 92)", "the admin stylesheet or brand colours did not load"
+
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    result_numbers = page.locator("#result_list tbody th a")
+    assert sorted(result_numbers.all_inner_texts()) == ["W1001", "W1002"]
+
+    page.locator("#changelist-filter").get_by_role("link", name="On hold", exact=True).click()
+    page.wait_for_url("**/admin/orders/order/?status__exact=on_hold")
+    assert page.locator("#result_list tbody th a").all_inner_texts() == ["W1002"]
+
+    page.get_by_role("link", name="W1002", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin/orders/order/\d+/change/"))
+    assert "W1002" in page.inner_text("#content h2")
+    assert page.locator(".fieldBox.field-number .readonly").inner_text() == "W1002"
+    assert page.locator(".field-status_label .oms-status").inner_text() == "On hold"
