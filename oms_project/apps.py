@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class OmsProjectConfig(AppConfig):
     name = "oms_project"
     verbose_name = "Notifications and events"
+
+    def ready(self) -> None:
+        from oms_project.outbox import outbox_register_consumer
+        from oms_project.webhooks import webhook_fan_out
+
+        outbox_register_consumer(webhook_fan_out)

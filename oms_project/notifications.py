@@ -1,6 +1,7 @@
 """Customer, supplier and staff e-mails: rendered from templates, logged, sent after commit."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -44,6 +45,25 @@ def _enqueue(message_pk: int) -> None:
         email_send_task.delay(message_pk)
     except Exception:
         logger.warning("E-mail %s not enqueued; the sweep will retry", message_pk)
+
+
+def email_pending_ids(*, limit: int = 500) -> list[int]:
+    """Queued e-mails older than the sweep grace whose send task was lost (broker down).
+
+    Only the last two days are looked at, so the query stays on a short index range.
+    """
+    from oms_project.outbox import SWEEP_GRACE
+
+    now = timezone.now()
+    return list(
+        EmailMessage.objects.filter(
+            status=EmailMessage.Status.QUEUED,
+            created_at__lt=now - SWEEP_GRACE,
+            created_at__gte=now - timedelta(days=2),
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def email_send(*, message_pk: int, resend: bool = False) -> bool:

@@ -172,6 +172,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# Task modules outside the apps' `tasks.py` that workers must load.
+CELERY_IMPORTS = ["orders.notice_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Nightly: check that every stock level equals the sum of its ledger and reservations.
     "inventory-reconcile-nightly": {
@@ -192,6 +194,22 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "oms_project.tasks.outbox_sweep_task",
         "schedule": 60,
+    },
+    # Every minute: send webhook deliveries whose next (retry) attempt is due.
+    "webhook-deliveries-due": {
+        "task": "oms_project.tasks.webhook_deliveries_sweep_task",
+        "schedule": 60,
+    },
+    # Hourly: e-mail customers whose parcels are late or whose lines wait for stock (once per
+    # delay).
+    "orders-delay-notices": {
+        "task": "orders.notice_tasks.delay_notices_send_task",
+        "schedule": 60 * 60,
+    },
+    # Hourly: ask customers OMS_FOLLOW_UP_DAYS after delivery whether all was right.
+    "orders-delivery-follow-ups": {
+        "task": "orders.notice_tasks.delivery_follow_ups_send_task",
+        "schedule": 60 * 60,
     },
     # Hourly: forget idempotency records older than their retention.
     "idempotency-cleanup": {
@@ -245,6 +263,14 @@ OMS_MAX_ORDER_LINES = 500
 OMS_MAX_LINE_QUANTITY = env_int("OMS_MAX_LINE_QUANTITY", 10000)
 OMS_MAX_BULK_ITEMS = 500
 OMS_CSV_IMPORT_MAX_BYTES = env_int("OMS_CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Customer notices: follow-up e-mail this many days after delivery (0: off); delay notice for
+# lines still waiting for stock this many hours after the order was placed.
+OMS_FOLLOW_UP_DAYS = env_int("OMS_FOLLOW_UP_DAYS", 7)
+OMS_BACKORDER_NOTICE_AFTER_HOURS = env_int("OMS_BACKORDER_NOTICE_AFTER_HOURS", 48)
+# Webhooks: seconds before a receiver's answer times out; whether loopback/private addresses
+# (and the OMS's own hosts) may receive webhooks (tests and closed networks only).
+OMS_WEBHOOK_TIMEOUT_SECONDS = env_int("OMS_WEBHOOK_TIMEOUT_SECONDS", 10)
+OMS_WEBHOOK_ALLOW_INTERNAL_URLS = env_bool("OMS_WEBHOOK_ALLOW_INTERNAL_URLS", False)
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,9 @@
-"""The documented JSON shape of an order in events and webhooks (for ERP and accounting)."""
+"""The documented JSON shapes of events and webhooks (for ERP and accounting).
+
+See `docs/events.md` for every topic, its payload and how accounting books it.
+"""
+
+from decimal import Decimal
 
 from orders.models import Order
 
@@ -34,4 +39,35 @@ def order_payload(order: Order) -> dict:
             }
             for line in lines
         ],
+    }
+
+
+def refund_payload(
+    *,
+    order: Order,
+    refund_reference: str,
+    amount: Decimal,
+    tax_amount: Decimal,
+    shipping_amount: Decimal,
+    method: str,
+    reason: str,
+    lines: dict[int, int],
+    actor: str,
+) -> dict:
+    """The `refund.completed` event: money returned to the customer, with its tax and shipping
+    parts (amounts as strings, in the order's currency)."""
+    return {
+        "refund_reference": refund_reference,
+        "order": order.number,
+        "channel": order.channel.code,
+        "currency": order.currency,
+        "amount": str(amount),
+        "tax_amount": str(tax_amount),
+        "shipping_amount": str(shipping_amount),
+        "method": method,
+        "reason": reason,
+        "lines": [
+            {"line_id": line_id, "quantity": units} for line_id, units in sorted(lines.items())
+        ],
+        "actor": actor,
     }

@@ -1,7 +1,24 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders import apis
+from orders import apis, shipment_apis
+from orders.accounting_apis import AccountingJournalView
 
 router = SimpleRouter(trailing_slash=True)
 apis.register(router)
-urlpatterns = router.urls
+router.register("shipments", shipment_apis.ShipmentViewSet, basename="shipment")
+# Before the router: its `orders/<number>/` detail route would also match these paths.
+urlpatterns = [
+    path(
+        "orders/shipments/",
+        shipment_apis.ChannelShipmentsView.as_view(),
+        name="order-shipments-channel-shape",
+    ),
+    path(
+        "orders/<str:number>/shipments/",
+        shipment_apis.OrderShipmentsView.as_view(),
+        name="order-shipments",
+    ),
+    path("accounting/journal/", AccountingJournalView.as_view(), name="accounting-journal"),
+    *router.urls,
+]

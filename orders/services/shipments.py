@@ -1,7 +1,13 @@
-"""Recording what leaves a location: shipments consume the allocation and move the order on."""
+"""Recording what leaves a location: shipments consume the allocation and move the order on.
+
+Tracking updates live in `orders.services.tracking`; delay notices and follow-ups in
+`orders.services.customer_notices`.
+"""
+
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.services import reservation_consume
@@ -10,6 +16,7 @@ from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
 from orders.states import OrderStatus
+from warehouses.models import Carrier, ServiceLevel, Warehouse
 
 SHIPPABLE = {OrderStatus.PROCESSING, OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED}
 
@@ -21,27 +28,39 @@ def shipment_create(
     lines: dict[int, int],
     actor: str,
     carrier_name: str = "",
-    service_level=None,
+    service_level: ServiceLevel | None = None,
     tracking_number: str = "",
     tracking_url: str = "",
-    warehouse=None,
+    warehouse: Warehouse | None = None,
     status: str = Shipment.Status.AWAITING,
-    estimated_delivery_date=None,
-    shipped_at=None,
+    estimated_delivery_date: date | None = None,
+    shipped_at: datetime | None = None,
 ) -> Shipment:
     """Record a shipment of {line id: units}; the same reference twice returns the first.
 
     Units must be allocated and not yet shipped; they leave stock (on hand and allocated both
-    fall, ledger rows). Raises `OrderValidationError` for unknown lines or too many units and
-    `InvalidTransition` when the order cannot ship now.
+    fall, ledger rows) and the order moves to partially_shipped or shipped. `carrier_name` is
+    a carrier's code or name; the tracking URL is built from the carrier's template when not
+    given. A carrier the OMS does not know needs an explicit `tracking_url`. The customer is
+    e-mailed when the shipment has a tracking number (otherwise when one is added).
+    Raises `OrderValidationError` (nothing written) for unknown lines, too many units, an
+    unknown carrier without a URL or an unknown status, and `InvalidTransition` when the order
+    cannot ship now.
     """
-    from orders.notifications import order_email
-    from orders.payloads import order_payload
-    from orders.services.lifecycle import order_transition
-
     existing = Shipment.objects.filter(order=order, reference=reference).first()
     if existing:
         return existing
+    if status not in Shipment.Status.values:
+        raise OrderValidationError(
+            f"Unknown shipment status '{status}'.",
+            errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
+        )
+    carrier_label, tracking_url = _carrier_and_url(
+        carrier_name=carrier_name,
+        service_level=service_level,
+        tracking_number=tracking_number,
+        tracking_url=tracking_url,
+    )
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
         if order.status not in SHIPPABLE:
@@ -50,73 +69,137 @@ def shipment_create(
                 extra={"from_status": order.status},
             )
         order_lines = {
-            line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order)
+            line.pk: line
+            for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
         }
         _check_lines(order_lines, lines)
-        if not tracking_url and tracking_number and service_level is not None:
-            tracking_url = service_level.carrier.tracking_url(tracking_number)
         try:
             with transaction.atomic():
                 shipment = Shipment.objects.create(
                     order=order,
                     reference=reference,
                     warehouse=warehouse,
-                    carrier_name=carrier_name
-                    or (service_level.carrier.name if service_level else ""),
+                    carrier_name=carrier_label,
                     service_level=service_level,
                     tracking_number=tracking_number,
                     tracking_url=tracking_url,
                     status=status,
                     estimated_delivery_date=estimated_delivery_date,
                     shipped_at=shipped_at or timezone.now(),
+                    delivered_at=timezone.now() if status == Shipment.Status.DELIVERED else None,
                     created_by=actor,
                 )
         except IntegrityError:
             return Shipment.objects.get(order=order, reference=reference)
-        for line_id, units in sorted(lines.items()):
-            reservation_consume(
-                reference=f"order_line:{line_id}",
-                quantity=units,
-                warehouse_id=warehouse.pk if warehouse else None,
-                actor=actor,
-            )
-            OrderLine.objects.filter(pk=line_id).update(
-                quantity_allocated=F("quantity_allocated") - units,
-                quantity_shipped=F("quantity_shipped") + units,
-            )
-            ShipmentLine.objects.create(shipment=shipment, order_line_id=line_id, quantity=units)
-        outstanding = sum(
-            line.quantity - line.quantity_shipped - line.quantity_cancelled - lines.get(line_id, 0)
-            for line_id, line in order_lines.items()
+        _consume_lines(shipment, lines, warehouse, actor)
+        _record_and_move_order(order, order_lines, shipment, lines, actor)
+        if status == Shipment.Status.DELIVERED:
+            order_complete_if_delivered(order=order, actor=actor)
+    return shipment
+
+
+def _carrier_and_url(
+    *,
+    carrier_name: str,
+    service_level: ServiceLevel | None,
+    tracking_number: str,
+    tracking_url: str,
+) -> tuple[str, str]:
+    """The carrier's display name and the tracking link; refuse an unknown carrier without one."""
+    carrier = service_level.carrier if service_level is not None else None
+    if carrier_name and (carrier is None or carrier_name not in (carrier.code, carrier.name)):
+        carrier = (
+            Carrier.objects.filter(Q(code__iexact=carrier_name) | Q(name__iexact=carrier_name))
+            .order_by("pk")
+            .first()
         )
-        target = OrderStatus.SHIPPED if outstanding == 0 else OrderStatus.PARTIALLY_SHIPPED
-        order_event_record(
-            order=order,
-            type="shipment_created",
+        if carrier is None and not tracking_url:
+            raise OrderValidationError(
+                f"Unknown carrier '{carrier_name}'; send its tracking URL.",
+                errors={
+                    "carrier": [
+                        f"Unknown carrier '{carrier_name}'. Send a tracking URL with it, or "
+                        "use a carrier set up in the OMS."
+                    ]
+                },
+            )
+    if tracking_url and not tracking_url.startswith(("https://", "http://")):
+        raise OrderValidationError(
+            "The tracking URL must be an http(s) address.",
+            errors={"tracking_url": ["Enter an http:// or https:// URL."]},
+        )
+    if not tracking_url and carrier is not None:
+        tracking_url = carrier.tracking_url(tracking_number)
+    label = carrier.name if carrier is not None else carrier_name
+    return label[:100], tracking_url
+
+
+def _consume_lines(shipment: Shipment, lines: dict[int, int], warehouse, actor: str) -> None:
+    for line_id, units in sorted(lines.items()):
+        reservation_consume(
+            reference=f"order_line:{line_id}",
+            quantity=units,
+            warehouse_id=warehouse.pk if warehouse else None,
             actor=actor,
-            message=f"Shipment {reference} {carrier_name} {tracking_number}",
-            data={"reference": reference, "lines": {str(k): v for k, v in lines.items()}},
         )
-        if target != order.status:
-            order_transition(
-                order=order, to_status=target, actor=actor, reason=f"Shipment {reference}"
-            )
-        outbox_emit(
-            topic="order.shipped",
-            payload={**order_payload(order), "shipment": shipment_payload(shipment)},
-            reference=order.number,
+        OrderLine.objects.filter(pk=line_id).update(
+            quantity_allocated=F("quantity_allocated") - units,
+            quantity_shipped=F("quantity_shipped") + units,
         )
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=units)
+        for line_id, units in sorted(lines.items())
+    )
+
+
+def _record_and_move_order(
+    order: Order, order_lines: dict, shipment: Shipment, lines: dict[int, int], actor: str
+) -> None:
+    from orders.notifications import order_email
+    from orders.payloads import order_payload
+    from orders.services.lifecycle import order_transition
+
+    outstanding = sum(
+        line.quantity - line.quantity_shipped - line.quantity_cancelled - lines.get(line_id, 0)
+        for line_id, line in order_lines.items()
+    )
+    target = OrderStatus.SHIPPED if outstanding == 0 else OrderStatus.PARTIALLY_SHIPPED
+    order_event_record(
+        order=order,
+        type="shipment_created",
+        actor=actor,
+        message=f"Shipment {shipment.reference} {shipment.carrier_name} "
+        f"{shipment.tracking_number}".strip(),
+        data={"reference": shipment.reference, "lines": {str(k): v for k, v in lines.items()}},
+    )
+    if target != order.status:
+        order_transition(
+            order=order, to_status=target, actor=actor, reason=f"Shipment {shipment.reference}"
+        )
+    for line_id, units in lines.items():
+        order_lines[line_id].quantity_shipped += units
+        order_lines[line_id].quantity_allocated -= units
+    outbox_emit(
+        topic="order.shipped",
+        payload={**order_payload(order), "shipment": shipment_payload(shipment)},
+        reference=order.number,
+    )
+    if shipment.tracking_number:
         order_email(
             order=order,
             template="shipment_confirmation",
-            extra={
-                "shipment": shipment,
-                "shipped_lines": [
-                    (order_lines[line_id], units) for line_id, units in lines.items()
-                ],
-            },
+            extra=shipment_email_context(shipment, order_lines, lines),
         )
-    return shipment
+
+
+def shipment_email_context(shipment: Shipment, order_lines: dict, lines: dict[int, int]) -> dict:
+    """What the shipment e-mail shows: the parcel, its tracking link and the lines in it."""
+    return {
+        "shipment": shipment,
+        "shipped_lines": [
+            (order_lines[line_id], units) for line_id, units in sorted(lines.items())
+        ],
+    }
 
 
 def _check_lines(order_lines: dict[int, OrderLine], lines: dict[int, int]) -> None:
@@ -140,54 +223,73 @@ def _check_lines(order_lines: dict[int, OrderLine], lines: dict[int, int]) -> No
 
 
 def shipment_payload(shipment: Shipment) -> dict:
+    """The documented JSON of a shipment inside `order.shipped` and `shipment.*` events."""
     return {
+        "id": shipment.pk,
         "reference": shipment.reference,
         "carrier": shipment.carrier_name,
+        "service_level": shipment.service_level.code if shipment.service_level_id else None,
         "tracking_number": shipment.tracking_number,
         "tracking_url": shipment.tracking_url,
         "status": shipment.status,
         "shipped_at": shipment.shipped_at.isoformat(),
+        "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
         "estimated_delivery_date": (
             shipment.estimated_delivery_date.isoformat()
             if shipment.estimated_delivery_date
             else None
         ),
+        "lines": [
+            {"line_id": line.order_line_id, "quantity": line.quantity}
+            for line in shipment.lines.all()
+        ],
     }
 
 
-def shipment_mark_delivered(*, shipment: Shipment, actor: str, delivered_at=None) -> Shipment:
-    """Mark a shipment delivered; when every shipment of a shipped order is, complete it."""
-    from orders.notifications import order_email
-    from orders.payloads import order_payload
-    from orders.services.lifecycle import order_transition
+def shipment_mark_delivered(
+    *, shipment: Shipment, actor: str, delivered_at: datetime | None = None
+) -> Shipment:
+    """Mark a shipment delivered; when every shipment of a shipped order is, complete it.
 
+    Completing the order emits `order.delivered` and e-mails the customer. Calling it again
+    for a delivered shipment changes nothing.
+    """
     with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("channel").get(
+            pk=shipment.order_id
+        )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         if shipment.status == Shipment.Status.DELIVERED:
             return shipment
         shipment.status = Shipment.Status.DELIVERED
         shipment.delivered_at = delivered_at or timezone.now()
         shipment.save(update_fields=["status", "delivered_at"])
-        order = Order.objects.select_for_update().get(pk=shipment.order_id)
         order_event_record(
             order=order,
             type="shipment_delivered",
             actor=actor,
             message=f"Shipment {shipment.reference} delivered",
+            data={"reference": shipment.reference},
         )
-        undelivered = order.shipments.exclude(status=Shipment.Status.DELIVERED).exists()
-        if order.status == OrderStatus.SHIPPED and not undelivered:
-            order_transition(
-                order=order,
-                to_status=OrderStatus.COMPLETE,
-                actor=actor,
-                reason="All shipments delivered",
-            )
-            outbox_emit(
-                topic="order.delivered", payload=order_payload(order), reference=order.number
-            )
-            order_email(order=order, template="order_delivered")
+        order_complete_if_delivered(order=order, actor=actor)
     return shipment
+
+
+def order_complete_if_delivered(*, order: Order, actor: str) -> bool:
+    """Complete a shipped order whose shipments are all delivered (call inside a transaction)."""
+    from orders.notifications import order_email
+    from orders.payloads import order_payload
+    from orders.services.lifecycle import order_transition
+
+    undelivered = order.shipments.exclude(status=Shipment.Status.DELIVERED).exists()
+    if order.status != OrderStatus.SHIPPED or undelivered:
+        return False
+    order_transition(
+        order=order, to_status=OrderStatus.COMPLETE, actor=actor, reason="All shipments delivered"
+    )
+    outbox_emit(topic="order.delivered", payload=order_payload(order), reference=order.number)
+    order_email(order=order, template="order_delivered")
+    return True
 
 
 def order_ready_for_pickup(*, order: Order, actor: str) -> Order:

@@ -1,11 +1,19 @@
 """Admin for the e-mail log and the outbox, and the branded admin pages."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from inventory.services import stock_receive
 from oms_project.models import EmailMessage, OutboxEvent
+from oms_project.templatetags import oms_dashboard
+from orders.models import Order
+from orders.states import OrderStatus
+from tests.factories import OrderFactory, ProductFactory, StockLevelFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +141,43 @@ def test_admin_pages_carry_the_brand(admin_client):
     assert "OMS operations" in content
     assert 'class="oms-brand-mark"' in content
     assert "--header-bg: #163a5c" in content
+
+
+def test_dashboard_shows_todays_orders_and_what_needs_attention(
+    admin_client, django_assert_max_num_queries
+):
+    OrderFactory(status=OrderStatus.PROCESSING)
+    OrderFactory(status=OrderStatus.PROCESSING)
+    OrderFactory(status=OrderStatus.ON_HOLD)
+    OrderFactory(status=OrderStatus.ON_HOLD, placed_at=timezone.now() - timedelta(days=3))
+    level = StockLevelFactory(
+        product=ProductFactory(sku="LOW"), warehouse=WarehouseFactory(code="RENO"), reorder_point=5
+    )
+    stock_receive(product=level.product, warehouse=level.warehouse, quantity=3)
+    StockLevelFactory(product=ProductFactory(sku="PLENTY"), warehouse=level.warehouse)
+    admin_client.get(reverse("admin:index"))
+
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:index"))
+
+    content = response.content.decode()
+    today = {row["label"]: row["count"] for row in response.context["orders_today"]}
+    assert today == {"Processing": 2, "On hold": 1}
+    attention = {row["label"]: row["count"] for row in response.context["attention"]}
+    assert attention == {
+        "Orders on hold": "2",
+        "Orders backordered": "0",
+        "Stock levels at or below reorder point": "1",
+        "E-mails failed in the last 24 hours": "0",
+        "Outbox events waiting over 5 minutes": "0",
+    }
+    assert "Orders placed today" in content
+
+
+def test_dashboard_counts_stop_at_the_limit(monkeypatch):
+    monkeypatch.setattr(oms_dashboard, "COUNT_LIMIT", 2)
+    for _ in range(3):
+        OrderFactory(status=OrderStatus.ON_HOLD)
+    on_hold = Order.objects.filter(status=OrderStatus.ON_HOLD)
+    assert oms_dashboard._bounded_count(on_hold) == "2+"
+    assert oms_dashboard._bounded_count(Order.objects.filter(status=OrderStatus.SHIPPED)) == "0"

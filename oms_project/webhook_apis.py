@@ -1,0 +1,133 @@
+"""Webhook subscriptions and their deliveries over the API (scope `webhooks:read/write`).
+
+- `GET/POST /api/v1/webhooks/subscriptions/`, `GET/PATCH/DELETE .../{id}/`
+  (the secret is shown once, in the answer to the POST that created it);
+- `GET /api/v1/webhooks/deliveries/?subscription=&status=&event_id=` with the attempt log,
+  `POST /api/v1/webhooks/deliveries/{id}/redeliver/`.
+"""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from oms_project.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from oms_project.serializers import StrictSerializer
+from oms_project.webhooks import (
+    webhook_redeliver,
+    webhook_subscription_create,
+    webhook_subscription_update,
+)
+
+
+class SubscriptionInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=60), allow_empty=False, max_length=100
+    )
+    secret = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, write_only=True
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "events", "is_active", "created_at", "updated_at"]
+
+
+class SubscriptionCreatedSerializer(SubscriptionSerializer):
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = [
+            "number", "started_at", "duration_ms", "response_code", "response_excerpt", "error",
+            "outcome",
+        ]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.UUIDField(source="event.event_id")
+    topic = serializers.CharField(source="event.topic")
+    attempt_log = AttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "subscription", "event_id", "topic", "status", "attempts", "next_attempt_at",
+            "last_response_code", "last_error", "created_at", "completed_at", "attempt_log",
+        ]
+
+
+class SubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    scope = "webhooks"
+    serializer_class = SubscriptionSerializer
+    queryset = WebhookSubscription.objects.all()
+    pagination_class = None
+
+    def get_queryset(self):
+        return WebhookSubscription.objects.order_by("pk")
+
+    @extend_schema(
+        request=SubscriptionInputSerializer, responses={201: SubscriptionCreatedSerializer}
+    )
+    def create(self, request):
+        payload = SubscriptionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        subscription = webhook_subscription_create(**payload.validated_data)
+        return Response(
+            SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=SubscriptionInputSerializer, responses={200: SubscriptionSerializer})
+    def partial_update(self, request, pk=None):
+        subscription = self.get_object()
+        payload = SubscriptionInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        if not changes.get("secret", True):
+            changes.pop("secret")
+        subscription = webhook_subscription_update(subscription=subscription, **changes)
+        return Response(SubscriptionSerializer(subscription).data)
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
+    event_id = django_filters.UUIDFilter(field_name="event__event_id")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["subscription", "status", "event_id"]
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope = "webhooks"
+    serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
+
+    def get_queryset(self):
+        return WebhookDelivery.objects.select_related("event").prefetch_related("attempt_log")
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def redeliver(self, request, pk=None):
+        delivery = webhook_redeliver(delivery=self.get_object())
+        delivery = self.get_queryset().get(pk=delivery.pk)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+def register(router) -> None:
+    router.register("webhooks/subscriptions", SubscriptionViewSet, basename="webhook-subscription")
+    router.register("webhooks/deliveries", DeliveryViewSet, basename="webhook-delivery")

@@ -1,0 +1,345 @@
+"""Outgoing webhooks: subscriptions, fan-out of outbox events, signed delivery with retries.
+
+Every dispatched outbox event becomes one `WebhookDelivery` per active subscription that
+wants its topic. A delivery is POSTed as JSON (`{"id", "topic", "created_at", "data"}`)
+signed as described in `oms_project.webhook_signing`. 2xx succeeds; 5xx, 429, timeouts and
+connection errors are retried with exponential backoff (`retry_delay`) for about a day, then
+the delivery fails; any other answer fails it at once. Every attempt is logged.
+"""
+
+import ipaddress
+import json
+import secrets
+import socket
+import time
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from oms_project.errors import InvalidTransition, ValidationFailed
+from oms_project.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from oms_project.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+
+FIRST_RETRY_SECONDS = 60
+BACKOFF_FACTOR = 3
+LONGEST_WAIT_SECONDS = 6 * 60 * 60
+# 1, 3, 9, 27, 81, 243 minutes, then 6 h three times: the last attempt ~24 h after the first.
+MAX_ATTEMPTS = 10
+EXCERPT_LENGTH = 1000
+KNOWN_TOPIC_PREFIXES = ("order.", "shipment.", "inventory.", "return.", "refund.", "*")
+
+
+def retry_delay(attempt_number: int) -> timedelta:
+    """How long to wait after failed attempt `attempt_number` (1-based) before the next."""
+    seconds = FIRST_RETRY_SECONDS * BACKOFF_FACTOR ** (attempt_number - 1)
+    return timedelta(seconds=min(seconds, LONGEST_WAIT_SECONDS))
+
+
+# --- Subscriptions --------------------------------------------------------------------------
+
+
+def webhook_url_errors(url: str) -> list[str]:
+    """Why a URL may not receive webhooks: not http(s), or pointing at the OMS or an internal
+    network (loopback, private, link-local, reserved), unless
+    `settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS` allows internal ones (tests, closed networks)."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https"):
+        return ["Only http:// and https:// URLs can receive webhooks."]
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return ["The URL has no host."]
+    if settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS:
+        return []
+    if _is_oms_host(host):
+        return [f"'{host}' is this OMS; webhooks must go to another system."]
+    addresses = _resolve(host)
+    if not addresses:
+        return [f"The host '{host}' does not resolve."]
+    for address in addresses:
+        if _is_internal(address):
+            return [f"'{host}' points at an internal address ({address}); it is refused."]
+    return []
+
+
+def _is_oms_host(host: str) -> bool:
+    for allowed in settings.ALLOWED_HOSTS:
+        allowed = allowed.lower()
+        if allowed == "*":
+            continue
+        if host == allowed or (allowed.startswith(".") and host.endswith(allowed)):
+            return True
+        if allowed.startswith(".") and host == allowed[1:]:
+            return True
+    return False
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted({info[4][0] for info in infos})
+
+
+def _is_internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _clean_subscription(data: dict) -> dict:
+    errors = {}
+    if "url" in data:
+        url_errors = webhook_url_errors(data["url"])
+        if url_errors:
+            errors["url"] = url_errors
+    if "events" in data:
+        events = data["events"]
+        if not isinstance(events, list) or not events:
+            errors["events"] = ["List at least one topic, e.g. ['order.*']."]
+        else:
+            unknown = [
+                topic
+                for topic in events
+                if not isinstance(topic, str) or not topic.startswith(KNOWN_TOPIC_PREFIXES)
+            ]
+            if unknown:
+                errors["events"] = [f"Unknown topic(s): {', '.join(map(str, unknown))}."]
+    if "secret" in data and data["secret"] is not None and len(data["secret"]) < 16:
+        errors["secret"] = ["Use at least 16 characters (or leave it out to have one made)."]
+    if errors:
+        raise ValidationFailed("The webhook subscription is invalid.", errors=errors)
+    return data
+
+
+def webhook_subscription_create(
+    *, name: str, url: str, events: list[str], secret: str = "", is_active: bool = True
+) -> WebhookSubscription:
+    """Create a subscription; a secret is generated when none is given.
+
+    Raises `ValidationFailed` for a URL that is not http(s) or points at the OMS or an
+    internal network, an empty or unknown topic list, or a short secret.
+    """
+    data = _clean_subscription({"url": url, "events": events, "secret": secret or None})
+    return WebhookSubscription.objects.create(
+        name=name,
+        url=data["url"],
+        events=data["events"],
+        secret=secret or secrets.token_urlsafe(32),
+        is_active=is_active,
+    )
+
+
+def webhook_subscription_update(
+    *, subscription: WebhookSubscription, **changes
+) -> WebhookSubscription:
+    """Change a subscription's name, URL, events, secret or active flag (checked as on create)."""
+    allowed = {"name", "url", "events", "secret", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(errors={field: ["Unknown field."] for field in sorted(unknown)})
+    _clean_subscription(changes)
+    for field, value in changes.items():
+        setattr(subscription, field, value)
+    subscription.save(update_fields=[*changes, "updated_at"])
+    return subscription
+
+
+# --- Fan-out and delivery -------------------------------------------------------------------
+
+
+def webhook_fan_out(event: OutboxEvent) -> int:
+    """Outbox consumer: create a delivery per interested active subscription (once each) and
+    send them after commit. Returns the number of new deliveries."""
+    subscriptions = [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(is_active=True).order_by("pk")
+        if subscription.wants(event.topic)
+    ]
+    if not subscriptions:
+        return 0
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(subscription=subscription, event=event, next_attempt_at=now)
+            for subscription in subscriptions
+        ],
+        ignore_conflicts=True,
+    )
+    pks = list(
+        WebhookDelivery.objects.filter(
+            event=event, status=WebhookDelivery.Status.PENDING, attempts=0
+        ).values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: _enqueue(pks))
+    return len(pks)
+
+
+def _enqueue(delivery_pks: list[int]) -> None:
+    from oms_project.tasks import webhook_deliver_task
+
+    for delivery_pk in delivery_pks:
+        try:
+            webhook_deliver_task.delay(delivery_pk)
+        except Exception:  # the broker is down: the due-deliveries sweep sends it later
+            return
+
+
+def webhook_deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Pending deliveries whose next attempt is due (answered by a partial index)."""
+    now = now or timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhook_body(event: OutboxEvent) -> bytes:
+    """The exact bytes POSTed for an event (the signature covers these)."""
+    document = {
+        "id": str(event.event_id),
+        "topic": event.topic,
+        "created_at": event.created_at.isoformat(),
+        "data": event.payload,
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def webhook_deliver(
+    *, delivery_pk: int, transport: httpx.BaseTransport | None = None, now: datetime | None = None
+) -> str:
+    """Make the next attempt of a delivery if it is due; return its outcome.
+
+    Returns "skipped" when the delivery is not pending, not yet due, or being attempted by
+    another worker (the claim is a conditional UPDATE, so one attempt runs at a time).
+    """
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=settings.OMS_WEBHOOK_TIMEOUT_SECONDS + 60)
+    claimed = WebhookDelivery.objects.filter(
+        Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True),
+        pk=delivery_pk,
+        status=WebhookDelivery.Status.PENDING,
+    ).update(next_attempt_at=lease)
+    if not claimed:
+        return "skipped"
+    delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery_pk)
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        return _finish(delivery, now, 0, None, "", "The subscription is inactive.", final=True)
+    url_errors = webhook_url_errors(subscription.url)
+    if url_errors:
+        return _finish(delivery, now, 0, None, "", url_errors[0], final=True)
+    body = webhook_body(delivery.event)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "OMS-Webhooks/1",
+        SIGNATURE_HEADER: signature_header(secret=subscription.secret, body=body),
+        EVENT_ID_HEADER: str(delivery.event.event_id),
+        "X-OMS-Event-Topic": delivery.event.topic,
+        "X-OMS-Delivery-Id": str(delivery.pk),
+    }
+    started = time.monotonic()
+    code, excerpt, error = None, "", ""
+    try:
+        with httpx.Client(
+            transport=transport,
+            timeout=settings.OMS_WEBHOOK_TIMEOUT_SECONDS,
+            follow_redirects=False,
+        ) as client:
+            response = client.post(subscription.url, content=body, headers=headers)
+        code, excerpt = response.status_code, response.text[:EXCERPT_LENGTH]
+    except httpx.TimeoutException as exception:
+        error = f"Timed out: {exception}"[:500] if str(exception) else "Timed out."
+    except httpx.HTTPError as exception:
+        error = f"{type(exception).__name__}: {exception}"[:500]
+    duration_ms = int((time.monotonic() - started) * 1000)
+    retryable = code is None or code == 429 or code >= 500
+    succeeded = code is not None and 200 <= code < 300
+    if not succeeded and not error:
+        error = f"HTTP {code}"
+    return _finish(
+        delivery, now, duration_ms, code, excerpt, error,
+        final=succeeded or not retryable, succeeded=succeeded,
+    )
+
+
+def _finish(
+    delivery: WebhookDelivery,
+    started_at: datetime,
+    duration_ms: int,
+    code: int | None,
+    excerpt: str,
+    error: str,
+    *,
+    final: bool,
+    succeeded: bool = False,
+) -> str:
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        number = delivery.attempt_log.count() + 1
+        delivery.attempts += 1
+        gives_up = not succeeded and (final or delivery.attempts >= MAX_ATTEMPTS)
+        if succeeded:
+            outcome = WebhookAttempt.Outcome.SUCCEEDED
+            delivery.status = WebhookDelivery.Status.SUCCEEDED
+        elif gives_up:
+            outcome = WebhookAttempt.Outcome.FAILED
+            delivery.status = WebhookDelivery.Status.FAILED
+        else:
+            outcome = WebhookAttempt.Outcome.RETRY
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            response_code=code,
+            response_excerpt=excerpt,
+            error=error[:500],
+            outcome=outcome,
+        )
+        delivery.last_response_code = code
+        delivery.last_error = "" if succeeded else error[:500]
+        if outcome == WebhookAttempt.Outcome.RETRY:
+            delivery.next_attempt_at = started_at + retry_delay(delivery.attempts)
+        else:
+            delivery.next_attempt_at = None
+            delivery.completed_at = timezone.now()
+        delivery.save()
+    return outcome
+
+
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again now, with a fresh retry budget (e.g. after the receiver is fixed).
+
+    Raises `InvalidTransition` when its subscription is inactive. Receivers dedupe on
+    `X-OMS-Event-Id`, so a redelivery of a delivered event is harmless.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("subscription")
+            .get(pk=delivery.pk)
+        )
+        if not delivery.subscription.is_active:
+            raise InvalidTransition("The subscription is inactive; activate it first.")
+        delivery.status = WebhookDelivery.Status.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = now
+        delivery.completed_at = None
+        delivery.save(update_fields=["status", "attempts", "next_attempt_at", "completed_at"])
+        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    return delivery

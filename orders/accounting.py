@@ -1,0 +1,110 @@
+"""The daily accounting journal: sales, cancellations and refunds per channel and currency.
+
+It is read from the day's outbox events, the same documented stream accounting systems
+receive (`docs/events.md`): a sale is an `order.paid` event, a cancellation after payment an
+`order.cancelled` event with a `refund_due`, a refund a `refund.completed` event. Days are
+calendar days in `settings.TIME_ZONE`.
+"""
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from oms_project.models import OutboxEvent
+
+SALE, CANCELLATION, REFUND = "order.paid", "order.cancelled", "refund.completed"
+ZERO = Decimal("0.00")
+COLUMNS = [
+    "date", "channel", "currency", "sales_count", "sales_total", "sales_tax",
+    "sales_shipping", "sales_discount", "cancellations_count", "cancellations_refund_due",
+    "refunds_count", "refunds_total", "refunds_tax", "refunds_shipping", "net_total",
+]
+
+
+def _amount(value) -> Decimal:
+    try:
+        return Decimal(str(value or "0"))
+    except (InvalidOperation, ValueError):
+        return ZERO
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), zone)
+    return start, start + timedelta(days=1)
+
+
+def accounting_journal(*, day: date) -> list[dict]:
+    """One row per (channel, currency) with the day's totals, amounts as strings.
+
+    Reads the day's events in chunks, so memory stays flat however busy the day was.
+    """
+    start, end = _day_bounds(day)
+    totals: dict[tuple[str, str], dict] = defaultdict(lambda: defaultdict(Decimal))
+    events = (
+        OutboxEvent.objects.filter(
+            created_at__gte=start, created_at__lt=end, topic__in=[SALE, CANCELLATION, REFUND]
+        )
+        .order_by("pk")
+        .values_list("topic", "payload")
+    )
+    for topic, payload in events.iterator(chunk_size=2000):
+        if not isinstance(payload, dict):
+            continue
+        row = totals[(str(payload.get("channel", "")), str(payload.get("currency", "")))]
+        if topic == SALE:
+            row["sales_count"] += 1
+            row["sales_total"] += _amount(payload.get("total"))
+            row["sales_tax"] += _amount(payload.get("tax_total"))
+            row["sales_shipping"] += _amount(payload.get("shipping_total"))
+            row["sales_discount"] += _amount(payload.get("discount_total"))
+        elif topic == CANCELLATION:
+            row["cancellations_count"] += 1
+            row["cancellations_refund_due"] += _amount(payload.get("refund_due"))
+        else:
+            row["refunds_count"] += 1
+            row["refunds_total"] += _amount(payload.get("amount"))
+            row["refunds_tax"] += _amount(payload.get("tax_amount"))
+            row["refunds_shipping"] += _amount(payload.get("shipping_amount"))
+    rows = []
+    for (channel, currency), values in sorted(totals.items()):
+        row = {"date": day.isoformat(), "channel": channel, "currency": currency}
+        for column in COLUMNS[3:-1]:
+            value = values.get(column, 0)
+            row[column] = int(value) if column.endswith("_count") else str(_money(value))
+        row["net_total"] = str(_money(values["sales_total"] - values["refunds_total"]))
+        rows.append(row)
+    return rows
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def accounting_journal_csv(rows: list[dict]) -> str:
+    """The journal as CSV text with a header row (values are codes and numbers only)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: _neutralise(row[column]) for column in COLUMNS})
+    return buffer.getvalue()
+
+
+def _neutralise(value):
+    text = str(value)
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and not _is_number(text)):
+        return "'" + text
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
