@@ -14,7 +14,7 @@ from django.core.exceptions import (
     RequestDataTooBig,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import DataError, IntegrityError, connections, transaction
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -280,6 +280,15 @@ def _problem_for_exception(exc):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DataError):
+        # A value passed validation but the database refused it (NUL characters, a range
+        # or length one backend enforces and another does not): still the client's input.
+        logger.warning("Database refused a value: %s", exc)
+        return problem_response(
+            400, "invalid_value", "Invalid value",
+            "A value could not be stored: it is too long, out of range or contains NUL "
+            "characters.",
+        )
     elif isinstance(exc, IntegrityError):
         return problem_response(
             409, "conflict", "Conflict", "The change clashes with existing data; re-read and retry."
@@ -318,6 +327,9 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/") and "\x00" in request.path:
+            # No object is addressed by a NUL character; some databases refuse to look.
+            return self._problem(404)
         response = self.get_response(request)
         if not request.path.startswith("/api/") or response.status_code < 400:
             return response
