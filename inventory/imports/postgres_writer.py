@@ -6,7 +6,8 @@ transaction then validates by joins (unknown SKU or warehouse, duplicates), lock
 stock rows in primary-key order (so a concurrent allocation waits instead of racing us),
 checks the results against the locked values, inserts new levels with
 `INSERT ... ON CONFLICT DO NOTHING` (a level someone else created meanwhile is reported, not
-dropped), updates the rest in one guarded UPDATE and writes the ledger by `INSERT ... SELECT`.
+dropped), updates the rest in one UPDATE guarded by `on_hand >= allocated` (a row the guard
+skips is reported too) and writes the ledger by `INSERT ... SELECT`.
 """
 
 from collections.abc import Callable, Iterable
@@ -112,6 +113,7 @@ UPDATE {staging} s SET error_code = '{duplicate}', error_number = d.first_row
 """
 
 _LOCK_AND_READ = """
+ANALYZE {staging};
 SELECT count(*) FROM (
     SELECT l.id FROM {level} l
       JOIN {staging} s ON s.product_id = l.product_id AND s.warehouse_id = l.warehouse_id
@@ -137,6 +139,9 @@ UPDATE {staging}
  WHERE error_code IS NULL
    AND (new_on_hand < 0 OR new_on_hand > {max_quantity}
         OR new_on_hand < COALESCE(current_allocated, 0));
+CREATE INDEX ON {staging} (product_id, warehouse_id);
+CREATE INDEX ON {staging} (level_id);
+ANALYZE {staging};
 UPDATE {staging}
    SET is_changed = new_on_hand IS DISTINCT FROM current_on_hand
        OR COALESCE(safety_stock, current_safety_stock) IS DISTINCT FROM current_safety_stock
@@ -166,21 +171,21 @@ UPDATE {staging} SET error_code = '{concurrent_change}'
 """
 
 _UPDATE_EXISTING = """
-WITH changed AS (
-    UPDATE {level} l
-       SET on_hand = s.new_on_hand,
-           safety_stock = COALESCE(s.safety_stock, l.safety_stock),
-           reorder_point = COALESCE(s.reorder_point, l.reorder_point),
-           reorder_quantity = COALESCE(s.reorder_quantity, l.reorder_quantity),
-           updated_at = now()
-      FROM {staging} s
-     WHERE l.id = s.level_id AND s.error_code IS NULL AND s.is_changed AND NOT s.is_new
-       AND s.new_on_hand >= l.allocated
-    RETURNING l.id
-)
-UPDATE {staging} s SET error_code = '{concurrent_change}'
- WHERE s.error_code IS NULL AND s.is_changed AND NOT s.is_new
-   AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.id = s.level_id);
+UPDATE {level} l
+   SET on_hand = s.new_on_hand,
+       safety_stock = COALESCE(s.safety_stock, l.safety_stock),
+       reorder_point = COALESCE(s.reorder_point, l.reorder_point),
+       reorder_quantity = COALESCE(s.reorder_quantity, l.reorder_quantity),
+       updated_at = now()
+  FROM {staging} s
+ WHERE l.id = s.level_id AND s.error_code IS NULL AND s.is_changed AND NOT s.is_new
+   AND s.new_on_hand >= l.allocated;
+SELECT count(*) FROM {staging} WHERE error_code IS NULL AND is_changed AND NOT is_new;
+UPDATE {staging} s SET error_code = '{concurrent_change}', result = s.new_on_hand,
+       error_number = l.allocated
+  FROM {level} l
+ WHERE l.id = s.level_id AND s.error_code IS NULL AND s.is_changed AND NOT s.is_new
+   AND s.new_on_hand < l.allocated;
 INSERT INTO {movement} (stock_level_id, delta_on_hand, delta_allocated, reason, reference,
                         actor, note, created_at)
 SELECT level_id, new_on_hand - COALESCE(current_on_hand, 0), 0, %s, %s, %s, '', now()
@@ -207,9 +212,14 @@ def _validate_and_write(cursor, table: str, reference: str, actor: str) -> Impor
     for script in (_VALIDATE_REFERENCES, _LOCK_AND_READ, _INSERT_NEW):
         for statement in _statements(script.format(**names)):
             cursor.execute(statement)
-    statements = _statements(_UPDATE_EXISTING.format(**names))
-    cursor.execute(statements[0])
-    cursor.execute(statements[1], [MovementReason.IMPORT.value, reference[:100], actor[:150]])
+    update, expected_count, mark_lost, ledger = _statements(_UPDATE_EXISTING.format(**names))
+    cursor.execute(update)
+    updated_count = cursor.rowcount
+    cursor.execute(expected_count)
+    if cursor.fetchone()[0] != updated_count:
+        # Only possible if a row escaped the lock: report it rather than drop it silently.
+        cursor.execute(mark_lost)
+    cursor.execute(ledger, [MovementReason.IMPORT.value, reference[:100], actor[:150]])
     cursor.execute(_COUNTS.format(**names))
     error_rows, inserted, updated, unchanged = cursor.fetchone()
     return ImportCounts(error_rows=error_rows, inserted=inserted, updated=updated,
