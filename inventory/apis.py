@@ -1,13 +1,42 @@
-"""Products (CRUD with `catalog:write`) and stock levels (read) over the API."""
+"""Inventory over the API: products, stock levels and their search summary, availability for
+storefronts, transfers between warehouses and bulk adjustments.
+
+Reads need `inventory:read` (`catalog:read` for products); changes need `inventory:write`.
+Views parse and render; the services in `inventory.services`, `inventory.transfers` and
+`inventory.adjustments` do the writing.
+"""
+
+from dataclasses import asdict
 
 import django_filters
-from django.db.models import F, ProtectedError
-from rest_framework import mixins, viewsets
+from django.db.models import Prefetch, ProtectedError
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 
 from inventory import selectors
-from inventory.models import Product, StockLevel
-from inventory.serializers import ProductSerializer, StockLevelSerializer
-from oms_project.errors import Conflict
+from inventory.adjustments import Adjustment, stock_adjust_batch
+from inventory.models import Product, StockLevel, Transfer, TransferLine
+from inventory.serializers import (
+    AdjustmentBatchSerializer,
+    ProductSerializer,
+    StockLevelSerializer,
+    TransferCreateSerializer,
+    TransferReceiveSerializer,
+    TransferSerializer,
+)
+from inventory.transfers import (
+    TransferItem,
+    transfer_cancel,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
+)
+from oms_project.api import problem_response, request_actor, request_channel
+from oms_project.errors import Conflict, ValidationFailed
+from oms_project.idempotency import idempotent
+from warehouses.models import Warehouse
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -26,6 +55,7 @@ class ProductFilter(django_filters.FilterSet):
 
 class ProductViewSet(viewsets.ModelViewSet):
     scope = "catalog"
+    parser_classes = [JSONParser]
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
@@ -54,11 +84,10 @@ class StockLevelFilter(django_filters.FilterSet):
         return selectors.stock_level_search(queryset, value)
 
     def filter_low_stock(self, queryset, name, value):
-        condition = {"free__lte": F("reorder_point")}
-        return queryset.filter(**condition) if value else queryset.exclude(**condition)
+        return selectors.stock_levels_low(queryset, value)
 
     def filter_out_of_stock(self, queryset, name, value):
-        return queryset.filter(free__lte=0) if value else queryset.filter(free__gt=0)
+        return selectors.stock_levels_out_of_stock(queryset, value)
 
 
 class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -70,7 +99,262 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return selectors.stock_levels_with_availability()
 
+    @action(detail=False, methods=["get"])
+    def summary(self, request):
+        """Per-SKU totals with one row per warehouse, for the same filters as the list.
+
+        Pages by SKU: `?limit=` (default 50, max 500) and `?after=<last SKU of the page>`.
+        """
+        limit = _limit(request.query_params.get("limit"))
+        levels = self.filter_queryset(self.get_queryset())
+        page = selectors.stock_summary(
+            levels, after_sku=request.query_params.get("after", ""), limit=limit
+        )
+        return Response(page)
+
+
+def _limit(raw: str | None, default: int = 50, maximum: int = 500) -> int:
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ValidationFailed(
+            "Invalid limit.", errors={"limit": [f"A whole number from 1 to {maximum}."]}
+        )
+    return int(raw)
+
+
+class AvailabilityViewSet(viewsets.GenericViewSet):
+    """`GET /availability/?channel=web&skus=A,B&breakdown=1`: what a storefront may sell.
+
+    A channel key answers for its own channel (the `channel` parameter may be left out);
+    other callers must name the channel.
+    """
+
+    scope = "inventory"
+    pagination_class = None
+    filter_backends = []
+
+    def list(self, request):
+        skus = [sku.strip() for sku in request.query_params.get("skus", "").split(",")]
+        skus = [sku for sku in skus if sku]
+        if not skus:
+            raise ValidationFailed(
+                "Give the SKUs to look up.", errors={"skus": ["A comma-separated list of SKUs."]}
+            )
+        if len(set(skus)) > selectors.MAX_AVAILABILITY_SKUS:
+            raise ValidationFailed(
+                f"At most {selectors.MAX_AVAILABILITY_SKUS} SKUs per request.",
+                errors={"skus": [f"{len(set(skus))} SKUs given."]},
+            )
+        code = self._channel_code(request)
+        warehouse_ids = _channel_warehouse_ids(code)
+        breakdown = request.query_params.get("breakdown", "").lower() in {"1", "true", "yes"}
+        answer = selectors.availability_for_skus(
+            skus=skus, warehouse_ids=warehouse_ids, breakdown=breakdown
+        )
+        return Response({"channel": code, **answer})
+
+    @staticmethod
+    def _channel_code(request) -> str:
+        code = request.query_params.get("channel", "").strip()
+        channel = request_channel(request)
+        if channel is not None:
+            if code and code != channel.code:
+                raise exceptions.PermissionDenied(
+                    "A channel key may only ask about its own channel."
+                )
+            return channel.code
+        if not code:
+            raise ValidationFailed(
+                "Name the sales channel.", errors={"channel": ["This parameter is required."]}
+            )
+        return code
+
+
+def _channel_warehouse_ids(code: str) -> list[int]:
+    """Active warehouses serving a channel, in one query; unknown channels are refused."""
+    from orders.models import SalesChannel  # orders sits above inventory
+
+    rows = list(
+        SalesChannel.objects.filter(code=code, is_active=True).values_list(
+            "warehouses__id", "warehouses__is_active"
+        )
+    )
+    if not rows:
+        raise ValidationFailed(
+            f"Unknown sales channel '{code}'.", errors={"channel": [f"No active channel {code}."]}
+        )
+    return [warehouse_id for warehouse_id, is_active in rows if warehouse_id and is_active]
+
+
+class TransferFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Transfer.Status.choices)
+    source = django_filters.CharFilter(field_name="source__code")
+    destination = django_filters.CharFilter(field_name="destination__code")
+
+    class Meta:
+        model = Transfer
+        fields = ["status", "source", "destination"]
+
+
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Transfers between warehouses: create a draft, ship it, receive it (in parts if need be),
+    or cancel it before it ships."""
+
+    scope = "inventory"
+    parser_classes = [JSONParser]
+    serializer_class = TransferSerializer
+    filterset_class = TransferFilter
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return Transfer.objects.select_related("source", "destination").prefetch_related(
+            Prefetch("lines", queryset=TransferLine.objects.select_related("product")
+                     .order_by("pk"))
+        )
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return TransferCreateSerializer
+        if self.action == "receive":
+            return TransferReceiveSerializer
+        return TransferSerializer
+
+    def _render(self, transfer: Transfer, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            TransferSerializer(self.get_queryset().get(pk=transfer.pk)).data, status=status_code
+        )
+
+    @idempotent()
+    def create(self, request):
+        data = _valid(TransferCreateSerializer, request.data)
+        warehouses = {
+            warehouse.code: warehouse
+            for warehouse in Warehouse.objects.filter(
+                code__in=[data["source"], data["destination"]]
+            )
+        }
+        errors = {
+            name: [f"No warehouse {data[name]}."]
+            for name in ("source", "destination")
+            if data[name] not in warehouses
+        }
+        items = _items(data["lines"], errors)
+        if errors:
+            raise ValidationFailed("The transfer is not valid.", errors=errors)
+        transfer = transfer_create(
+            source=warehouses[data["source"]],
+            destination=warehouses[data["destination"]],
+            items=items,
+            note=data["note"],
+            actor=request_actor(request),
+        )
+        return self._render(transfer, status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def ship(self, request, number=None):
+        transfer = transfer_ship(transfer=self.get_object(), actor=request_actor(request))
+        return self._render(transfer)
+
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def receive(self, request, number=None):
+        transfer = self.get_object()
+        data = _valid(TransferReceiveSerializer, request.data or {})
+        items = None
+        if "lines" in data:
+            errors: dict = {}
+            items = _items(data["lines"], errors)
+            if errors:
+                raise ValidationFailed("The receipt is not valid.", errors=errors)
+        transfer = transfer_receive(transfer=transfer, items=items, actor=request_actor(request))
+        return self._render(transfer)
+
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def cancel(self, request, number=None):
+        transfer = transfer_cancel(transfer=self.get_object(), actor=request_actor(request))
+        return self._render(transfer)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _items(lines: list[dict], errors: dict) -> list[TransferItem]:
+    """Resolve `{sku, quantity}` lines to products; unknown SKUs are added to `errors`."""
+    products = {
+        product.sku: product
+        for product in Product.objects.filter(sku__in=[line["sku"] for line in lines])
+    }
+    items = []
+    for index, line in enumerate(lines):
+        product = products.get(line["sku"])
+        if product is None:
+            errors[f"lines[{index}]"] = [f"No product {line['sku']}."]
+        else:
+            items.append(TransferItem(product=product, quantity=line["quantity"]))
+    return items
+
+
+class AdjustmentViewSet(viewsets.GenericViewSet):
+    """`POST /inventory/adjustments/`: up to 1,000 `set` or `delta` items, a result per item.
+
+    Needs an `Idempotency-Key`. With `"atomic": true` any failed item rolls everything back
+    and the answer is a problem (`adjustments_rejected`) whose `errors` are the item results.
+    """
+
+    scope = "inventory"
+    parser_classes = [JSONParser]
+    serializer_class = AdjustmentBatchSerializer
+    pagination_class = None
+    filter_backends = []
+
+    @idempotent(required=True)
+    def create(self, request):
+        data = _valid(AdjustmentBatchSerializer, request.data)
+        adjustments = [
+            Adjustment(
+                sku=item["sku"], warehouse=item["warehouse"], reason=item["reason"],
+                set_to=item.get("set"), delta=item.get("delta"),
+                expected_on_hand=item.get("expected_on_hand"), note=item["note"],
+            )
+            for item in data["items"]
+        ]
+        key = request.headers.get("Idempotency-Key", "")
+        results = stock_adjust_batch(
+            adjustments=adjustments, actor=request_actor(request),
+            reference=f"adjustments:{key}"[:100], atomic=data["atomic"],
+        )
+        rows = [asdict(result) for result in results]
+        failed = sum(result.status == "failed" for result in results)
+        if data["atomic"] and failed:
+            statuses = {result.error["status"] for result in results if result.error}
+            return problem_response(
+                409 if statuses == {409} else 400,
+                "adjustments_rejected",
+                "Adjustments rejected",
+                f"{failed} of {len(results)} items failed; nothing was changed.",
+                rows,
+            )
+        return Response(
+            {
+                "atomic": data["atomic"],
+                "applied": sum(result.status == "applied" for result in results),
+                "unchanged": sum(result.status == "unchanged" for result in results),
+                "failed": failed,
+                "results": rows,
+            }
+        )
+
 
 def register(router) -> None:
     router.register("products", ProductViewSet, basename="product")
     router.register("stock-levels", StockLevelViewSet, basename="stock-level")
+    router.register("availability", AvailabilityViewSet, basename="availability")
+    router.register("transfers", TransferViewSet, basename="transfer")
+    router.register("inventory/adjustments", AdjustmentViewSet, basename="inventory-adjustment")

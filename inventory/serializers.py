@@ -1,7 +1,11 @@
+"""Serializers for products, stock, transfers and bulk adjustments."""
+
 from rest_framework import serializers
 
-from inventory.models import Product, StockLevel
-from oms_project.serializers import StrictModelSerializer
+from inventory.adjustments import ADJUSTMENT_REASONS, MAX_ADJUSTMENT_ITEMS
+from inventory.models import Product, StockLevel, Transfer, TransferLine
+from inventory.services import MAX_QUANTITY
+from oms_project.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import FreightClass
 
 
@@ -31,3 +35,91 @@ class StockLevelSerializer(serializers.ModelSerializer):
             "available", "reorder_point", "reorder_quantity", "updated_at",
         ]
         read_only_fields = fields
+
+
+class WholeNumberField(serializers.IntegerField):
+    """An integer given as a JSON number: no strings, booleans or fractions."""
+
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", MAX_QUANTITY)
+        kwargs.setdefault("min_value", 0)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TransferLineInputSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = WholeNumberField(min_value=1)
+
+
+class TransferCreateSerializer(StrictSerializer):
+    source = serializers.CharField(max_length=40, help_text="Warehouse code.")
+    destination = serializers.CharField(max_length=40, help_text="Warehouse code.")
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    lines = TransferLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class TransferReceiveSerializer(StrictSerializer):
+    lines = TransferLineInputSerializer(
+        many=True, required=False, allow_empty=False, max_length=500,
+        help_text="Units received per SKU; omit to receive everything outstanding.",
+    )
+
+
+class TransferLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+
+    class Meta:
+        model = TransferLine
+        fields = ["sku", "quantity", "quantity_received"]
+        read_only_fields = fields
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.code", read_only=True)
+    destination = serializers.CharField(source="destination.code", read_only=True)
+    lines = TransferLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "number", "source", "destination", "status", "note", "created_by", "created_at",
+            "shipped_at", "received_at", "lines",
+        ]
+        read_only_fields = fields
+
+
+class AdjustmentItemSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    warehouse = serializers.CharField(max_length=40)
+    set = WholeNumberField(required=False, help_text="The new absolute on-hand count.")
+    delta = WholeNumberField(
+        required=False, min_value=-MAX_QUANTITY, help_text="Units to add (negative to remove)."
+    )
+    expected_on_hand = WholeNumberField(
+        required=False, help_text="Refuse the item with 409 stock_changed unless on hand is this."
+    )
+    reason = serializers.ChoiceField(choices=[(reason.value, reason.label)
+                                              for reason in ADJUSTMENT_REASONS])
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("set" in attrs) == ("delta" in attrs):
+            raise serializers.ValidationError("Give exactly one of `set` and `delta`.")
+        if attrs.get("delta") == 0:
+            raise serializers.ValidationError({"delta": ["Must not be zero."]})
+        return attrs
+
+
+class AdjustmentBatchSerializer(StrictSerializer):
+    items = AdjustmentItemSerializer(many=True, allow_empty=False,
+                                     max_length=MAX_ADJUSTMENT_ITEMS)
+    atomic = serializers.BooleanField(
+        default=False, help_text="All or nothing: any failed item rolls the whole batch back."
+    )

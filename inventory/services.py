@@ -344,14 +344,22 @@ def reservation_release(
     actor: str = "system",
     reason: str = MovementReason.RELEASE,
     note: str = "",
+    warehouse_id: int | None = None,
 ) -> int:
-    """Give back up to `quantity` reserved units of `reference` (all when None).
+    """Give back up to `quantity` reserved units of `reference` (all when None), only at
+    `warehouse_id` when given.
 
     Returns the number of units released (0 when nothing is reserved under the reference).
     Stock rows are locked in primary-key order before the reservations, as in allocation.
     """
     return _reservation_reduce(
-        reference=reference, quantity=quantity, actor=actor, reason=reason, consume=False, note=note
+        reference=reference,
+        quantity=quantity,
+        actor=actor,
+        reason=reason,
+        consume=False,
+        note=note,
+        warehouse_id=warehouse_id,
     )
 
 

@@ -149,11 +149,6 @@ def test_plain_text_body_is_415(catalog_writer):
     assert Product.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/apis.py ProductViewSet still accepts multipart and form bodies "
-    "(the project default parsers); it needs parser_classes = [JSONParser]",
-)
 def test_form_encoded_product_body_is_415(catalog_writer):
     response = catalog_writer.post(PRODUCTS, valid_product(), format="multipart")
     assert_problem(response, 415, "unsupported_media_type")

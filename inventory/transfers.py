@@ -1,0 +1,225 @@
+"""Stock transfers between warehouses: draft -> in transit -> received, or cancelled.
+
+Shipping takes the units out of the source's on hand (movements with reason `transfer`); they
+are then in transit and counted nowhere; receiving books them into the destination (also
+`transfer` movements), in one go or in several partial receipts. A draft can be cancelled;
+a shipped transfer cannot. Every status change is a conditional UPDATE on the locked row.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.alerts import low_stock_alert_if_needed, low_stock_clear_recovered
+from inventory.errors import InsufficientStock
+from inventory.models import (
+    MovementReason,
+    Product,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
+from inventory.services import _check_quantity
+from oms_project.errors import InvalidTransition, ValidationFailed
+from warehouses.models import Warehouse
+
+
+@dataclass(frozen=True)
+class TransferItem:
+    """`quantity` units of a product on a transfer (or received against it)."""
+
+    product: Product
+    quantity: int
+
+
+def _reference(transfer: Transfer) -> str:
+    return f"transfer:{transfer.number}"
+
+
+def transfer_create(
+    *,
+    source: Warehouse,
+    destination: Warehouse,
+    items: Iterable[TransferItem],
+    note: str = "",
+    actor: str = "system",
+) -> Transfer:
+    """Create a draft transfer with its lines; stock is not touched until it ships.
+
+    Raises `ValidationFailed` when source and destination are the same, there are no lines,
+    a product appears twice, or a quantity is not a whole number from 1 to 10^9.
+    """
+    items = list(items)
+    errors = {}
+    if source.pk == destination.pk:
+        errors["destination"] = ["The destination must differ from the source."]
+    if not items:
+        errors["lines"] = ["A transfer needs at least one line."]
+    seen = set()
+    for index, item in enumerate(items):
+        if item.product.pk in seen:
+            errors[f"lines[{index}]"] = [f"{item.product.sku} appears more than once."]
+        seen.add(item.product.pk)
+        _check_quantity(item.quantity)
+    if errors:
+        raise ValidationFailed("The transfer is not valid.", errors=errors)
+    with transaction.atomic():
+        transfer = Transfer.objects.create(
+            number=f"new-{uuid.uuid4().hex[:28]}",  # replaced by TR<pk> below
+            source=source,
+            destination=destination,
+            note=note[:255],
+            created_by=actor[:150],
+        )
+        transfer.number = f"TR{transfer.pk:06d}"
+        Transfer.objects.filter(pk=transfer.pk).update(number=transfer.number)
+        TransferLine.objects.bulk_create(
+            [
+                TransferLine(transfer=transfer, product=item.product, quantity=item.quantity)
+                for item in items
+            ]
+        )
+    return transfer
+
+
+def _lock(transfer: Transfer, expected: str, action: str) -> Transfer:
+    locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if locked.status != expected:
+        raise InvalidTransition(
+            f"Transfer {locked.number} is {locked.get_status_display().lower()}; "
+            f"only a {Transfer.Status(expected).label.lower()} transfer can be {action}."
+        )
+    return locked
+
+
+def transfer_ship(*, transfer: Transfer, actor: str = "system") -> Transfer:
+    """Take every line out of the source's on hand; the transfer is then in transit.
+
+    Only unallocated units can leave (safety stock may). Raises `InvalidTransition` unless
+    the transfer is a draft and `InsufficientStock` naming every short line (nothing moves).
+    """
+    with transaction.atomic():
+        transfer = _lock(transfer, Transfer.Status.DRAFT, "shipped")
+        lines = list(transfer.lines.select_related("product"))
+        levels = {
+            level.product_id: level
+            for level in StockLevel.objects.filter(
+                warehouse_id=transfer.source_id, product_id__in=[line.product_id for line in lines]
+            )
+        }
+        short, movements = [], []
+        for line in sorted(lines, key=lambda line: getattr(levels.get(line.product_id), "pk", 0)):
+            level = levels.get(line.product_id)
+            updated = level is not None and StockLevel.objects.filter(
+                pk=level.pk, on_hand__gte=F("allocated") + line.quantity
+            ).update(on_hand=F("on_hand") - line.quantity)
+            if not updated:
+                free = max(level.on_hand - level.allocated, 0) if level else 0
+                short.append({"sku": line.product.sku, "warehouse": transfer.source.code,
+                              "requested": line.quantity, "available": free})
+                continue
+            movements.append(_movement(level.pk, -line.quantity, transfer, actor))
+        if short:
+            raise InsufficientStock(short)
+        StockMovement.objects.bulk_create(movements)
+        low_stock_alert_if_needed(level_ids=[movement.stock_level_id for movement in movements])
+        Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.DRAFT).update(
+            status=Transfer.Status.IN_TRANSIT, shipped_at=timezone.now()
+        )
+        transfer.refresh_from_db()
+    return transfer
+
+
+def transfer_receive(
+    *,
+    transfer: Transfer,
+    items: Iterable[TransferItem] | None = None,
+    actor: str = "system",
+) -> Transfer:
+    """Book received units into the destination; everything outstanding when `items` is None.
+
+    Partial receipts are fine; the transfer becomes received once every line is complete.
+    Raises `InvalidTransition` unless it is in transit, and `ValidationFailed` for a product
+    not on the transfer or more units than are still outstanding.
+    """
+    with transaction.atomic():
+        transfer = _lock(transfer, Transfer.Status.IN_TRANSIT, "received")
+        lines = {line.product_id: line for line in transfer.lines.select_related("product")}
+        receipt = _receipt_quantities(lines, items)
+        movements = []
+        for product_id, quantity in sorted(receipt.items()):
+            level, _ = StockLevel.objects.get_or_create(
+                product_id=product_id, warehouse_id=transfer.destination_id
+            )
+            StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
+            TransferLine.objects.filter(pk=lines[product_id].pk).update(
+                quantity_received=F("quantity_received") + quantity
+            )
+            movements.append(_movement(level.pk, quantity, transfer, actor))
+        StockMovement.objects.bulk_create(movements)
+        low_stock_clear_recovered(level_ids=[movement.stock_level_id for movement in movements])
+        outstanding = sum(
+            line.quantity - line.quantity_received - receipt.get(product_id, 0)
+            for product_id, line in lines.items()
+        )
+        if outstanding == 0:
+            Transfer.objects.filter(pk=transfer.pk).update(
+                status=Transfer.Status.RECEIVED, received_at=timezone.now()
+            )
+        transfer.refresh_from_db()
+    return transfer
+
+
+def _receipt_quantities(lines: dict, items: Iterable[TransferItem] | None) -> dict[int, int]:
+    if items is None:
+        return {
+            product_id: line.quantity - line.quantity_received
+            for product_id, line in lines.items()
+            if line.quantity > line.quantity_received
+        }
+    receipt: dict[int, int] = {}
+    errors = {}
+    for index, item in enumerate(items):
+        _check_quantity(item.quantity)
+        line = lines.get(item.product.pk)
+        if line is None:
+            errors[f"lines[{index}]"] = [f"{item.product.sku} is not on this transfer."]
+            continue
+        receipt[item.product.pk] = receipt.get(item.product.pk, 0) + item.quantity
+        outstanding = line.quantity - line.quantity_received
+        if receipt[item.product.pk] > outstanding:
+            errors[f"lines[{index}]"] = [
+                f"Only {outstanding} of {item.product.sku} are still outstanding."
+            ]
+    if not receipt and not errors:
+        errors["lines"] = ["Give at least one line to receive."]
+    if errors:
+        raise ValidationFailed("The receipt is not valid.", errors=errors)
+    return receipt
+
+
+def transfer_cancel(*, transfer: Transfer, actor: str = "system") -> Transfer:
+    """Cancel a draft transfer. Raises `InvalidTransition` once it has shipped."""
+    with transaction.atomic():
+        transfer = _lock(transfer, Transfer.Status.DRAFT, "cancelled")
+        Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.DRAFT).update(
+            status=Transfer.Status.CANCELLED,
+            note=(f"{transfer.note} (cancelled by {actor})".strip())[:255],
+        )
+        transfer.refresh_from_db()
+    return transfer
+
+
+def _movement(level_id: int, delta: int, transfer: Transfer, actor: str) -> StockMovement:
+    return StockMovement(
+        stock_level_id=level_id,
+        delta_on_hand=delta,
+        reason=MovementReason.TRANSFER,
+        reference=_reference(transfer),
+        actor=actor[:150],
+    )

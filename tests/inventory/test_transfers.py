@@ -1,0 +1,184 @@
+"""Transfers: services and the `/api/v1/transfers/` endpoints."""
+
+import pytest
+
+from inventory.errors import InsufficientStock
+from inventory.models import StockLevel, StockMovement, Transfer
+from inventory.reconciliation import stock_mismatches
+from inventory.services import Hold, stock_allocate
+from inventory.transfers import (
+    TransferItem,
+    transfer_cancel,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
+)
+from oms_project.errors import InvalidTransition, ValidationFailed
+from tests.factories import WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source_level(stock):
+    WarehouseFactory(code="EAST")
+    return stock("SKU-A", warehouse="MAIN", on_hand=10)
+
+
+def on_hand(sku, code):
+    level = StockLevel.objects.filter(product__sku=sku, warehouse__code=code).first()
+    return None if level is None else level.on_hand
+
+
+def draft(level, quantity=6):
+    return transfer_create(
+        source=level.warehouse, destination=WarehouseFactory(code="EAST"),
+        items=[TransferItem(product=level.product, quantity=quantity)], actor="ops",
+    )
+
+
+def test_ship_then_receive_in_two_parts(source_level):
+    transfer = draft(source_level)
+    assert transfer.number == f"TR{transfer.pk:06d}"
+    assert on_hand("SKU-A", "MAIN") == 10
+    transfer = transfer_ship(transfer=transfer, actor="ops")
+    assert transfer.status == Transfer.Status.IN_TRANSIT
+    assert (on_hand("SKU-A", "MAIN"), on_hand("SKU-A", "EAST")) == (4, None)
+    transfer = transfer_receive(
+        transfer=transfer, items=[TransferItem(product=source_level.product, quantity=2)]
+    )
+    assert transfer.status == Transfer.Status.IN_TRANSIT
+    assert on_hand("SKU-A", "EAST") == 2
+    transfer = transfer_receive(transfer=transfer)
+    assert transfer.status == Transfer.Status.RECEIVED
+    assert transfer.received_at is not None
+    assert on_hand("SKU-A", "EAST") == 6
+    movements = StockMovement.objects.filter(reason="transfer").order_by("id")
+    assert [(m.stock_level.warehouse.code, m.delta_on_hand, m.reference) for m in movements] == [
+        ("MAIN", -6, f"transfer:{transfer.number}"),
+        ("EAST", 2, f"transfer:{transfer.number}"),
+        ("EAST", 4, f"transfer:{transfer.number}"),
+    ]
+    assert stock_mismatches() == []
+
+
+def test_allocated_units_cannot_ship(source_level):
+    stock_allocate(holds=[Hold(source_level.product_id, source_level.warehouse_id, 5, "o:1")])
+    transfer = draft(source_level, quantity=6)
+    with pytest.raises(InsufficientStock) as caught:
+        transfer_ship(transfer=transfer)
+    assert caught.value.short == [
+        {"sku": "SKU-A", "warehouse": "MAIN", "requested": 6, "available": 5}
+    ]
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.DRAFT
+    assert on_hand("SKU-A", "MAIN") == 10
+
+
+def test_over_receipt_is_refused(source_level):
+    transfer = transfer_ship(transfer=draft(source_level))
+    with pytest.raises(ValidationFailed) as caught:
+        transfer_receive(transfer=transfer,
+                         items=[TransferItem(product=source_level.product, quantity=7)])
+    assert caught.value.errors == {"lines[0]": ["Only 6 of SKU-A are still outstanding."]}
+    assert on_hand("SKU-A", "EAST") is None
+
+
+def test_cancel_only_before_shipping(source_level):
+    cancelled = transfer_cancel(transfer=draft(source_level), actor="ops")
+    assert cancelled.status == Transfer.Status.CANCELLED
+    shipped = transfer_ship(transfer=draft(source_level))
+    with pytest.raises(InvalidTransition):
+        transfer_cancel(transfer=shipped)
+    with pytest.raises(InvalidTransition):
+        transfer_ship(transfer=shipped)
+    assert on_hand("SKU-A", "MAIN") == 4
+
+
+def test_create_refuses_bad_input(source_level):
+    with pytest.raises(ValidationFailed) as caught:
+        transfer_create(source=source_level.warehouse, destination=source_level.warehouse,
+                        items=[])
+    assert set(caught.value.errors) == {"destination", "lines"}
+    assert Transfer.objects.count() == 0
+
+
+# --- API -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def writer(make_client):
+    return make_client(scopes=["inventory:write"])
+
+
+def test_api_create_ship_receive(writer, source_level):
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": 4}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    number = response.json()["number"]
+    assert response.json()["status"] == "draft"
+    assert response.json()["lines"] == [{"sku": "SKU-A", "quantity": 4, "quantity_received": 0}]
+    response = writer.post(f"/api/v1/transfers/{number}/ship/")
+    assert response.json()["status"] == "in_transit"
+    response = writer.post(
+        f"/api/v1/transfers/{number}/receive/",
+        {"lines": [{"sku": "SKU-A", "quantity": 4}]}, format="json",
+    )
+    assert response.json()["status"] == "received"
+    assert on_hand("SKU-A", "EAST") == 4
+    assert writer.get(f"/api/v1/transfers/{number}/").json()["status"] == "received"
+    assert [row["number"] for row in writer.get("/api/v1/transfers/").json()["results"]] == [
+        number
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": "MAIN", "destination": "NOPE", "lines": [{"sku": "SKU-A", "quantity": 1}]},
+         "destination"),
+        ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "X", "quantity": 1}]},
+         "lines[0]"),
+        ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": 1.5}]},
+         "lines"),
+        ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": -1}]},
+         "lines"),
+        ({"source": "MAIN", "destination": "EAST", "lines": []}, "lines"),
+    ],
+)
+def test_api_create_refuses_bad_input(writer, source_level, body, field):
+    response = writer.post("/api/v1/transfers/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["errors"]
+    assert Transfer.objects.count() == 0
+
+
+def test_api_ship_twice_is_invalid_transition(writer, source_level):
+    transfer = draft(source_level)
+    assert writer.post(f"/api/v1/transfers/{transfer.number}/ship/").status_code == 200
+    response = writer.post(f"/api/v1/transfers/{transfer.number}/ship/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    assert on_hand("SKU-A", "MAIN") == 4
+
+
+def test_api_read_only_key_cannot_ship(make_client, source_level):
+    reader = make_client(scopes=["inventory:read"])
+    transfer = draft(source_level)
+    response = reader.post(f"/api/v1/transfers/{transfer.number}/ship/")
+    assert response.status_code == 403
+    assert reader.get(f"/api/v1/transfers/{transfer.number}/").status_code == 200
+    transfer.refresh_from_db()
+    assert transfer.status == "draft"
+
+
+def test_api_list_query_count_is_constant(writer, source_level, django_assert_max_num_queries):
+    for _ in range(5):
+        draft(source_level, quantity=1)
+    with django_assert_max_num_queries(4):
+        response = writer.get("/api/v1/transfers/")
+    assert len(response.json()["results"]) == 5
