@@ -121,6 +121,8 @@ class Order(models.Model):
     shipping_address = models.JSONField(default=dict, blank=True)
     billing_address = models.JSONField(default=dict, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    promised_ship_date = models.DateField(null=True, blank=True, editable=False)
+    promised_delivery_date = models.DateField(null=True, blank=True, editable=False)
     placed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -424,3 +426,11 @@ class AccountingJournal(Order):
         proxy = True
         verbose_name = "accounting journal"
         verbose_name_plural = "accounting journal"
+
+
+from orders.fulfillment_models import (  # noqa: E402,F401  (fulfillment models live there)
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    RoutingDecision,
+    RoutingRuleSet,
+)

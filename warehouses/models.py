@@ -131,3 +131,55 @@ class ServiceLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.carrier.code}/{self.code}"
+
+
+class LocationOutage(models.Model):
+    """A location paused between two times (stock count, storm, system outage): routing skips
+    it while the outage lasts."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="outages")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["warehouse", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="location_outage_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.warehouse_id} paused {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+
+
+class PostalCode(models.Model):
+    """The centre of a postal code, so routing can measure distance to addresses without
+    coordinates (`manage.py load_postal_codes FILE.csv`)."""
+
+    country = models.CharField(max_length=2)
+    postal_code = models.CharField(max_length=20)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    place_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["country", "postal_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "postal_code"], name="postal_code_country_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(latitude__gte=-90, latitude__lte=90)
+                & models.Q(longitude__gte=-180, longitude__lte=180),
+                name="postal_code_coordinates_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.postal_code}"

@@ -1,24 +1,38 @@
-"""Allocating an order's lines to stock.
+"""Allocating an order's lines to stock, through the routing engine.
 
-Until the routing engine decides, locations are the channel's active shipping warehouses in
-priority order (or the chosen store for a pickup). One location that can fill every open unit
-wins; otherwise, when the channel allows splits, units are taken location by location up to the
-channel's maximum number of shipments. What cannot be allocated is either refused
+`plan_allocation` gathers the engine's inputs for a channel (its locations for the fulfillment
+method, their outages and the orders they took today, free stock, the destination, the rules)
+and asks `warehouses.routing.route` for a plan. `order_allocate` reserves what the plan takes,
+stores the decision with its reasons, sets the promise and keeps one fulfillment order per
+location in step with the reservations. What cannot be allocated is either refused
 (`InsufficientStock`, the channel's `reject` policy) or left open as a backorder.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from inventory.errors import InsufficientStock
+from inventory.models import Product
 from inventory.selectors import available_by_location
 from inventory.services import Hold, stock_allocate
 from orders.events import order_event_record
-from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
+from orders.models import (
+    FulfillmentMethod,
+    FulfillmentOrder,
+    Order,
+    OrderLine,
+    RoutingDecision,
+    SalesChannel,
+)
 from orders.states import OrderStatus
-from warehouses.models import Warehouse
+from warehouses.models import ServiceLevel, Warehouse
+from warehouses.routing import DemandLine, Plan, Rules, route
+from warehouses.routing.loading import candidates_load, destination_resolve, service_terms
 
 PLAN_ATTEMPTS = 3
 
@@ -39,79 +53,123 @@ def order_status_after_allocation(order: Order) -> str:
     return OrderStatus.BACKORDERED if open_units else OrderStatus.PROCESSING
 
 
-def candidate_locations(order: Order) -> list[Warehouse]:
-    if order.fulfillment_method == FulfillmentMethod.PICKUP:
-        return [order.pickup_location] if order.pickup_location_id else []
+def candidate_locations(
+    *, channel: SalesChannel, fulfillment_method: str, pickup_location: Warehouse | None
+) -> list[Warehouse]:
+    """Active locations of the channel that can fulfil the method (ship, or the chosen store)."""
+    if fulfillment_method == FulfillmentMethod.PICKUP:
+        if pickup_location is None or not (
+            pickup_location.is_active and pickup_location.pickup_enabled
+        ):
+            return []
+        return [pickup_location]
     return list(
-        order.channel.warehouses.filter(is_active=True, can_ship=True).order_by("priority", "code")
+        channel.warehouses.filter(is_active=True, can_ship=True).order_by("priority", "code")
     )
+
+
+def routed_today(*, warehouses: Iterable[Warehouse], now: datetime) -> dict[int, int]:
+    """Fulfillment orders each location received since its local midnight (one query)."""
+    condition = Q()
+    for warehouse in warehouses:
+        if warehouse.daily_order_capacity is None:
+            continue
+        local = timezone.localtime(now, _zone(warehouse.timezone))
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        condition |= Q(warehouse_id=warehouse.pk, created_at__gte=midnight)
+    if not condition:
+        return {}
+    rows = (
+        FulfillmentOrder.objects.filter(condition)
+        .values("warehouse_id")
+        .annotate(count=Count("id"))
+        .values_list("warehouse_id", "count")
+    )
+    return dict(rows)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def plan_allocation(
     *,
-    demand: dict[int, dict[int, int]],
-    locations: list[Warehouse],
-    available: dict[tuple[int, int], int],
     channel: SalesChannel,
-) -> tuple[list[tuple[int, int, int, int]], dict]:
-    """Choose where each open unit comes from.
+    demand: dict,
+    fulfillment_method: str = FulfillmentMethod.SHIP,
+    pickup_location: Warehouse | None = None,
+    destination: dict | None = None,
+    service_level: ServiceLevel | None = None,
+    rules: Rules | None = None,
+    locations: list[Warehouse] | None = None,
+    extra_available: dict[tuple[int, int], int] | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Ask the routing engine where each demanded unit comes from (reads only).
 
-    `demand` maps line id -> {product id: quantity}; returns (line, product, warehouse,
-    quantity) picks and the units per line still short.
+    `demand` maps a line key -> {product id: quantity}. `rules` defaults to the channel's
+    saved rules; `locations` replaces the channel's candidates (a re-route target);
+    `extra_available` adds units as if free (a simulation counting an order's own holds).
     """
-    needs = defaultdict(int)
-    for per_product in demand.values():
-        for product_id, quantity in per_product.items():
-            needs[product_id] += quantity
-    for location in locations:
-        if all(
-            available.get((product_id, location.pk), 0) >= quantity
-            for product_id, quantity in needs.items()
-        ):
-            return _take(demand, [location], available, limit=1)
-    if channel.allow_split:
-        return _take(demand, locations, available, limit=channel.max_shipments)
-    best = max(
-        locations,
-        default=None,
-        key=lambda location: sum(
-            min(available.get((product_id, location.pk), 0), quantity)
-            for product_id, quantity in needs.items()
-        ),
+    from orders.services.routing_rules import routing_rules_for
+
+    now = now or timezone.now()
+    rules = rules or routing_rules_for(channel=channel)
+    is_pickup = fulfillment_method == FulfillmentMethod.PICKUP
+    if locations is None:
+        locations = candidate_locations(
+            channel=channel, fulfillment_method=fulfillment_method, pickup_location=pickup_location
+        )
+    product_ids = {product_id for per_line in demand.values() for product_id in per_line}
+    products = {
+        product.pk: product
+        for product in Product.objects.filter(pk__in=product_ids).only("sku", "freight_class")
+    }
+    lines = [
+        DemandLine(
+            key=key,
+            product_id=product_id,
+            sku=products[product_id].sku if product_id in products else str(product_id),
+            quantity=quantity,
+            freight_class=products[product_id].freight_class if product_id in products else "",
+        )
+        for key, per_line in demand.items()
+        for product_id, quantity in per_line.items()
+        if quantity > 0
+    ]
+    available = available_by_location(
+        product_ids=product_ids, warehouse_ids=[location.pk for location in locations]
     )
-    return _take(demand, [best] if best else [], available, limit=1)
-
-
-def _take(demand, locations, available, *, limit: int):
-    remaining = dict(available)
-    picks, used = [], []
-    short = {}
-    for line_id, per_product in demand.items():
-        for product_id, quantity in per_product.items():
-            for location in locations:
-                if quantity <= 0:
-                    break
-                if location.pk not in used and len(used) >= limit:
-                    continue
-                free = remaining.get((product_id, location.pk), 0)
-                take = min(free, quantity)
-                if take > 0:
-                    picks.append((line_id, product_id, location.pk, take))
-                    remaining[(product_id, location.pk)] = free - take
-                    quantity -= take
-                    if location.pk not in used:
-                        used.append(location.pk)
-            if quantity > 0:
-                short[line_id] = short.get(line_id, 0) + quantity
-    return picks, short
+    for key, units in (extra_available or {}).items():
+        available[key] = available.get(key, 0) + units
+    return route(
+        demand=lines,
+        destination=destination_resolve(None if is_pickup else destination),
+        candidates=candidates_load(
+            warehouses=locations,
+            now=now,
+            routed_today=routed_today(warehouses=locations, now=now),
+            is_pickup=is_pickup,
+        ),
+        available=available,
+        rules=rules,
+        now=now,
+        service=None if is_pickup else service_terms(service_level),
+    )
 
 
 def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = None) -> dict:
-    """Allocate every open unit of the order's lines and record where it went.
+    """Allocate every open unit of the order's lines where the routing engine says.
 
     Follows the channel's shortage policy unless `allow_backorder` overrides it: `reject`
     raises `InsufficientStock` (nothing is reserved), `backorder` reserves what it can.
-    Returns {"allocated": [...], "short": {line id: units}}.
+    Stores the routing decision, the promise, and one fulfillment order per location.
+    Returns {"allocated": [...], "short": {line id: units}, "decision": RoutingDecision|None}.
     """
     channel = order.channel
     if allow_backorder is None:
@@ -127,67 +185,111 @@ def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = N
 
 
 def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
+    from orders.services.fulfillment import fulfillment_orders_sync
+
     with transaction.atomic():
         lines = list(OrderLine.objects.select_for_update().filter(order=order).order_by("pk"))
+        order = Order.objects.select_related(
+            "channel", "pickup_location", "shipping_method"
+        ).get(pk=order.pk)
         demand = {
             line.pk: {line.product_id: line.quantity_open}
             for line in lines
             if line.quantity_open > 0
         }
-        if not demand:
-            return {"allocated": [], "short": {}}
-        locations = candidate_locations(order)
-        available = available_by_location(
-            product_ids={line.product_id for line in lines},
-            warehouse_ids=[location.pk for location in locations],
+        result = {"allocated": [], "short": {}, "decision": None}
+        if demand:
+            result = _allocate_demand(order, lines, demand, actor, allow_backorder)
+        fulfillment_orders_sync(order=order, actor=actor, decision=result["decision"])
+    return result
+
+
+def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
+    plan = plan_allocation(
+        channel=order.channel,
+        demand=demand,
+        fulfillment_method=order.fulfillment_method,
+        pickup_location=order.pickup_location,
+        destination=order.shipping_address,
+        service_level=order.shipping_method,
+    )
+    short = dict(plan.short)
+    if short and not allow_backorder:
+        sku_by_line = {line.pk: line.sku for line in lines}
+        raise InsufficientStock(
+            [
+                {
+                    "sku": sku_by_line[line_id],
+                    "line_id": line_id,
+                    "warehouse": None,
+                    "requested": sum(demand[line_id].values()),
+                    "available": sum(demand[line_id].values()) - units,
+                }
+                for line_id, units in short.items()
+            ]
         )
-        picks, short = plan_allocation(
-            demand=demand, locations=locations, available=available, channel=order.channel
-        )
-        if short and not allow_backorder:
-            sku_by_line = {line.pk: line.sku for line in lines}
-            raise InsufficientStock(
-                [
-                    {
-                        "sku": sku_by_line[line_id],
-                        "line_id": line_id,
-                        "warehouse": None,
-                        "requested": demand[line_id][next(iter(demand[line_id]))],
-                        "available": demand[line_id][next(iter(demand[line_id]))] - units,
-                    }
-                    for line_id, units in short.items()
-                ]
-            )
-        if picks:
-            stock_allocate(
-                holds=[
-                    Hold(product_id, warehouse_id, quantity, line_reference(line_id))
-                    for line_id, product_id, warehouse_id, quantity in picks
-                ],
-                actor=actor,
-            )
-        per_line = defaultdict(int)
-        for line_id, _product, _warehouse, quantity in picks:
-            per_line[line_id] += quantity
-        for line_id, quantity in per_line.items():
-            OrderLine.objects.filter(pk=line_id).update(
-                quantity_allocated=F("quantity_allocated") + quantity
-            )
-        codes = dict(
-            Warehouse.objects.filter(pk__in={pick[2] for pick in picks}).values_list("pk", "code")
-        )
-        allocated = [
-            {"line_id": line_id, "warehouse": codes[warehouse_id], "quantity": quantity}
-            for line_id, _product, warehouse_id, quantity in picks
-        ]
-        order_event_record(
-            order=order,
-            type="allocated" if not short else "partially_allocated",
+    if plan.allocations:
+        stock_allocate(
+            holds=[
+                Hold(
+                    item.product_id, item.location_id, item.quantity, line_reference(item.line_key)
+                )
+                for item in plan.allocations
+            ],
             actor=actor,
-            message=_describe(allocated, short),
-            data={"allocated": allocated, "short": {str(k): v for k, v in short.items()}},
         )
-    return {"allocated": allocated, "short": short}
+    per_line = defaultdict(int)
+    for item in plan.allocations:
+        per_line[item.line_key] += item.quantity
+    for line_id, quantity in per_line.items():
+        OrderLine.objects.filter(pk=line_id).update(
+            quantity_allocated=F("quantity_allocated") + quantity
+        )
+    decision = routing_decision_record(
+        order=order, plan=plan, actor=actor, trigger=RoutingDecision.Trigger.ALLOCATION
+    )
+    codes = {report.location_id: report.code for report in plan.candidates}
+    allocated = [
+        {"line_id": item.line_key, "warehouse": codes[item.location_id], "quantity": item.quantity}
+        for item in plan.allocations
+    ]
+    order_event_record(
+        order=order,
+        type="allocated" if not short else "partially_allocated",
+        actor=actor,
+        message=_describe(allocated, short),
+        data={
+            "allocated": allocated,
+            "short": {str(k): v for k, v in short.items()},
+            "routing_decision": decision.pk,
+        },
+    )
+    return {"allocated": allocated, "short": short, "decision": decision}
+
+
+def routing_decision_record(
+    *, order: Order, plan: Plan, actor: str, trigger: str
+) -> RoutingDecision:
+    """Store the engine's decision with its reasons and move the order's promise to it."""
+    explanation = plan.explain()
+    decision = RoutingDecision.objects.create(
+        order=order,
+        trigger=trigger,
+        rules_version=plan.rules_version,
+        strategies=list(plan.strategies),
+        locations=explanation["locations"],
+        is_complete=plan.is_complete,
+        is_split=plan.is_split,
+        explanation=explanation,
+        actor=actor[:150],
+    )
+    ship_date, delivery_date = plan.promise()
+    if ship_date is not None:
+        Order.objects.filter(pk=order.pk).update(
+            promised_ship_date=ship_date, promised_delivery_date=delivery_date
+        )
+        order.promised_ship_date, order.promised_delivery_date = ship_date, delivery_date
+    return decision
 
 
 def _describe(allocated: list[dict], short: dict) -> str:
@@ -199,8 +301,10 @@ def _describe(allocated: list[dict], short: dict) -> str:
 
 
 def order_deallocate(*, order: Order, actor: str, reason: str = "") -> int:
-    """Release every unit allocated to the order's lines (e.g. before re-routing)."""
+    """Release every unit allocated to the order's lines (e.g. before re-routing); the order's
+    active fulfillment orders shrink with the reservations (and are cancelled when empty)."""
     from inventory.services import reservation_release
+    from orders.services.fulfillment import fulfillment_orders_sync
 
     released = 0
     with transaction.atomic():
@@ -213,4 +317,5 @@ def order_deallocate(*, order: Order, actor: str, reason: str = "") -> int:
                     quantity_allocated=F("quantity_allocated") - units
                 )
                 released += units
+        fulfillment_orders_sync(order=order, actor=actor, reason=reason or "Deallocated")
     return released

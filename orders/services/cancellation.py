@@ -30,6 +30,7 @@ def order_cancel(
     from orders.notifications import order_email
     from orders.payloads import order_payload
     from orders.services.allocation import line_reference
+    from orders.services.fulfillment import fulfillment_orders_sync
     from orders.services.lifecycle import order_transition
 
     with transaction.atomic():
@@ -68,6 +69,7 @@ def order_cancel(
                 order_discount=order.discount_total,
                 tax_total=order.tax_total,
             )
+        fulfillment_orders_sync(order=order, actor=actor, reason=f"Cancelled: {reason}")
         remaining = {
             line_id: line.quantity - line.quantity_cancelled - wanted.get(line_id, 0)
             for line_id, line in order_lines.items()

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from inventory.errors import InsufficientStock
 from inventory.models import Product, StockReservation
-from inventory.selectors import available_by_location
 from inventory.services import Hold, reservation_release, stock_allocate
 from oms_project.errors import Conflict
 from orders.errors import OrderValidationError
@@ -68,15 +67,16 @@ def checkout_create(
         index: {products[sku].pk: quantity}
         for index, (sku, quantity) in enumerate(sorted(quantities.items()))
     }
-    available = available_by_location(
-        product_ids=[p.pk for p in products.values()],
-        warehouse_ids=[location.pk for location in locations],
-    )
-    picks, short = plan_allocation(
-        demand=demand, locations=locations, available=available, channel=channel
+    plan = plan_allocation(
+        channel=channel,
+        demand=demand,
+        fulfillment_method=fulfillment_method,
+        pickup_location=locations[0] if fulfillment_method == FulfillmentMethod.PICKUP else None,
+        destination=destination,
+        locations=locations,
     )
     sku_by_product = {p.pk: sku for sku, p in products.items()}
-    if short:
+    if plan.short:
         raise InsufficientStock(
             [
                 {
@@ -85,7 +85,7 @@ def checkout_create(
                     "requested": next(iter(demand[index].values())),
                     "available": next(iter(demand[index].values())) - units,
                 }
-                for index, units in short.items()
+                for index, units in plan.short.items()
             ]
         )
     token = uuid.uuid4()
@@ -106,8 +106,14 @@ def checkout_create(
         )
         stock_allocate(
             holds=[
-                Hold(product_id, warehouse_id, quantity, checkout_reference(checkout), expires_at)
-                for _index, product_id, warehouse_id, quantity in picks
+                Hold(
+                    item.product_id,
+                    item.location_id,
+                    item.quantity,
+                    checkout_reference(checkout),
+                    expires_at,
+                )
+                for item in plan.allocations
             ],
             actor=actor,
         )

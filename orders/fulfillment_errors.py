@@ -1,0 +1,27 @@
+"""Errors of the fulfillment services (pick, pack, pickup, re-route), each with a stable code."""
+
+from oms_project.errors import Conflict, ValidationFailed
+
+
+class PackMismatch(ValidationFailed):
+    """The scanned SKUs or counts differ from what the fulfillment order holds."""
+
+    code = "pack_mismatch"
+    title = "The scanned items do not match the fulfillment order"
+
+
+class PickupCodeInvalid(ValidationFailed):
+    code = "invalid_pickup_code"
+    title = "The pickup code is wrong"
+
+
+class PickupCodeUsed(Conflict):
+    code = "pickup_code_used"
+    title = "The pickup code was already used"
+
+
+class RerouteRefused(Conflict):
+    """The fulfillment order cannot go where it was sent (or anywhere else)."""
+
+    code = "reroute_refused"
+    title = "The fulfillment order cannot be re-routed"

@@ -1,0 +1,310 @@
+"""Work on a fulfillment order at its location: pick, pack with verification, ship, hand over
+in store with a pickup code, hold and release."""
+
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import Product
+from orders.errors import InvalidTransition, OrderValidationError
+from orders.fulfillment_errors import PackMismatch, PickupCodeInvalid, PickupCodeUsed
+from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
+from orders.models import FulfillmentMethod, FulfillmentOrder, Order, Shipment
+from orders.services.fulfillment.lifecycle import fulfillment_transition
+from orders.states import OrderStatus
+
+WORKABLE_ORDER_STATUSES = {
+    OrderStatus.PROCESSING,
+    OrderStatus.BACKORDERED,
+    OrderStatus.PARTIALLY_SHIPPED,
+}
+PICKUP_CODE_DIGITS = 8
+
+
+def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
+    return (
+        FulfillmentOrder.objects.select_for_update()
+        .select_related("warehouse", "service_level", "order")
+        .get(pk=fulfillment_order.pk)
+    )
+
+
+def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
+    """Start picking: the order must be paid and moving (not on hold or cancelled)."""
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        if current.order.status not in WORKABLE_ORDER_STATUSES:
+            raise InvalidTransition(
+                f"Order {current.order.number} is {current.order.status}; do not pick it now.",
+                extra={"order_status": current.order.status},
+            )
+        return fulfillment_transition(
+            fulfillment_order=current,
+            to_status=FulfillmentStatus.PICKING,
+            actor=actor,
+            reason="Picking started",
+        )
+
+
+def expected_items(fulfillment_order: FulfillmentOrder) -> dict[str, int]:
+    """{SKU: units} the fulfillment order holds."""
+    expected = defaultdict(int)
+    for sku, quantity in fulfillment_order.lines.values_list("order_line__sku", "quantity"):
+        expected[sku] += quantity
+    return dict(expected)
+
+
+def scanned_items(scans: list) -> dict[str, int]:
+    """Count scans: each item is a SKU or barcode (one unit) or {"sku", "quantity"}.
+
+    Raises `OrderValidationError` for an item of another shape or a quantity that is not a
+    positive whole number.
+    """
+    if not isinstance(scans, list) or not scans:
+        raise OrderValidationError(
+            "Scan at least one item.", errors={"items": ["Give a non-empty list."]}
+        )
+    counted, errors = defaultdict(int), {}
+    for position, item in enumerate(scans):
+        if isinstance(item, str) and item.strip():
+            counted[item.strip()] += 1
+        elif isinstance(item, dict) and isinstance(item.get("sku"), str) and item["sku"].strip():
+            quantity = item.get("quantity", 1)
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                errors[str(position)] = ["Quantity must be a positive whole number."]
+            else:
+                counted[item["sku"].strip()] += quantity
+        else:
+            errors[str(position)] = ['Give a SKU, a barcode or {"sku": ..., "quantity": ...}.']
+    if errors:
+        raise OrderValidationError("Some scanned items are invalid.", errors={"items": errors})
+    by_barcode = dict(
+        Product.objects.filter(barcode__in=[code for code in counted if code])
+        .exclude(barcode="")
+        .values_list("barcode", "sku")
+    )
+    resolved = defaultdict(int)
+    for code, quantity in counted.items():
+        resolved[by_barcode.get(code, code)] += quantity
+    return dict(resolved)
+
+
+def fulfillment_pack(
+    *, fulfillment_order: FulfillmentOrder, scans: list, actor: str
+) -> FulfillmentOrder:
+    """Verify the scanned items against the fulfillment order, then mark it packed.
+
+    A wrong SKU, a missing or an extra unit raises `PackMismatch` listing each difference;
+    nothing changes then. The fulfillment order must be picking.
+    """
+    counted = scanned_items(scans)
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        if current.status != FulfillmentStatus.PICKING:
+            raise InvalidTransition(
+                f"Fulfillment order {current.pk} is {current.status}; pick it before packing.",
+                extra={"from_status": current.status},
+            )
+        expected = expected_items(current)
+        differences = {}
+        for sku in sorted(set(expected) | set(counted)):
+            want, got = expected.get(sku, 0), counted.get(sku, 0)
+            if not want:
+                differences[sku] = [f"Not on this fulfillment order (scanned {got})."]
+            elif want != got:
+                differences[sku] = [f"Expected {want}, scanned {got}."]
+        if differences:
+            raise PackMismatch(
+                f"Packing blocked: {len(differences)} SKU(s) do not match.",
+                errors={"items": differences},
+            )
+        FulfillmentOrder.objects.filter(pk=current.pk).update(packed_at=timezone.now())
+        return fulfillment_transition(
+            fulfillment_order=current,
+            to_status=FulfillmentStatus.PACKED,
+            actor=actor,
+            reason="Packed and verified",
+            data={"items": expected},
+        )
+
+
+def fulfillment_ship(
+    *,
+    fulfillment_order: FulfillmentOrder,
+    actor: str,
+    reference: str = "",
+    carrier_name: str = "",
+    tracking_number: str = "",
+    tracking_url: str = "",
+) -> FulfillmentOrder:
+    """Ship a packed fulfillment order: a shipment from its location with all its units."""
+    from orders.services.shipments import shipment_create
+
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        if current.order.fulfillment_method == FulfillmentMethod.PICKUP:
+            raise InvalidTransition("A pickup order is handed over in store, not shipped.")
+        if current.status != FulfillmentStatus.PACKED:
+            raise InvalidTransition(
+                f"Fulfillment order {current.pk} is {current.status}; pack it before shipping.",
+                extra={"from_status": current.status},
+            )
+        lines = dict(current.lines.values_list("order_line_id", "quantity"))
+        shipment = shipment_create(
+            order=current.order,
+            reference=reference or f"FO-{current.pk}",
+            lines=lines,
+            actor=actor,
+            carrier_name=carrier_name,
+            service_level=current.service_level,
+            tracking_number=tracking_number,
+            tracking_url=tracking_url,
+            warehouse=current.warehouse,
+            status=Shipment.Status.AWAITING,
+        )
+        FulfillmentOrder.objects.filter(pk=current.pk).update(shipment=shipment)
+        current.shipment = shipment
+        return fulfillment_transition(
+            fulfillment_order=current,
+            to_status=FulfillmentStatus.SHIPPED,
+            actor=actor,
+            reason=f"Shipment {shipment.reference}",
+        )
+
+
+def pickup_code_hash(fulfillment_order_id: int, code: str) -> str:
+    key = f"{settings.SECRET_KEY}:pickup:{fulfillment_order_id}".encode()
+    return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def fulfillment_ready_for_pickup(
+    *, fulfillment_order: FulfillmentOrder, actor: str
+) -> tuple[FulfillmentOrder, str]:
+    """Put a packed pickup order on the shelf and e-mail the customer a one-time pickup code.
+
+    When every active fulfillment order of the order is ready, the order becomes
+    ready_for_pickup. Returns the fulfillment order and the code (only its hash is stored).
+    """
+    from orders.notifications import order_email
+    from orders.services.lifecycle import order_transition
+
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        order = Order.objects.select_for_update().select_related(
+            "channel", "pickup_location"
+        ).get(pk=current.order_id)
+        if order.fulfillment_method != FulfillmentMethod.PICKUP:
+            raise InvalidTransition(f"Order {order.number} is not a pickup order.")
+        code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
+        fulfillment_transition(
+            fulfillment_order=current,
+            to_status=FulfillmentStatus.READY_FOR_PICKUP,
+            actor=actor,
+            reason=f"Ready at {current.warehouse.name}",
+        )
+        FulfillmentOrder.objects.filter(pk=current.pk).update(
+            pickup_code_hash=pickup_code_hash(current.pk, code), pickup_code_used_at=None
+        )
+        waiting = (
+            order.fulfillment_orders.filter(status__in=ACTIVE_FULFILLMENT_STATUSES)
+            .exclude(status=FulfillmentStatus.READY_FOR_PICKUP)
+            .exists()
+        )
+        open_units = sum(line.quantity_open for line in order.lines.all())
+        if not waiting and not open_units and order.status != OrderStatus.READY_FOR_PICKUP:
+            order_transition(
+                order=order,
+                to_status=OrderStatus.READY_FOR_PICKUP,
+                actor=actor,
+                reason=f"Ready at {current.warehouse.name}",
+            )
+        order_email(order=order, template="ready_for_pickup", extra={"pickup_code": code})
+    fulfillment_order.refresh_from_db()
+    return fulfillment_order, code
+
+
+def fulfillment_collect(
+    *, fulfillment_order: FulfillmentOrder, code: str, actor: str
+) -> FulfillmentOrder:
+    """Hand a ready pickup order over against its code; the order completes.
+
+    Raises `PickupCodeInvalid` for a wrong code and `PickupCodeUsed` for a code already used;
+    nothing changes then.
+    """
+    from orders.services.shipments import order_collect
+
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        if current.pickup_code_used_at is not None:
+            raise PickupCodeUsed(
+                f"This pickup code was used on {current.pickup_code_used_at:%Y-%m-%d %H:%M}."
+            )
+        if current.status != FulfillmentStatus.READY_FOR_PICKUP or not current.pickup_code_hash:
+            raise InvalidTransition(
+                f"Fulfillment order {current.pk} is {current.status}, not ready for pickup.",
+                extra={"from_status": current.status},
+            )
+        if not isinstance(code, str) or not hmac.compare_digest(
+            current.pickup_code_hash, pickup_code_hash(current.pk, code)
+        ):
+            raise PickupCodeInvalid("The pickup code does not match this order.")
+        FulfillmentOrder.objects.filter(pk=current.pk).update(
+            pickup_code_used_at=timezone.now()
+        )
+        fulfillment_transition(
+            fulfillment_order=current,
+            to_status=FulfillmentStatus.CLOSED,
+            actor=actor,
+            reason="Collected by the customer",
+        )
+        order = Order.objects.get(pk=current.order_id)
+        if order.status == OrderStatus.READY_FOR_PICKUP:
+            order_collect(order=order, actor=actor)
+    fulfillment_order.refresh_from_db()
+    return fulfillment_order
+
+
+def fulfillment_close(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
+    """Close a shipped fulfillment order (its work at the location is done)."""
+    return fulfillment_transition(
+        fulfillment_order=fulfillment_order,
+        to_status=FulfillmentStatus.CLOSED,
+        actor=actor,
+        reason="Closed",
+    )
+
+
+def fulfillment_hold(
+    *, fulfillment_order: FulfillmentOrder, reason: str, actor: str
+) -> FulfillmentOrder:
+    """Stop work on a fulfillment order for a stated reason (required)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise OrderValidationError(
+            "Say why the fulfillment order is held.", errors={"reason": ["This field is required."]}
+        )
+    return fulfillment_transition(
+        fulfillment_order=fulfillment_order,
+        to_status=FulfillmentStatus.ON_HOLD,
+        actor=actor,
+        reason=reason.strip(),
+        hold_reason=reason.strip(),
+    )
+
+
+def fulfillment_release(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
+    """Take a fulfillment order off hold, back to where its work stopped."""
+    with transaction.atomic():
+        current = _locked(fulfillment_order)
+        if current.status != FulfillmentStatus.ON_HOLD:
+            raise InvalidTransition(f"Fulfillment order {current.pk} is not on hold.")
+        return fulfillment_transition(
+            fulfillment_order=current,
+            to_status=current.status_before_hold or FulfillmentStatus.OPEN,
+            actor=actor,
+            reason="Hold released",
+        )

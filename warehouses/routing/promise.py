@@ -1,0 +1,54 @@
+"""Promise dates: when a location ships and when the parcel arrives, skipping weekends."""
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SATURDAY = 5
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def is_business_day(day: date) -> bool:
+    return day.weekday() < SATURDAY
+
+
+def next_business_day(day: date) -> date:
+    """The day itself when it is a weekday, otherwise the following Monday."""
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def add_business_days(day: date, days: int) -> date:
+    """Move `days` weekdays forward from a weekday."""
+    day = next_business_day(day)
+    for _ in range(days):
+        day = next_business_day(day + timedelta(days=1))
+    return day
+
+
+def ship_date(
+    *, now: datetime, timezone_name: str, cutoff_time: time | None, handling_days: int
+) -> date:
+    """The date the location ships an order routed at `now`.
+
+    Orders after the local cutoff time, or on a weekend, start on the next business day;
+    handling days are business days on top.
+    """
+    local = now.astimezone(_zone(timezone_name))
+    day = local.date()
+    if cutoff_time is not None and local.time() > cutoff_time:
+        day += timedelta(days=1)
+    return add_business_days(next_business_day(day), handling_days)
+
+
+def delivery_date(*, shipped_on: date, transit_days: int) -> date:
+    """The date a parcel shipped on `shipped_on` arrives after `transit_days` business days."""
+    return add_business_days(shipped_on, transit_days)
