@@ -61,10 +61,15 @@ def page(monkeypatch):
             browser.close()
 
 
-def test_operator_logs_in_filters_orders_and_opens_one(page, live_server, admin_user):
+@pytest.fixture
+def orders(db):
     OrderFactory(number="W1001", status=OrderStatus.PROCESSING)
     OrderFactory(number="W1002", status=OrderStatus.ON_HOLD)
 
+
+def test_operator_logs_in_filters_orders_and_opens_one(live_server, admin_user, orders, page):
+    # The rows are written before Playwright starts: its event loop gives ORM calls made
+    # inside it a connection of their own that would outlive the test database.
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", admin_user.username)
     page.fill("#id_password", "password")
