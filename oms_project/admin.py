@@ -279,3 +279,5 @@ class OutboxEventAdmin(ViewOnlyMixin, IndexedSearchMixin, admin.ModelAdmin):
     @admin.display(description="payload")
     def payload_formatted(self, event: OutboxEvent) -> str:
         return pretty_json(event.payload)
+
+from oms_project import webhook_admin  # noqa: E402,F401

@@ -97,7 +97,8 @@ def _is_internal(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def _clean_subscription(data: dict) -> dict:
+def webhook_subscription_errors(data: dict) -> dict[str, list[str]]:
+    """Field errors for the subscription fields present in `data` (url, events, secret)."""
     errors = {}
     if "url" in data:
         url_errors = webhook_url_errors(data["url"])
@@ -115,8 +116,13 @@ def _clean_subscription(data: dict) -> dict:
             ]
             if unknown:
                 errors["events"] = [f"Unknown topic(s): {', '.join(map(str, unknown))}."]
-    if "secret" in data and data["secret"] is not None and len(data["secret"]) < 16:
+    if data.get("secret") and len(data["secret"]) < 16:
         errors["secret"] = ["Use at least 16 characters (or leave it out to have one made)."]
+    return errors
+
+
+def _clean_subscription(data: dict) -> dict:
+    errors = webhook_subscription_errors(data)
     if errors:
         raise ValidationFailed("The webhook subscription is invalid.", errors=errors)
     return data

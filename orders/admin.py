@@ -532,3 +532,5 @@ class CustomerWithOrdersAdmin(CustomerAdmin):
 
 admin.site.unregister(Customer)
 admin.site.register(Customer, CustomerWithOrdersAdmin)
+
+from orders import shipment_admin  # noqa: E402,F401
