@@ -1,0 +1,254 @@
+"""Fulfillment over the API: fulfillment orders and their work actions (pick, pack, ship,
+pickup hand-over, hold, re-route), routing decisions, and an order's promise.
+
+Channel keys read their own channel's records; the work actions need an integration key with
+`orders:write` (a WMS, a store system) or a staff session.
+"""
+
+import django_filters
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from oms_project.api import request_actor, request_channel
+from oms_project.errors import ValidationFailed
+from oms_project.idempotency import idempotent
+from orders import fulfillment_serializers as shapes
+from orders.fulfillment_states import FulfillmentStatus
+from orders.models import FulfillmentOrder, FulfillmentOrderLine, Order, RoutingDecision
+from orders.services import fulfillment as services
+from warehouses.models import Warehouse
+
+
+class FulfillmentOrderFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=FulfillmentStatus.choices)
+    warehouse = django_filters.CharFilter(field_name="warehouse__code")
+    order = django_filters.CharFilter(field_name="order__number")
+
+    class Meta:
+        model = FulfillmentOrder
+        fields = ["status", "warehouse", "order"]
+
+
+def fulfillment_orders_visible(channel=None):
+    queryset = FulfillmentOrder.objects.select_related(
+        "order", "warehouse", "service_level", "shipment"
+    ).prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=FulfillmentOrderLine.objects.select_related("order_line").order_by("id"),
+        )
+    )
+    if channel is not None:
+        queryset = queryset.filter(order__channel=channel)
+    return queryset
+
+
+class FulfillmentOrderViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    scope = "orders"
+    serializer_class = shapes.FulfillmentOrderSerializer
+    filterset_class = FulfillmentOrderFilter
+
+    def get_queryset(self):
+        return fulfillment_orders_visible(request_channel(self.request))
+
+    def _work_target(self) -> FulfillmentOrder:
+        if request_channel(self.request) is not None:
+            raise exceptions.PermissionDenied(
+                "Fulfillment work needs an integration key or a staff session."
+            )
+        return self.get_object()
+
+    def _render(self, fulfillment_order: FulfillmentOrder) -> Response:
+        fresh = get_object_or_404(fulfillment_orders_visible(), pk=fulfillment_order.pk)
+        return Response(shapes.FulfillmentOrderSerializer(fresh).data)
+
+    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def pick(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        services.fulfillment_pick_start(
+            fulfillment_order=fulfillment_order, actor=request_actor(request)
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        request=shapes.PackSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def pack(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        payload = shapes.PackSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.fulfillment_pack(
+            fulfillment_order=fulfillment_order,
+            scans=[dict(item) for item in payload.validated_data["items"]],
+            actor=request_actor(request),
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        request=shapes.ShipSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def ship(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        payload = shapes.ShipSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        services.fulfillment_ship(
+            fulfillment_order=fulfillment_order,
+            actor=request_actor(request),
+            reference=data.get("reference", ""),
+            carrier_name=data.get("carrier", ""),
+            tracking_number=data.get("tracking_number", ""),
+            tracking_url=data.get("tracking_url", ""),
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @action(detail=True, methods=["post"], url_path="ready-for-pickup")
+    @idempotent()
+    def ready_for_pickup(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        services.fulfillment_ready_for_pickup(
+            fulfillment_order=fulfillment_order, actor=request_actor(request)
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        request=shapes.CollectSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def collect(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        payload = shapes.CollectSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.fulfillment_collect(
+            fulfillment_order=fulfillment_order,
+            code=payload.validated_data["code"],
+            actor=request_actor(request),
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        request=shapes.ReasonSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def hold(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        payload = shapes.ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.fulfillment_hold(
+            fulfillment_order=fulfillment_order,
+            reason=payload.validated_data["reason"],
+            actor=request_actor(request),
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        services.fulfillment_release(
+            fulfillment_order=fulfillment_order, actor=request_actor(request)
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        services.fulfillment_close(
+            fulfillment_order=fulfillment_order, actor=request_actor(request)
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        request=shapes.RerouteSerializer,
+        responses={200: shapes.FulfillmentOrderSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def reroute(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        payload = shapes.RerouteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        code = payload.validated_data.get("warehouse") or ""
+        warehouse = None
+        if code:
+            warehouse = Warehouse.objects.filter(code=code, is_active=True).first()
+            if warehouse is None:
+                raise ValidationFailed(errors={"warehouse": [f"Unknown location '{code}'."]})
+        created = services.fulfillment_reroute(
+            fulfillment_order=fulfillment_order,
+            actor=request_actor(request),
+            reason=payload.validated_data["reason"],
+            warehouse=warehouse,
+        )
+        fresh = fulfillment_orders_visible().filter(pk__in=[item.pk for item in created])
+        return Response(shapes.FulfillmentOrderSerializer(fresh, many=True).data)
+
+
+class RoutingDecisionFilter(django_filters.FilterSet):
+    order = django_filters.CharFilter(field_name="order__number")
+
+    class Meta:
+        model = RoutingDecision
+        fields = ["order", "trigger"]
+
+
+class RoutingDecisionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Why each order went where it went: candidates, rejections, scores and the plan."""
+
+    scope = "orders"
+    serializer_class = shapes.RoutingDecisionSerializer
+    filterset_class = RoutingDecisionFilter
+
+    def get_queryset(self):
+        queryset = RoutingDecision.objects.select_related("order")
+        channel = request_channel(self.request)
+        return queryset.filter(order__channel=channel) if channel is not None else queryset
+
+
+class OrderFulfillmentViewSet(viewsets.GenericViewSet):
+    """An order's promise with its fulfillment orders and routing decisions."""
+
+    scope = "orders"
+    serializer_class = shapes.OrderPromiseSerializer
+    pagination_class = None
+
+    @extend_schema(responses={200: shapes.OrderPromiseSerializer})
+    def list(self, request, number=None):
+        orders = Order.objects.all()
+        channel = request_channel(request)
+        if channel is not None:
+            orders = orders.filter(channel=channel)
+        order = get_object_or_404(orders, number=number)
+        data = {
+            "order": order.number,
+            "promised_ship_date": order.promised_ship_date,
+            "promised_delivery_date": order.promised_delivery_date,
+            "fulfillment_orders": fulfillment_orders_visible().filter(order=order),
+            "routing_decisions": order.routing_decisions.select_related("order").order_by("-id"),
+        }
+        return Response(shapes.OrderPromiseSerializer(data).data)
+
+
+def register(router) -> None:
+    router.register("fulfillment-orders", FulfillmentOrderViewSet, basename="fulfillment-order")
+    router.register("routing-decisions", RoutingDecisionViewSet, basename="routing-decision")
+    router.register(
+        r"orders/(?P<number>[^/]+)/fulfillment", OrderFulfillmentViewSet,
+        basename="order-fulfillment",
+    )

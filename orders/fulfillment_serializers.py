@@ -1,0 +1,86 @@
+"""API shapes of fulfillment orders, routing decisions and the fulfillment actions' input."""
+
+from rest_framework import serializers
+
+from orders.models import FulfillmentOrder, FulfillmentOrderLine, RoutingDecision
+
+
+class FulfillmentOrderLineSerializer(serializers.ModelSerializer):
+    line_id = serializers.IntegerField(source="order_line_id")
+    sku = serializers.CharField(source="order_line.sku")
+    name = serializers.CharField(source="order_line.name")
+
+    class Meta:
+        model = FulfillmentOrderLine
+        fields = ["line_id", "sku", "name", "quantity"]
+
+
+class FulfillmentOrderSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    warehouse = serializers.CharField(source="warehouse.code")
+    service_level = serializers.CharField(source="service_level.code", default=None)
+    shipment = serializers.CharField(source="shipment.reference", default=None)
+    lines = FulfillmentOrderLineSerializer(many=True)
+    is_pickup_code_used = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FulfillmentOrder
+        fields = [
+            "id", "order", "warehouse", "status", "hold_reason", "service_level",
+            "promised_ship_date", "promised_delivery_date", "routing_decision", "shipment",
+            "is_pickup_code_used", "packed_at", "created_at", "updated_at", "lines",
+        ]
+
+    def get_is_pickup_code_used(self, fulfillment_order) -> bool:
+        return fulfillment_order.pickup_code_used_at is not None
+
+
+class RoutingDecisionSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+
+    class Meta:
+        model = RoutingDecision
+        fields = [
+            "id", "order", "trigger", "rules_version", "strategies", "locations", "is_complete",
+            "is_split", "explanation", "actor", "created_at",
+        ]
+
+
+class ScanSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="SKU or barcode.")
+    quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
+
+
+class PackSerializer(serializers.Serializer):
+    items = ScanSerializer(many=True, allow_empty=False)
+
+
+class ShipSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+
+
+class CollectSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class RerouteSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(
+        max_length=40, required=False, allow_blank=True,
+        help_text="Location code; leave out to let the channel's rules choose.",
+    )
+    reason = serializers.CharField(max_length=200)
+
+
+class OrderPromiseSerializer(serializers.Serializer):
+    order = serializers.CharField()
+    promised_ship_date = serializers.DateField(allow_null=True)
+    promised_delivery_date = serializers.DateField(allow_null=True)
+    fulfillment_orders = FulfillmentOrderSerializer(many=True)
+    routing_decisions = RoutingDecisionSerializer(many=True)
