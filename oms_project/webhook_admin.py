@@ -19,6 +19,7 @@ from oms_project.webhooks import (
 
 
 class SubscriptionForm(forms.ModelForm):
+    url = forms.CharField(max_length=500, help_text="An http:// or https:// address.")
     events = forms.CharField(
         help_text="Comma-separated topics: order.created, order.*, refund.*, or * for all."
     )
