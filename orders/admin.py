@@ -533,4 +533,4 @@ class CustomerWithOrdersAdmin(CustomerAdmin):
 admin.site.unregister(Customer)
 admin.site.register(Customer, CustomerWithOrdersAdmin)
 
-from orders import shipment_admin  # noqa: E402,F401
+from orders import fulfillment_admin, shipment_admin  # noqa: E402,F401

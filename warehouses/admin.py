@@ -89,3 +89,5 @@ class ServiceLevelAdmin(IndexedSearchMixin, admin.ModelAdmin):
         return (
             Q(code__istartswith=term) | Q(name__istartswith=term) | Q(carrier__code=term)
         )
+
+from warehouses import routing_admin  # noqa: E402,F401

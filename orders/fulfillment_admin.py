@@ -1,0 +1,465 @@
+"""Admin for fulfillment: the warehouse queue (fulfillment orders by promise date with pick,
+pack, ship and re-route), printable pick lists, routing rules per channel with a dry run, and
+"why this location" on the order page.
+
+Imported from the bottom of `orders.admin`; it extends the registered order admin the same way
+the shipment admin does (subclass, unregister, register).
+"""
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from oms_project.errors import OmsError
+from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
+from orders.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    Order,
+    RoutingDecision,
+    RoutingRuleSet,
+)
+from orders.services import fulfillment as services
+from orders.services.routing_rules import routing_rules_check, routing_rules_save, routing_simulate
+from warehouses.models import Warehouse
+from warehouses.routing import STRATEGIES
+
+
+def _actor(request) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+def explanation_html(decision: RoutingDecision) -> str:
+    """A table of every candidate: rank, distance, promise, and why it was rejected."""
+    explanation = decision.explanation or {}
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                candidate["location"],
+                "chosen" if candidate["chosen"] else (candidate["rank"] or "—"),
+                candidate["coverable_units"],
+                "" if candidate["distance_km"] is None else f"{candidate['distance_km']} km",
+                candidate["delivery_date"] or "",
+                "; ".join(candidate["rejected"] + candidate["notes"]),
+            )
+            for candidate in explanation.get("candidates", [])
+        ),
+    )
+    return format_html(
+        "<p>{} (rules v{}, {})</p><table><thead><tr><th>Location</th><th>Rank</th>"
+        "<th>Units it can fill</th><th>Distance</th><th>Delivery</th><th>Why not</th></tr>"
+        "</thead><tbody>{}</tbody></table>",
+        explanation.get("reason", ""),
+        decision.rules_version,
+        " > ".join(decision.strategies),
+        rows,
+    )
+
+
+class RoutingDecisionInline(admin.StackedInline):
+    model = RoutingDecision
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Routing decisions (why this location)"
+    fields = ["created_at", "trigger", "locations", "is_complete", "is_split", "why"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Why")
+    def why(self, decision: RoutingDecision) -> str:
+        return explanation_html(decision)
+
+
+class FulfillmentOrderInline(admin.TabularInline):
+    model = FulfillmentOrder
+    extra = 0
+    can_delete = False
+    fields = ["link", "warehouse", "status", "hold_reason", "promised_ship_date",
+              "promised_delivery_date"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Fulfillment order")
+    def link(self, fulfillment_order: FulfillmentOrder) -> str:
+        url = reverse("admin:orders_fulfillmentorder_change", args=[fulfillment_order.pk])
+        return format_html('<a href="{}">FO-{}</a>', url, fulfillment_order.pk)
+
+
+BaseOrderAdmin = type(admin.site.get_model_admin(Order))
+
+
+class OrderWithFulfillmentAdmin(BaseOrderAdmin):
+    inlines = [*BaseOrderAdmin.inlines, FulfillmentOrderInline, RoutingDecisionInline]
+    readonly_fields = [*BaseOrderAdmin.readonly_fields, "promised_ship_date",
+                       "promised_delivery_date"]
+    fieldsets = [*BaseOrderAdmin.fieldsets,
+                 ("Promise", {"fields": ["promised_ship_date", "promised_delivery_date"]})]
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, OrderWithFulfillmentAdmin)
+
+
+class FulfillmentOrderLineInline(admin.TabularInline):
+    model = FulfillmentOrderLine
+    extra = 0
+    can_delete = False
+    fields = ["order_line", "sku", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="SKU")
+    def sku(self, row: FulfillmentOrderLine) -> str:
+        return row.order_line.sku
+
+
+class PackForm(forms.Form):
+    scans = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10, "autofocus": True}),
+        help_text="Scan or type one SKU or barcode per line; 'SKU x 3' counts three units.",
+    )
+
+    def scanned(self) -> list:
+        items = []
+        for raw in self.cleaned_data["scans"].splitlines():
+            text = raw.strip()
+            if not text:
+                continue
+            sku, _, count = text.partition(" x ")
+            if count.strip().isdigit():
+                items.append({"sku": sku.strip(), "quantity": int(count.strip())})
+            else:
+                items.append(text)
+        return items
+
+
+class RerouteForm(forms.Form):
+    warehouse = forms.ModelChoiceField(
+        queryset=Warehouse.objects.filter(is_active=True),
+        required=False,
+        help_text="Leave empty to let the channel's rules choose another location.",
+    )
+    reason = forms.CharField(max_length=200)
+
+
+@admin.register(FulfillmentOrder)
+class FulfillmentOrderAdmin(admin.ModelAdmin):
+    """The warehouse queue: filter by location, ordered by promised ship date."""
+
+    list_display = ["__str__", "order_number", "warehouse", "status", "promised_ship_date",
+                    "promised_delivery_date", "hold_reason", "created_at", "documents"]
+    list_filter = ["status", "warehouse"]
+    list_select_related = ["order", "warehouse"]
+    ordering = ["promised_ship_date", "id"]
+    search_fields = ["order__number"]
+    search_help_text = "An exact order number."
+    show_full_result_count = False
+    inlines = [FulfillmentOrderLineInline]
+    readonly_fields = ["order", "warehouse", "status", "status_before_hold", "hold_reason",
+                       "service_level", "promised_ship_date", "promised_delivery_date",
+                       "routing_decision", "shipment", "packed_at", "pickup_code_used_at",
+                       "created_at", "updated_at"]
+    fields = readonly_fields
+    actions = ["start_picking", "ship_packed", "mark_ready_for_pickup", "close_shipped",
+               "reroute", "batch_pick_list"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(order__number=search_term.strip()), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_number(self, fulfillment_order: FulfillmentOrder) -> str:
+        return fulfillment_order.order.number
+
+    @admin.display(description="Documents")
+    def documents(self, fulfillment_order: FulfillmentOrder) -> str:
+        return format_html(
+            '<a href="{}">Pick list</a> · <a href="{}">Pack</a>',
+            reverse("admin:orders_fulfillmentorder_pick_list", args=[fulfillment_order.pk]),
+            reverse("admin:orders_fulfillmentorder_pack", args=[fulfillment_order.pk]),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/pick-list/", view(self.pick_list_view),
+                 name="orders_fulfillmentorder_pick_list"),
+            path("<int:pk>/pack/", view(self.pack_view), name="orders_fulfillmentorder_pack"),
+            path("batch-pick-list/", view(self.batch_pick_list_view),
+                 name="orders_fulfillmentorder_batch_pick_list"),
+            *super().get_urls(),
+        ]
+
+    def _each(self, request, queryset, work, done: str) -> None:
+        for fulfillment_order in queryset.order_by("pk"):
+            try:
+                work(fulfillment_order)
+            except OmsError as error:
+                self.message_user(request, f"FO-{fulfillment_order.pk}: {error.detail}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"FO-{fulfillment_order.pk}: {done}",
+                                  messages.SUCCESS)
+
+    @admin.action(description="Start picking")
+    def start_picking(self, request, queryset):
+        self._each(request, queryset, lambda item: services.fulfillment_pick_start(
+            fulfillment_order=item, actor=_actor(request)), "picking")
+
+    @admin.action(description="Ship packed fulfillment orders")
+    def ship_packed(self, request, queryset):
+        self._each(request, queryset, lambda item: services.fulfillment_ship(
+            fulfillment_order=item, actor=_actor(request)), "shipped")
+
+    @admin.action(description="Ready for pickup (e-mails the pickup code)")
+    def mark_ready_for_pickup(self, request, queryset):
+        self._each(request, queryset, lambda item: services.fulfillment_ready_for_pickup(
+            fulfillment_order=item, actor=_actor(request)), "ready for pickup, code e-mailed")
+
+    @admin.action(description="Close shipped fulfillment orders")
+    def close_shipped(self, request, queryset):
+        self._each(request, queryset, lambda item: services.fulfillment_close(
+            fulfillment_order=item, actor=_actor(request)), "closed")
+
+    @admin.action(description="Re-route to another location")
+    def reroute(self, request, queryset):
+        form = RerouteForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            def move(item):
+                return services.fulfillment_reroute(
+                    fulfillment_order=item, actor=_actor(request),
+                    reason=form.cleaned_data["reason"], warehouse=form.cleaned_data["warehouse"],
+                )
+            self._each(request, queryset, move, "re-routed")
+            return None
+        return render(request, "fulfillment/admin_reroute.html", {
+            **self.admin_site.each_context(request), "form": form, "queryset": queryset,
+            "title": "Re-route fulfillment orders", "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        })
+
+    @admin.action(description="Print a batch pick list of the selected")
+    def batch_pick_list(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[:500])
+        return redirect(f"{reverse('admin:orders_fulfillmentorder_batch_pick_list')}?ids={ids}")
+
+    def pick_list_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        fulfillment_order = get_object_or_404(
+            FulfillmentOrder.objects.select_related("order", "warehouse"), pk=pk
+        )
+        rows = fulfillment_order.lines.select_related("order_line__product").order_by(
+            "order_line__sku"
+        )
+        return TemplateResponse(request, "fulfillment/pick_list.html", {
+            "fulfillment_order": fulfillment_order, "rows": rows,
+        })
+
+    def batch_pick_list_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queryset = FulfillmentOrder.objects.select_related("order", "warehouse")
+        ids = [part for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]
+        code = request.GET.get("warehouse", "").strip()
+        if ids:
+            queryset = queryset.filter(pk__in=ids[:500])
+        elif code:
+            queryset = queryset.filter(
+                warehouse__code=code, status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.PICKING]
+            )
+        else:
+            raise Http404("Choose fulfillment orders or a warehouse.")
+        lines = FulfillmentOrderLine.objects.select_related("order_line__product")
+        fulfillment_orders = list(
+            queryset.order_by("promised_ship_date", "pk")
+            .prefetch_related(Prefetch("lines", queryset=lines))[:500]
+        )
+        return TemplateResponse(request, "fulfillment/batch_pick_list.html", {
+            "groups": batch_groups(fulfillment_orders),
+            "warehouses": sorted({item.warehouse.code for item in fulfillment_orders}),
+            "count": len(fulfillment_orders),
+        })
+
+    def pack_view(self, request, pk: int):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        fulfillment_order = get_object_or_404(
+            FulfillmentOrder.objects.select_related("order", "warehouse"), pk=pk
+        )
+        form = PackForm(request.POST or None)
+        problems = {}
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.fulfillment_pack(fulfillment_order=fulfillment_order,
+                                          scans=form.scanned(), actor=_actor(request))
+            except OmsError as error:
+                problems = (error.errors or {}).get("items", {}) if isinstance(
+                    error.errors, dict) else {}
+                form.add_error(None, error.detail)
+            else:
+                self.message_user(request, f"FO-{pk} packed.", messages.SUCCESS)
+                return redirect("admin:orders_fulfillmentorder_change", pk)
+        return TemplateResponse(request, "fulfillment/admin_pack.html", {
+            **self.admin_site.each_context(request), "form": form, "problems": problems,
+            "fulfillment_order": fulfillment_order, "expected": services.expected_items(
+                fulfillment_order), "title": f"Pack FO-{pk}", "opts": self.model._meta,
+        })
+
+
+def batch_groups(fulfillment_orders) -> list[dict]:
+    """Group the units to pick by SKU, with the orders each serves (for one walk of the shelf)."""
+    groups = defaultdict(lambda: {"quantity": 0, "orders": []})
+    for fulfillment_order in fulfillment_orders:
+        for row in fulfillment_order.lines.all():
+            group = groups[(fulfillment_order.warehouse.code, row.order_line.sku)]
+            group["name"] = row.order_line.name
+            group["barcode"] = row.order_line.product.barcode
+            group["quantity"] += row.quantity
+            group["orders"].append((fulfillment_order.order.number, fulfillment_order.pk,
+                                    row.quantity))
+    return [
+        {"warehouse": warehouse, "sku": sku, **group}
+        for (warehouse, sku), group in sorted(groups.items())
+    ]
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+class RoutingRuleSetForm(forms.ModelForm):
+    strategy_order = forms.CharField(
+        label="Strategies",
+        help_text="Most important first, comma-separated. Known: " + ", ".join(STRATEGIES) + ".",
+    )
+    preferred = forms.CharField(required=False, label="Preferred locations",
+                                help_text="Location codes ranked first, comma-separated.")
+    excluded = forms.CharField(required=False, label="Excluded locations",
+                               help_text="Location codes never used, comma-separated.")
+
+    class Meta:
+        model = RoutingRuleSet
+        fields = ["channel", "is_active", "check_freight", "check_destination", "check_capacity",
+                  "check_outages"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("strategy_order", ", ".join(self.instance.strategies))
+            self.initial.setdefault("preferred", ", ".join(self.instance.preferred_locations))
+            self.initial.setdefault("excluded", ", ".join(self.instance.excluded_locations))
+            self.fields["channel"].disabled = True
+        else:
+            self.initial.setdefault("strategy_order", "priority")
+
+    def rule_values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "is_active": data["is_active"], "strategies": _codes(data["strategy_order"]),
+            "preferred_locations": _codes(data.get("preferred", "")),
+            "excluded_locations": _codes(data.get("excluded", "")),
+            "check_freight": data["check_freight"], "check_destination": data["check_destination"],
+            "check_capacity": data["check_capacity"], "check_outages": data["check_outages"],
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or not cleaned.get("channel"):
+            return cleaned
+        try:
+            routing_rules_check(channel=cleaned["channel"], values=self.rule_values())
+        except OmsError as error:
+            names = {"strategies": "strategy_order", "preferred_locations": "preferred",
+                     "excluded_locations": "excluded"}
+            for field, reasons in (error.errors or {}).items():
+                for reason in reasons:
+                    self.add_error(names.get(field), reason)
+        return cleaned
+
+
+@admin.register(RoutingRuleSet)
+class RoutingRuleSetAdmin(admin.ModelAdmin):
+    """Rules per channel; "Dry run" routes recent orders with the form's rules, saving nothing."""
+
+    form = RoutingRuleSetForm
+    change_form_template = "fulfillment/admin_rules_change_form.html"
+    list_display = ["channel", "is_active", "strategy_list", "version", "updated_by", "updated_at"]
+    list_select_related = ["channel"]
+    readonly_fields = ["version", "updated_by", "updated_at"]
+
+    @admin.display(description="Strategies")
+    def strategy_list(self, rule_set: RoutingRuleSet) -> str:
+        return " > ".join(rule_set.strategies)
+
+    def get_fields(self, request, obj=None):
+        return ["channel", "is_active", "strategy_order", "preferred", "excluded",
+                "check_freight", "check_destination", "check_capacity", "check_outages",
+                *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        saved = routing_rules_save(channel=form.cleaned_data["channel"],
+                                   values=form.rule_values(), actor=_actor(request))
+        obj.pk = saved.pk
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_simulate" in request.POST:
+            return self._dry_run(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _dry_run(self, request, object_id):
+        obj = self.get_object(request, object_id) if object_id else None
+        form_class = self.get_form(request, obj, change=obj is not None)
+        form = form_class(request.POST, instance=obj)
+        last = request.POST.get("simulate_last", "100")
+        result, error = None, ""
+        if form.is_valid():
+            try:
+                result = routing_simulate(
+                    channel=form.cleaned_data["channel"], values=form.rule_values(),
+                    last=int(last) if last.strip().isdigit() else -1,
+                )
+            except OmsError as problem:
+                error = f"{problem.detail} {problem.errors or ''}".strip()
+        else:
+            error = "; ".join(
+                f"{field}: {' '.join(reasons)}" for field, reasons in form.errors.items()
+            )
+        return TemplateResponse(request, "fulfillment/admin_rules_dry_run.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": "Routing rules dry run", "result": result, "error": error,
+            "active_statuses": sorted(ACTIVE_FULFILLMENT_STATUSES),
+        })
