@@ -26,8 +26,10 @@ seed: migrate
 
 run: seed
 	@DEBUG=1 $(PY) manage.py bootstrap_admin
-	@echo "Demo API key for the web channel (shown once):"
-	@$(PY) manage.py create_api_key --name "demo web key" --channel web 2>/dev/null | sed 's/^/    /'
+	@echo "Demo API key for the web channel (a new one each run):"
+	@key=$$($(PY) manage.py create_api_key --name "demo web key" --channel web) && \
+		echo "    $$key" && \
+		echo "    curl -H 'Authorization: Bearer $$key' http://$(HOST):$(PORT)/api/v1/orders/"
 	@echo "Admin: http://$(HOST):$(PORT)/admin/    API docs: http://$(HOST):$(PORT)/api/v1/docs/"
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
