@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -237,34 +237,40 @@ def stock_allocate(
             ).values_list("pk", "product_id", "warehouse_id")
             if (product_id, warehouse_id) in demand
         }
-        guard = F("on_hand") - F("allocated")
-        if respect_safety_stock:
-            guard = guard - F("safety_stock")
-        failed = []
-        for key, level_id in sorted(level_ids.items(), key=lambda item: item[1]):
-            updated = (
-                StockLevel.objects.filter(pk=level_id)
-                .alias(free=guard)
-                .filter(free__gte=demand[key])
-                .update(allocated=F("allocated") + demand[key])
-            )
-            if not updated:
-                failed.append(key)
-        missing = [key for key in demand if key not in level_ids]
-        if failed or missing:
-            raise InsufficientStock(
-                _short_entries(demand, level_ids, failed, missing, respect_safety_stock)
-            )
-        reservations = _reserve_rows(holds, level_ids)
-        StockMovement.objects.bulk_create(
-            [
-                _record(reservation.stock_level_id, 0, quantity, MovementReason.ALLOCATION,
-                        reservation.reference, actor)
-                for reservation, quantity in reservations
-            ]
-        )
-        low_stock_alert_if_needed(level_ids=level_ids.values())
+        failed, low = [], []
+        sql = _RESERVE_SQL if respect_safety_stock else _RESERVE_IGNORING_SAFETY_SQL
+        # Raw SQL from here to the commit: these rows are locked, so every microsecond of
+        # Python spent now is waited for by every concurrent buyer of the same SKUs.
+        with connection.cursor() as cursor:
+            for key, level_id in sorted(level_ids.items(), key=lambda item: item[1]):
+                cursor.execute(sql, [demand[key], level_id, demand[key]])
+                row = cursor.fetchone()
+                if row is None:
+                    failed.append(key)
+                    continue
+                free, reorder_point, alerted_at = row
+                if reorder_point > 0 and free <= reorder_point and alerted_at is None:
+                    low.append(level_id)
+            missing = [key for key in demand if key not in level_ids]
+            if failed or missing:
+                raise InsufficientStock(
+                    _short_entries(demand, level_ids, failed, missing, respect_safety_stock)
+                )
+            reservations = _reserve_rows(cursor, holds, level_ids)
+            _insert_allocation_movements(cursor, reservations, actor)
+        if low:
+            low_stock_alert_if_needed(level_ids=low)
     return [reservation for reservation, _quantity in reservations]
+
+
+_RESERVE_SQL = (
+    "UPDATE inventory_stocklevel SET allocated = allocated + %s"
+    " WHERE id = %s AND on_hand - allocated - safety_stock >= %s"
+    " RETURNING on_hand - allocated - safety_stock, reorder_point, low_stock_alerted_at"
+)
+_RESERVE_IGNORING_SAFETY_SQL = _RESERVE_SQL.replace(
+    "AND on_hand - allocated - safety_stock >=", "AND on_hand - allocated >="
+)
 
 
 def _short_entries(
@@ -303,38 +309,59 @@ def _short_entries(
     return [entries[key] for key in demand if key in entries]
 
 
-def _reserve_rows(holds: list[Hold], level_ids: dict) -> list[tuple[StockReservation, int]]:
-    """Add each (stock level, reference) demand to its reservation, creating it if new."""
+def _reserve_rows(cursor, holds: list[Hold], level_ids: dict) -> list[tuple]:
+    """Add each (stock level, reference) demand to its reservation, creating it if new.
+
+    One `INSERT ... ON CONFLICT DO UPDATE` for all of them (PostgreSQL and SQLite alike).
+    Returns (reservation, units added) pairs.
+    """
     merged: dict[tuple[int, str], int] = defaultdict(int)
     expiry: dict[tuple[int, str], datetime | None] = {}
     for hold in holds:
         key = (level_ids[(hold.product_id, hold.warehouse_id)], hold.reference)
         merged[key] += hold.quantity
         expiry.setdefault(key, hold.expires_at)
-    existing = {
-        (row.stock_level_id, row.reference): row
-        for row in StockReservation.objects.filter(
-            stock_level_id__in={key[0] for key in merged},
-            reference__in={key[1] for key in merged},
+    keys = sorted(merged)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = []
+    for level_id, reference in keys:
+        expires_at = connection.ops.adapt_datetimefield_value(expiry[(level_id, reference)])
+        params += [level_id, reference, merged[(level_id, reference)], expires_at, now]
+    cursor.execute(
+        "INSERT INTO inventory_stockreservation"
+        " (stock_level_id, reference, quantity, expires_at, created_at) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s)"] * len(keys))
+        + " ON CONFLICT (reference, stock_level_id) DO UPDATE"
+        " SET quantity = inventory_stockreservation.quantity + excluded.quantity"
+        " RETURNING id, stock_level_id, reference, quantity",
+        params,
+    )
+    rows = {(row[1], row[2]): row for row in cursor.fetchall()}
+    return [
+        (
+            StockReservation(
+                pk=rows[key][0], stock_level_id=key[0], reference=key[1],
+                quantity=rows[key][3], expires_at=expiry[key],
+            ),
+            merged[key],
         )
-    }
-    touched, created = [], []
-    for key in sorted(merged):
-        quantity = merged[key]
-        row = existing.get(key)
-        if row is not None:
-            StockReservation.objects.filter(pk=row.pk).update(quantity=F("quantity") + quantity)
-            row.quantity += quantity
-            touched.append((row, quantity))
-        else:
-            row = StockReservation(
-                stock_level_id=key[0], reference=key[1], quantity=quantity,
-                expires_at=expiry[key],
-            )
-            created.append(row)
-            touched.append((row, quantity))
-    StockReservation.objects.bulk_create(created)
-    return touched
+        for key in keys
+    ]
+
+
+def _insert_allocation_movements(cursor, reservations: list[tuple], actor: str) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = []
+    for reservation, quantity in reservations:
+        params += [reservation.stock_level_id, quantity, reservation.reference[:100],
+                   actor[:150], now]
+    cursor.execute(
+        "INSERT INTO inventory_stockmovement (stock_level_id, delta_on_hand, delta_allocated,"
+        " reason, reference, actor, note, created_at) VALUES "
+        + ", ".join([f"(%s, 0, %s, '{MovementReason.ALLOCATION.value}', %s, %s, '', %s)"]
+                    * len(reservations)),
+        params,
+    )
 
 
 def reservation_release(
