@@ -238,6 +238,11 @@ def stock_allocate(
             if (product_id, warehouse_id) in demand
         }
         failed, low = [], []
+        write = _AllocationWrite(
+            [hold for hold in holds if (hold.product_id, hold.warehouse_id) in level_ids],
+            level_ids,
+            actor,
+        )
         sql = _RESERVE_SQL if respect_safety_stock else _RESERVE_IGNORING_SAFETY_SQL
         # Raw SQL from here to the commit: these rows are locked, so every microsecond of
         # Python spent now is waited for by every concurrent buyer of the same SKUs.
@@ -256,11 +261,10 @@ def stock_allocate(
                 raise InsufficientStock(
                     _short_entries(demand, level_ids, failed, missing, respect_safety_stock)
                 )
-            reservations = _reserve_rows(cursor, holds, level_ids)
-            _insert_allocation_movements(cursor, reservations, actor)
+            rows = write.execute(cursor)
         if low:
             low_stock_alert_if_needed(level_ids=low)
-    return [reservation for reservation, _quantity in reservations]
+    return write.reservations(rows)
 
 
 _RESERVE_SQL = (
@@ -309,59 +313,60 @@ def _short_entries(
     return [entries[key] for key in demand if key in entries]
 
 
-def _reserve_rows(cursor, holds: list[Hold], level_ids: dict) -> list[tuple]:
-    """Add each (stock level, reference) demand to its reservation, creating it if new.
+class _AllocationWrite:
+    """The reservation upsert and the ledger insert of one allocation, built before any row
+    is locked so that only their execution happens while the stock rows are held.
 
-    One `INSERT ... ON CONFLICT DO UPDATE` for all of them (PostgreSQL and SQLite alike).
-    Returns (reservation, units added) pairs.
+    One `INSERT ... ON CONFLICT DO UPDATE` adds each (stock level, reference) demand to its
+    reservation or creates it (PostgreSQL and SQLite alike); one INSERT writes the movements.
     """
-    merged: dict[tuple[int, str], int] = defaultdict(int)
-    expiry: dict[tuple[int, str], datetime | None] = {}
-    for hold in holds:
-        key = (level_ids[(hold.product_id, hold.warehouse_id)], hold.reference)
-        merged[key] += hold.quantity
-        expiry.setdefault(key, hold.expires_at)
-    keys = sorted(merged)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = []
-    for level_id, reference in keys:
-        expires_at = connection.ops.adapt_datetimefield_value(expiry[(level_id, reference)])
-        params += [level_id, reference, merged[(level_id, reference)], expires_at, now]
-    cursor.execute(
-        "INSERT INTO inventory_stockreservation"
-        " (stock_level_id, reference, quantity, expires_at, created_at) VALUES "
-        + ", ".join(["(%s, %s, %s, %s, %s)"] * len(keys))
-        + " ON CONFLICT (reference, stock_level_id) DO UPDATE"
-        " SET quantity = inventory_stockreservation.quantity + excluded.quantity"
-        " RETURNING id, stock_level_id, reference, quantity",
-        params,
-    )
-    rows = {(row[1], row[2]): row for row in cursor.fetchall()}
-    return [
-        (
-            StockReservation(
-                pk=rows[key][0], stock_level_id=key[0], reference=key[1],
-                quantity=rows[key][3], expires_at=expiry[key],
-            ),
-            merged[key],
+
+    def __init__(self, holds: list[Hold], level_ids: dict, actor: str):
+        self.merged: dict[tuple[int, str], int] = defaultdict(int)
+        self.expiry: dict[tuple[int, str], datetime | None] = {}
+        for hold in holds:
+            key = (level_ids[(hold.product_id, hold.warehouse_id)], hold.reference)
+            self.merged[key] += hold.quantity
+            self.expiry.setdefault(key, hold.expires_at)
+        self.keys = sorted(self.merged)
+        adapt = connection.ops.adapt_datetimefield_value
+        now = adapt(timezone.now())
+        self.reservation_params, self.movement_params = [], []
+        for level_id, reference in self.keys:
+            quantity = self.merged[(level_id, reference)]
+            expires_at = adapt(self.expiry[(level_id, reference)])
+            self.reservation_params += [level_id, reference, quantity, expires_at, now]
+            self.movement_params += [level_id, quantity, reference[:100], actor[:150], now]
+        self.reservation_sql = (
+            "INSERT INTO inventory_stockreservation"
+            " (stock_level_id, reference, quantity, expires_at, created_at) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(self.keys))
+            + " ON CONFLICT (reference, stock_level_id) DO UPDATE"
+            " SET quantity = inventory_stockreservation.quantity + excluded.quantity"
+            " RETURNING id, stock_level_id, reference, quantity"
         )
-        for key in keys
-    ]
+        self.movement_sql = (
+            "INSERT INTO inventory_stockmovement (stock_level_id, delta_on_hand,"
+            " delta_allocated, reason, reference, actor, note, created_at) VALUES "
+            + ", ".join([f"(%s, 0, %s, '{MovementReason.ALLOCATION.value}', %s, %s, '', %s)"]
+                        * len(self.keys))
+        )
 
+    def execute(self, cursor) -> list[tuple]:
+        cursor.execute(self.reservation_sql, self.reservation_params)
+        rows = cursor.fetchall()
+        cursor.execute(self.movement_sql, self.movement_params)
+        return rows
 
-def _insert_allocation_movements(cursor, reservations: list[tuple], actor: str) -> None:
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = []
-    for reservation, quantity in reservations:
-        params += [reservation.stock_level_id, quantity, reservation.reference[:100],
-                   actor[:150], now]
-    cursor.execute(
-        "INSERT INTO inventory_stockmovement (stock_level_id, delta_on_hand, delta_allocated,"
-        " reason, reference, actor, note, created_at) VALUES "
-        + ", ".join([f"(%s, 0, %s, '{MovementReason.ALLOCATION.value}', %s, %s, '', %s)"]
-                    * len(reservations)),
-        params,
-    )
+    def reservations(self, rows: list[tuple]) -> list[StockReservation]:
+        by_key = {(row[1], row[2]): row for row in rows}
+        return [
+            StockReservation(
+                pk=by_key[key][0], stock_level_id=key[0], reference=key[1],
+                quantity=by_key[key][3], expires_at=self.expiry[key],
+            )
+            for key in self.keys
+        ]
 
 
 def reservation_release(
