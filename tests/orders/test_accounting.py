@@ -1,0 +1,95 @@
+"""The daily accounting journal: sales, cancellations and refunds per channel, JSON and CSV."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from oms_project.models import OutboxEvent
+from orders.services import order_cancel
+from orders.services.customer_notices import refund_notify
+from tests.factories import SalesChannelFactory
+from tests.orders.shipping import paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def day_of_business(shop, stock):
+    """Two paid orders (27.00 and 37.00), one cancelled in full, one refund of 5.00."""
+    first = paid_order(shop, stock, quantity_a=2)
+    second = paid_order(shop, stock, quantity_a=3, channel_order_id="WEB-2")
+    order_cancel(order=second, actor="test", reason="customer changed mind")
+    refund_notify(
+        order=first, refund_reference="R-1", amount=Decimal("5.00"), actor="test",
+        tax_amount=Decimal("0.50"), shipping_amount=Decimal("0.00"),
+    )
+    return timezone.localdate()
+
+
+def test_journal_sums_the_day_per_channel(day_of_business):
+    from orders.accounting import accounting_journal
+
+    [row] = accounting_journal(day=day_of_business)
+    assert row == {
+        "date": day_of_business.isoformat(),
+        "channel": "web",
+        "currency": "USD",
+        "sales_count": 2,
+        "sales_total": "64.00",
+        "sales_tax": "4.00",
+        "sales_shipping": "10.00",
+        "sales_discount": "0.00",
+        "cancellations_count": 1,
+        "cancellations_refund_due": "37.00",
+        "refunds_count": 1,
+        "refunds_total": "5.00",
+        "refunds_tax": "0.50",
+        "refunds_shipping": "0.00",
+        "net_total": "59.00",
+    }
+
+
+def test_journal_api_json_and_csv(day_of_business, make_client):
+    client = make_client(scopes=["accounting:read"])
+    day = day_of_business.isoformat()
+    response = client.get(f"/api/v1/accounting/journal/?date={day}")
+    assert response.status_code == 200
+    assert response.json()["rows"][0]["sales_total"] == "64.00"
+    csv_response = client.get(f"/api/v1/accounting/journal/?date={day}&format=csv")
+    assert csv_response.status_code == 200
+    assert csv_response["Content-Type"].startswith("text/csv")
+    assert csv_response["Content-Disposition"] == f'attachment; filename="journal-{day}.csv"'
+    lines = csv_response.content.decode().splitlines()
+    assert lines[0].startswith("date,channel,currency,sales_count,sales_total")
+    assert lines[1] == f"{day},web,USD,2,64.00,4.00,10.00,0.00,1,37.00,1,5.00,0.50,0.00,59.00"
+
+
+def test_other_days_and_channels_are_separate(day_of_business, shop, stock):
+    from orders.accounting import accounting_journal
+
+    OutboxEvent.objects.create(
+        topic="order.paid",
+        payload={"channel": "market", "currency": "EUR", "total": "10.00", "tax_total": "1.00",
+                 "shipping_total": "0.00", "discount_total": "0.00"},
+    )
+    SalesChannelFactory(code="market")
+    rows = accounting_journal(day=day_of_business)
+    assert [(row["channel"], row["currency"], row["sales_total"]) for row in rows] == [
+        ("market", "EUR", "10.00"), ("web", "USD", "64.00")
+    ]
+    yesterday = day_of_business.fromordinal(day_of_business.toordinal() - 1)
+    assert accounting_journal(day=yesterday) == []
+
+
+@pytest.mark.parametrize("query", ["", "?date=", "?date=2026-02-30", "?date=yesterday"])
+def test_journal_api_needs_a_valid_date(make_client, db, query):
+    response = make_client(scopes=["accounting:read"]).get(f"/api/v1/accounting/journal/{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"date": ["Use a date in the form YYYY-MM-DD."]}
+
+
+def test_journal_api_needs_the_accounting_scope(make_client, channel):
+    for client in (make_client(scopes=["orders:read"]), make_client(channel=channel)):
+        response = client.get("/api/v1/accounting/journal/?date=2026-01-01")
+        assert response.status_code == 403

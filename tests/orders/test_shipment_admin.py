@@ -1,0 +1,135 @@
+"""Admin: shipments and customer e-mails on the order page, adding a shipment, the journal,
+webhook subscriptions and deliveries."""
+
+import pytest
+from django.urls import reverse
+
+from oms_project.models import EmailMessage, WebhookDelivery, WebhookSubscription
+from oms_project.outbox import outbox_dispatch, outbox_emit
+from orders.models import Shipment
+from orders.services import shipment_create
+from tests.orders.shipping import line_ids, paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_order_page_shows_shipments_and_customer_emails(admin_client, shop, stock):
+    order = paid_order(shop, stock)
+    shipment_create(
+        order=order, reference="PKG-7", lines={line_ids(order)["A"]: 2}, actor="test",
+        service_level=shop["service_level"], tracking_number="1Z77",
+    )
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "PKG-7" in html
+    assert "href='https://track.example/1Z77'" in html
+    email = EmailMessage.objects.get(template="shipment_confirmation")
+    assert reverse("admin:oms_project_emailmessage_change", args=[email.pk]) in html
+    assert f"Your Web shop order {order.number} has shipped" in html
+    assert "Add shipment" in html
+
+
+def test_staff_add_a_shipment_through_the_service(admin_client, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)
+    url = reverse("admin:orders_shipment_add")
+    assert admin_client.get(url + f"?order={order.number}").status_code == 200
+    response = admin_client.post(
+        url,
+        {
+            "order": order.number, "reference": "DESK-1", "service_level": shop["service_level"].pk,
+            "tracking_number": "1Z5", "status": "awaiting", "lines": f"{line_ids(order)['A']} x 1",
+        },
+    )
+    assert response.status_code == 302
+    shipment = Shipment.objects.get()
+    assert (shipment.reference, shipment.tracking_url) == ("DESK-1", "https://track.example/1Z5")
+    assert shipment.created_by == "user:admin"
+    order.refresh_from_db()
+    assert order.status == "partially_shipped"
+
+
+def test_admin_shipment_over_allocation_is_a_form_error(admin_client, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)
+    response = admin_client.post(
+        reverse("admin:orders_shipment_add"),
+        {"order": order.number, "reference": "DESK-1", "status": "awaiting",
+         "lines": f"{line_ids(order)['A']} x 5"},
+    )
+    assert response.status_code == 200
+    assert "Only 2 unit(s) are allocated and not yet shipped." in response.content.decode()
+    assert Shipment.objects.count() == 0
+    garbled = admin_client.post(
+        reverse("admin:orders_shipment_add"),
+        {"order": order.number, "reference": "DESK-1", "status": "awaiting", "lines": "two"},
+    )
+    assert "Row 1: write" in garbled.content.decode()
+    assert Shipment.objects.count() == 0
+
+
+def test_mark_delivered_button_completes_the_order(admin_client, shop, stock):
+    order = paid_order(shop, stock)
+    shipment = shipment_create(
+        order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="test"
+    )
+    url = reverse("admin:orders_shipment_object_action", args=[shipment.pk, "mark_delivered"])
+    assert admin_client.post(url).status_code == 302
+    order.refresh_from_db()
+    assert order.status == "complete"
+    assert admin_client.get(reverse("admin:orders_shipment_changelist")).status_code == 200
+
+
+def test_journal_page_and_csv(admin_client, shop, stock):
+    paid_order(shop, stock)
+    url = reverse("admin:orders_accountingjournal_changelist")
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "27.00" in page.content.decode()
+    csv_response = admin_client.get(url + "?format=csv")
+    assert csv_response["Content-Type"] == "text/csv"
+    assert ",web,USD,1,27.00," in csv_response.content.decode()
+    assert "not a date" in admin_client.get(url + "?date=nope").content.decode()
+
+
+def test_webhook_subscription_admin_refuses_internal_urls(admin_client):
+    url = reverse("admin:oms_project_webhooksubscription_add")
+    response = admin_client.post(
+        url, {"name": "Loop", "url": "http://127.0.0.1:8000/", "events": "order.*",
+              "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert "is this OMS" in response.content.decode()
+    assert WebhookSubscription.objects.count() == 0
+
+
+def test_webhook_subscription_admin_creates_with_a_generated_secret(admin_client, settings):
+    settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS = True
+    response = admin_client.post(
+        reverse("admin:oms_project_webhooksubscription_add"),
+        {"name": "ERP", "url": "http://10.0.0.8/hooks", "events": "order.*, refund.*",
+         "is_active": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["order.*", "refund.*"]
+    assert len(subscription.secret) >= 32
+    assert subscription.secret in response.content.decode()
+
+
+def test_delivery_page_shows_attempts_and_redelivers(admin_client, settings):
+    settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS = True
+    WebhookSubscription.objects.create(
+        name="ERP", url="http://127.0.0.1:9/hooks", events=["*"], secret="x" * 32
+    )
+    outbox_dispatch(event_pk=outbox_emit(topic="order.paid", payload={}).pk)
+    delivery = WebhookDelivery.objects.get()
+    page = admin_client.get(reverse("admin:oms_project_webhookdelivery_change", args=[delivery.pk]))
+    assert page.status_code == 200
+    assert "Redeliver" in page.content.decode()
+    url = reverse(
+        "admin:oms_project_webhookdelivery_object_action", args=[delivery.pk, "redeliver"]
+    )
+    assert admin_client.post(url).status_code == 302
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
