@@ -1,0 +1,55 @@
+"""Filling backorders when stock arrives (purchase receipts, return restocks, transfers)."""
+
+from django.db import transaction
+from django.db.models import F
+
+from orders.models import Order, OrderLine
+from orders.states import OrderStatus
+
+WAITING_STATUSES = (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED)
+
+
+def backorders_waiting(*, product_ids) -> list[int]:
+    """Ids of paid orders with open units of these products, oldest placed first."""
+    open_lines = OrderLine.objects.filter(
+        product_id__in=product_ids,
+        order__status__in=WAITING_STATUSES,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+    )
+    return list(
+        Order.objects.filter(pk__in=open_lines.values("order_id"))
+        .order_by("placed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def backorders_allocate(*, product_ids, actor: str, limit: int = 500) -> dict:
+    """Allocate newly available stock to waiting orders, oldest first.
+
+    Each order is allocated in its own transaction (routing decides where from); an order
+    whose units are now all allocated moves from backordered to processing. Returns
+    {"orders": [numbers touched], "filled": [numbers now fully allocated]}.
+    """
+    from orders.services.allocation import order_allocate
+    from orders.services.lifecycle import order_transition
+
+    touched, filled = [], []
+    for order_id in backorders_waiting(product_ids=product_ids)[:limit]:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+            if order.status not in WAITING_STATUSES:
+                continue
+            result = order_allocate(order=order, actor=actor, allow_backorder=True)
+            if not result["allocated"]:
+                continue
+            touched.append(order.number)
+            if not result["short"]:
+                filled.append(order.number)
+                if order.status == OrderStatus.BACKORDERED:
+                    order_transition(
+                        order=order,
+                        to_status=OrderStatus.PROCESSING,
+                        actor=actor,
+                        reason="Backordered units are now allocated",
+                    )
+    return {"orders": touched, "filled": filled}
