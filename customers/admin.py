@@ -82,12 +82,16 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
     ]
 
     def search_condition(self, term: str) -> Q:
-        return (
+        condition = (
             Q(email_lower=term.lower())  # answered by the unique index on lower(email)
             | Q(email__istartswith=term)
             | Q(first_name__istartswith=term)
             | Q(last_name__istartswith=term)
         )
+        first, _, last = term.partition(" ")
+        if last.strip():
+            condition |= Q(first_name__iexact=first, last_name__istartswith=last.strip())
+        return condition
 
     def get_search_results(self, request, queryset, search_term):
         return super().get_search_results(

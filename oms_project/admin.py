@@ -89,6 +89,8 @@ class ObjectActionsMixin:
 
     object_actions: tuple[str, ...] = ()
     change_form_template = "admin/change_form_with_actions.html"
+    # False where every field is read-only and changes are the buttons: no "Save" buttons.
+    show_save_buttons = True
 
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_object_action"
@@ -125,6 +127,16 @@ class ObjectActionsMixin:
             f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
             args=[obj.pk],
         )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if not self.show_save_buttons:
+            extra_context = {
+                **(extra_context or {}),
+                "show_save": False,
+                "show_save_and_continue": False,
+                "show_save_and_add_another": False,
+            }
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_object_links(self, request, obj) -> list[tuple[str, str]]:
         """Extra (label, url) links shown with the buttons; override to add some."""
@@ -202,6 +214,7 @@ class EmailMessageAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
     show_full_result_count = False
     actions = ["resend_selected"]
     object_actions = ("resend",)
+    show_save_buttons = False
     fieldsets = [
         (None, {"fields": ["to", "subject", "template", "reference"]}),
         ("Delivery", {"fields": ["status", "attempts", "created_at", "sent_at", "error"]}),

@@ -280,6 +280,7 @@ class OrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     actions: list = []
     object_actions: tuple[str, ...] = ()
+    show_save_buttons = False  # every field is read-only; changes are the object actions
     fieldsets = [
         (
             None,
@@ -330,16 +331,6 @@ class OrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Every field is read-only; changes are the object actions above the form.
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="status", ordering="status")
     def status_label(self, order: Order) -> str:

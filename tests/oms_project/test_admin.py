@@ -55,6 +55,7 @@ def test_email_pages_render_and_show_the_body_safely(admin_client, email):
     assert "Thanks for order W1001" in content
     assert 'sandbox="" srcdoc="&lt;p&gt;Thanks&lt;/p&gt;&lt;script&gt;' in content
     assert '<script>alert("x")</script>' not in content
+    assert 'name="_save"' not in content
 
 
 def test_outbox_pages_render_and_are_read_only(admin_client, outbox_event):
