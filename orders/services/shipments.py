@@ -298,7 +298,9 @@ def order_ready_for_pickup(*, order: Order, actor: str) -> Order:
     from orders.services.lifecycle import order_transition
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("pickup_location").get(pk=order.pk)
+        # Lock only the order: PostgreSQL refuses FOR UPDATE on the outer-joined store.
+        order = Order.objects.select_for_update(of=("self",)).select_related(
+            "pickup_location").get(pk=order.pk)
         if order.fulfillment_method != "pickup":
             raise InvalidTransition(f"Order {order.number} is not a pickup order.")
         if any(line.quantity_open for line in order.lines.all()):
