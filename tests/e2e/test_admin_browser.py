@@ -92,3 +92,10 @@ def test_operator_logs_in_filters_orders_and_opens_one(live_server, admin_user, 
     assert "W1002" in page.inner_text("#content h2")
     assert page.locator(".fieldBox.field-number .readonly").inner_text() == "W1002"
     assert page.locator(".field-status_label .oms-status").inner_text() == "On hold"
+
+
+def test_a_missing_browser_is_named_in_the_skip_reason(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
+    assert _browser_missing_reason() == (
+        "Chromium is not installed at /nonexistent/chromium (apt-get install chromium)"
+    )
