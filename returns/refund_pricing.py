@@ -1,0 +1,124 @@
+"""Refund arithmetic. All amounts are Decimal in the order's currency, to the cent.
+
+What units of a line are worth comes from `orders.pricing.units_value`: the line's total
+(unit price times quantity minus the line discount) shared out per unit, plus the units'
+share of the order-level discount (subtracted) and of the order's tax (added), shares in
+proportion to the line's part of the subtotal, rounded half-up to the cent.
+
+Rounding never over- or under-refunds a line over several refunds: the value of a refund's
+units is computed *cumulatively*, as the value of all units refunded so far including these
+minus the value of the units refunded before. The parts therefore always add up to exactly
+`units_value` of every refunded unit, and a line refunded in full returns exactly its share
+of the order total (no stray cent from rounding each refund on its own). The tax part of each
+line is computed the same way from the line's share of `tax_total`.
+
+A refund for a return adds, on request, the order's shipping not yet refunded, subtracts an
+optional restocking fee (at most the goods value), adds a staff adjustment (positive or
+negative, with a reason) and subtracts the exchange credit already used to pay a replacement
+order. The result must be positive and at most what the customer paid and was not yet
+refunded.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from orders import pricing
+from orders.models import Order, OrderLine
+
+ZERO = Decimal("0.00")
+
+
+def units_tax(*, order: Order, line: OrderLine, units: int) -> Decimal:
+    """The tax share of `units` of a line (proportional to its part of the subtotal)."""
+    if units <= 0 or line.quantity <= 0 or order.subtotal <= 0:
+        return ZERO
+    goods = line.line_total * units / line.quantity
+    return pricing.money(order.tax_total * goods / order.subtotal)
+
+
+def line_units_value(*, order: Order, line: OrderLine, units: int) -> Decimal:
+    """What `units` of a line are worth, with their share of order discount and tax."""
+    return pricing.units_value(
+        line_total_amount=line.line_total,
+        quantity=line.quantity,
+        units=units,
+        subtotal=order.subtotal,
+        order_discount=order.discount_total,
+        tax_total=order.tax_total,
+    )
+
+
+@dataclass
+class LineRefund:
+    order_line: OrderLine
+    quantity: int
+    amount: Decimal
+    tax_amount: Decimal
+
+
+@dataclass
+class RefundQuote:
+    """The computed refund before it is recorded."""
+
+    lines: list[LineRefund] = field(default_factory=list)
+    shipping_amount: Decimal = ZERO
+    restocking_fee: Decimal = ZERO
+    adjustment: Decimal = ZERO
+    adjustment_reason: str = ""
+    exchange_credit: Decimal = ZERO
+
+    @property
+    def goods_amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return sum((line.tax_amount for line in self.lines), ZERO)
+
+    @property
+    def amount(self) -> Decimal:
+        return pricing.money(
+            self.goods_amount
+            + self.shipping_amount
+            - self.restocking_fee
+            + self.adjustment
+            - self.exchange_credit
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "lines": [
+                {
+                    "line_id": line.order_line.pk,
+                    "sku": line.order_line.sku,
+                    "quantity": line.quantity,
+                    "amount": str(line.amount),
+                    "tax_amount": str(line.tax_amount),
+                }
+                for line in self.lines
+            ],
+            "goods_amount": str(self.goods_amount),
+            "tax_amount": str(self.tax_amount),
+            "shipping_amount": str(self.shipping_amount),
+            "restocking_fee": str(self.restocking_fee),
+            "adjustment": str(self.adjustment),
+            "adjustment_reason": self.adjustment_reason,
+            "exchange_credit": str(self.exchange_credit),
+            "amount": str(self.amount),
+        }
+
+
+def line_refund(
+    *, order: Order, line: OrderLine, units: int, units_refunded_before: int
+) -> LineRefund:
+    """The value and tax of `units` more units of a line, given how many were refunded."""
+    total = units_refunded_before + units
+    amount = line_units_value(order=order, line=line, units=total) - line_units_value(
+        order=order, line=line, units=units_refunded_before
+    )
+    tax = units_tax(order=order, line=line, units=total) - units_tax(
+        order=order, line=line, units=units_refunded_before
+    )
+    return LineRefund(
+        order_line=line, quantity=units, amount=max(amount, ZERO), tax_amount=max(tax, ZERO)
+    )

@@ -1,0 +1,178 @@
+"""Reads of returns and refunds, and what an order still allows to return or refund."""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+
+from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.states import OrderStatus
+from returns.models import (
+    Refund,
+    RefundLine,
+    ReturnEvent,
+    ReturnExchangeItem,
+    ReturnLine,
+    ReturnRequest,
+)
+from returns.states import OPEN_STATUSES
+
+ZERO = Decimal("0.00")
+
+
+class OrderReturnStatus:
+    """How much of an order came back, read from its lines (the order status is untouched)."""
+
+    NOT_RETURNED = "not_returned"
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
+
+
+def returns_visible(*, channel=None, with_details: bool = False) -> QuerySet[ReturnRequest]:
+    """Returns, confined to a channel's own when the caller is a channel."""
+    queryset = ReturnRequest.objects.select_related("order", "channel", "exchange_order")
+    prefetches = [
+        Prefetch(
+            "lines",
+            queryset=ReturnLine.objects.select_related("order_line", "restock_location").order_by(
+                "id"
+            ),
+        ),
+        Prefetch(
+            "exchange_items",
+            queryset=ReturnExchangeItem.objects.select_related("product").order_by("id"),
+        ),
+        Prefetch("refunds", queryset=Refund.objects.order_by("id")),
+    ]
+    if with_details:
+        prefetches.append(Prefetch("events", queryset=ReturnEvent.objects.order_by("id")))
+    queryset = queryset.prefetch_related(*prefetches)
+    if channel is not None:
+        queryset = queryset.filter(channel=channel)
+    return queryset
+
+
+def refunds_visible(*, channel=None) -> QuerySet[Refund]:
+    queryset = Refund.objects.select_related("order", "order__channel", "return_request")
+    queryset = queryset.prefetch_related(
+        Prefetch("lines", queryset=RefundLine.objects.order_by("id"))
+    )
+    if channel is not None:
+        queryset = queryset.filter(order__channel=channel)
+    return queryset
+
+
+def order_return_status(lines) -> str:
+    """`not_returned`, `partially_returned` or `returned` (every shipped unit came back)."""
+    shipped = sum(line.quantity_shipped for line in lines)
+    returned = sum(line.quantity_returned for line in lines)
+    if not returned:
+        return OrderReturnStatus.NOT_RETURNED
+    if returned >= shipped:
+        return OrderReturnStatus.RETURNED
+    return OrderReturnStatus.PARTIALLY_RETURNED
+
+
+def units_held_by_open_returns(*, order: Order, exclude_pk: int | None = None) -> dict[int, int]:
+    """Units of each line named by returns still on their way (requested or approved)."""
+    rows = ReturnLine.objects.filter(
+        return_request__order=order, return_request__status__in=OPEN_STATUSES
+    )
+    if exclude_pk is not None:
+        rows = rows.exclude(return_request_id=exclude_pk)
+    held: dict[int, int] = defaultdict(int)
+    for line_id, units in rows.values_list("order_line_id", "quantity"):
+        held[line_id] += units
+    return held
+
+
+def returnable_quantities(*, order: Order, lines=None) -> dict[int, int]:
+    """Units of each line that may still be returned: shipped, minus returned, minus held."""
+    lines = lines if lines is not None else OrderLine.objects.filter(order=order)
+    held = units_held_by_open_returns(order=order)
+    return {
+        line.pk: max(line.quantity_shipped - line.quantity_returned - held.get(line.pk, 0), 0)
+        for line in lines
+    }
+
+
+def return_window_opened_at(*, order: Order) -> datetime:
+    """When the return window started: the last delivery (or dispatch) of the order's parcels;
+    for collected pickup orders the collection; otherwise when the order was placed."""
+    moments = [
+        delivered or shipped
+        for delivered, shipped in Shipment.objects.filter(order=order).values_list(
+            "delivered_at", "shipped_at"
+        )
+    ]
+    if moments:
+        return max(moments)
+    completed = (
+        OrderEvent.objects.filter(order=order, to_status=OrderStatus.COMPLETE)
+        .order_by("-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return completed or order.placed_at
+
+
+def return_window_closes_at(*, order: Order) -> datetime:
+    return return_window_opened_at(order=order) + timedelta(days=order.channel.return_window_days)
+
+
+def units_refunded(*, order: Order) -> dict[int, int]:
+    """Units of each line already paid back by refunds."""
+    refunded: dict[int, int] = defaultdict(int)
+    rows = RefundLine.objects.filter(refund__order=order).values_list("order_line_id", "quantity")
+    for line_id, units in rows:
+        refunded[line_id] += units
+    return refunded
+
+
+def refunded_totals(*, order: Order) -> dict[str, Decimal]:
+    """What was refunded on the order so far: `amount` and its `shipping_amount`."""
+    totals = Refund.objects.filter(order=order).aggregate(
+        amount=Sum("amount"), shipping_amount=Sum("shipping_amount")
+    )
+    return {key: value or ZERO for key, value in totals.items()}
+
+
+def order_refundable(*, order: Order) -> Decimal:
+    """What may still be refunded: what was paid minus what was refunded."""
+    return max(order.paid_total - refunded_totals(order=order)["amount"], ZERO)
+
+
+def order_returns_summary(*, order: Order) -> dict:
+    """The order's return status, per-line quantities and its returns (for the API)."""
+    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
+    returnable = returnable_quantities(order=order, lines=lines)
+    return {
+        "order": order.number,
+        "return_status": order_return_status(lines),
+        "return_window_closes_at": return_window_closes_at(order=order),
+        "refund_due": order.refund_due,
+        "refunded_total": refunded_totals(order=order)["amount"],
+        "refundable": order_refundable(order=order),
+        "lines": [
+            {
+                "line_id": line.pk,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "quantity_shipped": line.quantity_shipped,
+                "quantity_returned": line.quantity_returned,
+                "quantity_returnable": returnable[line.pk],
+            }
+            for line in lines
+        ],
+    }
+
+
+def order_return_statuses(order_ids) -> dict[int, str]:
+    """Return status of many orders in one query (for lists and admin pages)."""
+    by_order: dict[int, list] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=list(order_ids)).only(
+        "order_id", "quantity_shipped", "quantity_returned"
+    ):
+        by_order[line.order_id].append(line)
+    return {order_id: order_return_status(lines) for order_id, lines in by_order.items()}

@@ -1,0 +1,328 @@
+"""Refunds: for a received return, for units cancelled before shipment, and goodwill.
+
+Every refund locks the order row first, so concurrent refunds of one order are checked one
+after the other against what was paid (`Order.paid_total`) minus what was already refunded.
+The arithmetic and its rounding are documented in `returns.refund_pricing`.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from oms_project.outbox import outbox_emit
+from orders import pricing
+from orders.models import Order
+from orders.services.customer_notices import refund_notify
+from orders.services.returns_bookkeeping import (
+    order_refund_due_settle,
+    order_return_event_record,
+)
+from returns import selectors
+from returns.errors import (
+    InvalidTransition,
+    RefundConflict,
+    RefundExceedsPaid,
+    ReturnValidationError,
+)
+from returns.events import return_event_record
+from returns.models import Refund, RefundLine, ReturnRequest
+from returns.payloads import refund_created_payload
+from returns.refund_pricing import RefundQuote, line_refund
+from returns.states import ReturnStatus
+
+ZERO = Decimal("0.00")
+
+
+def _amount(value, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ReturnValidationError(errors={field: ["Give an amount with at most two decimals."]})
+    return amount
+
+
+def refund_quote(
+    *,
+    return_request: ReturnRequest,
+    refund_shipping: bool = False,
+    restocking_fee: Decimal = ZERO,
+    adjustment: Decimal = ZERO,
+    adjustment_reason: str = "",
+) -> RefundQuote:
+    """Compute the refund of a received return without recording it.
+
+    Units refunded are those that came back (resellable or damaged); missing units are not
+    refunded unless staff add them as an adjustment. Raises `ReturnValidationError` for a
+    negative or too large restocking fee and an adjustment without a reason.
+    """
+    order = return_request.order
+    restocking_fee = _amount(restocking_fee, "restocking_fee")
+    adjustment = _amount(adjustment, "adjustment")
+    refunded_before = selectors.units_refunded(order=order)
+    quote = RefundQuote(exchange_credit=return_request.exchange_credit)
+    for line in return_request.lines.select_related("order_line").order_by("pk"):
+        if line.quantity_received:
+            quote.lines.append(
+                line_refund(
+                    order=order,
+                    line=line.order_line,
+                    units=line.quantity_received,
+                    units_refunded_before=refunded_before.get(line.order_line_id, 0),
+                )
+            )
+    if refund_shipping:
+        already = selectors.refunded_totals(order=order)["shipping_amount"]
+        quote.shipping_amount = max(order.shipping_total - already, ZERO)
+    errors = {}
+    if restocking_fee < 0:
+        errors["restocking_fee"] = ["The restocking fee cannot be negative."]
+    elif restocking_fee > quote.goods_amount:
+        errors["restocking_fee"] = [
+            f"The restocking fee cannot exceed the value of the returned goods "
+            f"({quote.goods_amount})."
+        ]
+    if adjustment and not (adjustment_reason or "").strip():
+        errors["adjustment_reason"] = ["Say why the amount is adjusted."]
+    if errors:
+        raise ReturnValidationError("The refund cannot be computed.", errors=errors)
+    quote.restocking_fee = restocking_fee
+    quote.adjustment = adjustment
+    quote.adjustment_reason = (adjustment_reason or "").strip() if adjustment else ""
+    return quote
+
+
+def return_refund(
+    *,
+    return_request: ReturnRequest,
+    actor: str,
+    method: str = "",
+    processor_reference: str = "",
+    refund_shipping: bool = False,
+    restocking_fee: Decimal = ZERO,
+    adjustment: Decimal = ZERO,
+    adjustment_reason: str = "",
+    note: str = "",
+) -> Refund:
+    """Refund a received return (once) and move it to refunded.
+
+    The amount is `refund_quote`'s; `method` defaults to the order's payment method.
+    Emits `refund.created` and `refund.completed` and e-mails the customer.
+    Raises `InvalidTransition` unless the return is received (a refunded return cannot be
+    refunded again), `ReturnValidationError` for bad fees or a zero amount (close the return
+    instead) and `RefundExceedsPaid` above what was paid and not yet refunded; nothing is
+    written then.
+    """
+    from returns.services.requests import return_transition
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("channel").get(
+            pk=return_request.order_id
+        )
+        return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        return_request.order = order
+        if return_request.status != ReturnStatus.RECEIVED:
+            detail = (
+                "it was already refunded"
+                if return_request.status in {ReturnStatus.REFUNDED, ReturnStatus.CLOSED}
+                else "receive it first"
+            )
+            raise InvalidTransition(
+                f"Return {return_request.number} is {return_request.status}; {detail}.",
+                extra={"from_status": return_request.status, "to_status": ReturnStatus.REFUNDED},
+            )
+        quote = refund_quote(
+            return_request=return_request,
+            refund_shipping=refund_shipping,
+            restocking_fee=restocking_fee,
+            adjustment=adjustment,
+            adjustment_reason=adjustment_reason,
+        )
+        if quote.amount <= 0:
+            raise ReturnValidationError(
+                f"There is nothing to refund ({quote.amount} {order.currency}); close the "
+                f"return instead.",
+                errors={"amount": ["Must be greater than zero."]},
+            )
+        refund = _record(
+            order=order,
+            kind=Refund.Kind.RETURN,
+            amount=quote.amount,
+            actor=actor,
+            method=method,
+            processor_reference=processor_reference,
+            reason=note or f"Return {return_request.number}",
+            return_request=return_request,
+            quote=quote,
+        )
+        return_transition(
+            return_request=return_request,
+            to_status=ReturnStatus.REFUNDED,
+            actor=actor,
+            reason=f"Refunded {refund.amount} {order.currency} ({refund.number})",
+            data={"refund": refund.number, "amount": str(refund.amount)},
+        )
+    return refund
+
+
+def order_refund(
+    *,
+    order: Order,
+    kind: str,
+    actor: str,
+    reason: str,
+    amount: Decimal | None = None,
+    method: str = "",
+    processor_reference: str = "",
+) -> Refund:
+    """Refund money without a return: `cancellation` (units cancelled before shipment) or
+    `goodwill`.
+
+    A cancellation refund pays back `Order.refund_due` (all of it when `amount` is None) and
+    reduces it; a goodwill refund needs an amount and a reason. Raises
+    `ReturnValidationError` for an unknown kind, a missing reason or a bad amount,
+    `RefundExceedsPaid` above what is due or was paid and not yet refunded; nothing is
+    written then.
+    """
+    reason = (reason or "").strip()
+    if kind not in {Refund.Kind.CANCELLATION, Refund.Kind.GOODWILL}:
+        raise ReturnValidationError(
+            errors={"kind": ["Use 'cancellation' or 'goodwill'; return refunds go through the "
+                             "return."]}
+        )
+    if kind == Refund.Kind.GOODWILL and not reason:
+        raise ReturnValidationError(
+            "A goodwill refund needs a reason.", errors={"reason": ["This field is required."]}
+        )
+    if kind == Refund.Kind.GOODWILL and amount is None:
+        raise ReturnValidationError(errors={"amount": ["This field is required."]})
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        if kind == Refund.Kind.CANCELLATION:
+            amount = order.refund_due if amount is None else _amount(amount, "amount")
+            if amount > order.refund_due:
+                raise RefundExceedsPaid(
+                    f"Only {order.refund_due} {order.currency} is due for cancelled units.",
+                    errors={"amount": [f"At most {order.refund_due}."]},
+                )
+        amount = _amount(amount, "amount")
+        if amount <= 0:
+            raise ReturnValidationError(
+                "Nothing to refund." if kind == Refund.Kind.CANCELLATION else "",
+                errors={"amount": ["Must be greater than zero."]},
+            )
+        refund = _record(
+            order=order,
+            kind=kind,
+            amount=amount,
+            actor=actor,
+            method=method,
+            processor_reference=processor_reference,
+            reason=reason or "Cancelled units",
+        )
+        if kind == Refund.Kind.CANCELLATION:
+            order_refund_due_settle(
+                order=order, amount=amount, actor=actor, reference=refund.number
+            )
+    return refund
+
+
+def _record(
+    *,
+    order: Order,
+    kind: str,
+    amount: Decimal,
+    actor: str,
+    method: str,
+    processor_reference: str,
+    reason: str,
+    return_request: ReturnRequest | None = None,
+    quote: RefundQuote | None = None,
+) -> Refund:
+    """Check the amount against what was paid, write the refund, log and announce it."""
+    amount = pricing.money(amount)
+    refundable = selectors.order_refundable(order=order)
+    if amount > refundable:
+        raise RefundExceedsPaid(
+            f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
+            f"refunded ({refundable}).",
+            errors={"amount": [f"At most {refundable}."]},
+            extra={"refundable": str(refundable)},
+        )
+    quote = quote or RefundQuote()
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                number=f"tmp-{uuid.uuid4().hex[:27]}",
+                order=order,
+                return_request=return_request,
+                kind=kind,
+                currency=order.currency,
+                amount=amount,
+                goods_amount=quote.goods_amount,
+                tax_amount=quote.tax_amount,
+                shipping_amount=quote.shipping_amount,
+                restocking_fee=quote.restocking_fee,
+                adjustment=quote.adjustment,
+                adjustment_reason=quote.adjustment_reason[:255],
+                exchange_credit=quote.exchange_credit,
+                method=(method or order.payment_method or "original_payment")[:50],
+                processor_reference=processor_reference[:100],
+                reason=reason[:255],
+                created_by=actor[:150],
+            )
+    except IntegrityError:
+        raise RefundConflict(
+            f"Order {order.number} already has a refund with processor reference "
+            f"'{processor_reference}'.",
+            extra={"processor_reference": processor_reference},
+        )
+    refund.number = f"RF{100000 + refund.pk}"
+    Refund.objects.filter(pk=refund.pk).update(number=refund.number)
+    RefundLine.objects.bulk_create(
+        RefundLine(
+            refund=refund,
+            order_line=line.order_line,
+            quantity=line.quantity,
+            amount=line.amount,
+            tax_amount=line.tax_amount,
+        )
+        for line in quote.lines
+    )
+    _announce(order, refund, quote, actor, return_request)
+    return refund
+
+
+def _announce(order, refund: Refund, quote: RefundQuote, actor: str, return_request) -> None:
+    message = f"Refund {refund.number}: {refund.amount} {order.currency} ({refund.kind})"
+    order_return_event_record(
+        order=order,
+        type="refund_created",
+        actor=actor,
+        message=message,
+        data={"refund": refund.number, "amount": str(refund.amount), "kind": refund.kind},
+    )
+    if return_request is not None:
+        return_event_record(
+            return_request=return_request,
+            type="refund_created",
+            actor=actor,
+            message=message,
+            data={"refund": refund.number, **quote.as_dict()},
+        )
+    outbox_emit(
+        topic="refund.created", payload=refund_created_payload(refund), reference=order.number
+    )
+    refund_notify(
+        order=order,
+        refund_reference=refund.number,
+        amount=refund.amount,
+        actor=actor,
+        tax_amount=refund.tax_amount,
+        shipping_amount=refund.shipping_amount,
+        method=refund.method,
+        reason=refund.reason,
+        lines={line.order_line.pk: line.quantity for line in quote.lines},
+    )
