@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("inventory.urls")),
     path("", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("returns.urls")),
     path("", include(webhook_router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
