@@ -254,6 +254,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStatusEnum": "orders.models.Shipment.Status",
+        "WebhookDeliveryStatusEnum": "oms_project.models.WebhookDelivery.Status",
+        "WebhookAttemptOutcomeEnum": "oms_project.models.WebhookAttempt.Outcome",
+    },
 }
 
 # --- OMS ------------------------------------------------------------------------------------

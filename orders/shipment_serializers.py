@@ -5,6 +5,7 @@ from datetime import date, datetime, time
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oms_project.serializers import StrictSerializer
@@ -35,6 +36,13 @@ class ShipmentStatusField(serializers.CharField):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDThh:mm:ssZ).",
+        "example": "2026-12-03",
+    }
+)
 class DateOrDateTimeField(serializers.Field):
     """An ISO 8601 date (`2026-03-01`) or date-time; `as_date` keeps only the date."""
 
