@@ -234,3 +234,6 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.status in {self.Status.COMPLETED, self.Status.FAILED} else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+from inventory.purchasing_models import *  # noqa: E402,F401,F403  (suppliers, purchase orders)

@@ -19,6 +19,10 @@ class EmailMessage(models.Model):
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    attachments = models.JSONField(
+        default=list, blank=True,
+        help_text="Files sent with the e-mail: [{filename, content, mimetype}] (text content).",
+    )
     reference = models.CharField(
         max_length=100, blank=True, db_index=True, help_text="What it is about, e.g. order:W1001"
     )

@@ -15,12 +15,19 @@ logger = logging.getLogger(__name__)
 
 
 def email_queue(
-    *, to: str, template: str, context: dict, reference: str = ""
+    *,
+    to: str,
+    template: str,
+    context: dict,
+    reference: str = "",
+    attachments: list[dict] | None = None,
 ) -> EmailMessage:
     """Render `templates/emails/<template>.{txt,html}`, log it, and send it after commit.
 
     The subject is the first line of the text template's `subject` block file
-    `emails/<template>_subject.txt`.
+    `emails/<template>_subject.txt`. `attachments` are text files sent with the message,
+    each `{"filename", "content", "mimetype"}`; they are stored with the logged e-mail so a
+    resend carries them too.
     """
     context = {"brand_name": settings.OMS_BRAND_NAME, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context).strip().splitlines()[0]
@@ -33,6 +40,14 @@ def email_queue(
         body_text=body_text,
         body_html=body_html,
         reference=reference,
+        attachments=[
+            {
+                "filename": item["filename"],
+                "content": item["content"],
+                "mimetype": item.get("mimetype", "text/plain"),
+            }
+            for item in attachments or []
+        ],
     )
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
@@ -80,6 +95,8 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
         )
         if message.body_html:
             mail.attach_alternative(message.body_html, "text/html")
+        for item in message.attachments or []:
+            mail.attach(item["filename"], item["content"], item.get("mimetype", "text/plain"))
         message.attempts += 1
         try:
             mail.send()

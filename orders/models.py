@@ -173,6 +173,13 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(**MONEY)
     discount = models.DecimalField(**MONEY, default=ZERO)
     line_total = models.DecimalField(**MONEY)
+    # Backorders with dates (orders.services.backorder_dates): the purchase order expected to
+    # fill the line's open units and the date it is expected.
+    backorder_purchase_order = models.ForeignKey(
+        "inventory.PurchaseOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="backordered_lines", editable=False,
+    )
+    backorder_expected_date = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -1,0 +1,232 @@
+"""Backorders with dates: which purchase order fills each waiting line, and when.
+
+Waiting lines (open units of backordered or partially shipped orders) take the units still to
+come on open purchase orders oldest order first, from the soonest expected purchase order whose
+ship-to warehouse can serve the order (a warehouse of its channel that ships, or the chosen
+pickup store). A line whose open units are all covered is tied to the last purchase order it
+needs and carries that order's expected date; a line not covered has no date.
+
+The customer gets a delay notice with the date when a line first gets one and again whenever
+it changes, once per date (`CustomerNotice` key `backorder_date:<line id>:<date>`, unique per
+order). Each dated notice also records the undated `backorder:<line id>` cause, so the hourly
+generic delay notice does not repeat what the customer already knows.
+
+`backordered_demand` gives inventory's projection its backordered units per (SKU, warehouse):
+a line counts at the warehouse of the purchase order it is tied to, otherwise at the first
+warehouse (by priority, then code) that would ship it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from inventory.purchasing.selectors import IncomingSupply, incoming_supply
+from orders.events import order_event_record
+from orders.models import CustomerNotice, FulfillmentMethod, Order, OrderLine, SalesChannel
+from orders.services.backorders import WAITING_STATUSES
+
+BATCH = 5000
+
+
+def waiting_lines(*, product_ids: Iterable[int] | None = None):
+    """Order lines with units waiting for stock, oldest order first."""
+    lines = OrderLine.objects.filter(
+        order__status__in=WAITING_STATUSES,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+    )
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=list(product_ids))
+    return lines.select_related("order").order_by("order__placed_at", "order_id", "pk")
+
+
+def _shipping_warehouses(channel_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Active shipping warehouses per channel, first choice first (one query)."""
+    rows = (
+        SalesChannel.warehouses.through.objects.filter(
+            saleschannel_id__in=list(channel_ids),
+            warehouse__is_active=True,
+            warehouse__can_ship=True,
+        )
+        .order_by("warehouse__priority", "warehouse__code")
+        .values_list("saleschannel_id", "warehouse_id")
+    )
+    warehouses: dict[int, list[int]] = defaultdict(list)
+    for channel_id, warehouse_id in rows:
+        warehouses[channel_id].append(warehouse_id)
+    return warehouses
+
+
+def _eligible_warehouses(order: Order, shipping: dict[int, list[int]]) -> list[int]:
+    if order.fulfillment_method == FulfillmentMethod.PICKUP:
+        return [order.pickup_location_id] if order.pickup_location_id else []
+    return shipping.get(order.channel_id, [])
+
+
+def backordered_demand(product_ids: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
+    """Backordered units per (product id, warehouse id), for inventory's projected stock."""
+    lines = list(
+        waiting_lines(product_ids=product_ids).select_related("backorder_purchase_order")[:BATCH]
+    )
+    shipping = _shipping_warehouses({line.order.channel_id for line in lines})
+    demand: dict[tuple[int, int], int] = defaultdict(int)
+    for line in lines:
+        eligible = _eligible_warehouses(line.order, shipping)
+        tied = line.backorder_purchase_order
+        if tied is not None and tied.warehouse_id in eligible:
+            warehouse_id = tied.warehouse_id
+        elif eligible:
+            warehouse_id = eligible[0]
+        else:
+            continue
+        demand[(line.product_id, warehouse_id)] += line.quantity_open
+    return dict(demand)
+
+
+@dataclass
+class _Slot:
+    supply: IncomingSupply
+    remaining: int
+
+
+def _plan_dates(lines: list[OrderLine]) -> dict[int, tuple[int | None, date | None]]:
+    """(purchase order id, expected date) for each line, oldest order first."""
+    slots: dict[int, list[_Slot]] = defaultdict(list)
+    for supply in incoming_supply(product_ids={line.product_id for line in lines}):
+        slots[supply.product_id].append(_Slot(supply, supply.quantity))
+    shipping = _shipping_warehouses({line.order.channel_id for line in lines})
+    plan = {}
+    for line in lines:
+        eligible = set(_eligible_warehouses(line.order, shipping))
+        need, last = line.quantity_open, None
+        for slot in slots[line.product_id]:
+            if need == 0:
+                break
+            if slot.remaining == 0 or slot.supply.warehouse_id not in eligible:
+                continue
+            take = min(need, slot.remaining)
+            slot.remaining -= take
+            need -= take
+            last = slot.supply
+        covered = need == 0 and last is not None
+        plan[line.pk] = (
+            (last.purchase_order_id, last.expected_date) if covered else (None, None)
+        )
+    return plan
+
+
+def backorder_dates_refresh(
+    *, product_ids: Iterable[int] | None = None, actor: str = "system"
+) -> dict:
+    """Tie waiting lines to the purchase orders expected to fill them and tell customers
+    about new dates (once per line and date).
+
+    Lines that stopped waiting lose their tie. Returns {"dated": lines whose tie or date
+    changed, "notices": e-mails queued}.
+    """
+    product_ids = None if product_ids is None else list(product_ids)
+    _untie_finished(product_ids)
+    lines = list(waiting_lines(product_ids=product_ids)[:BATCH])
+    plan = _plan_dates(lines)
+    changed: dict[int, list[tuple[OrderLine, int | None, date | None]]] = defaultdict(list)
+    for line in lines:
+        purchase_order_id, expected = plan[line.pk]
+        current = (line.backorder_purchase_order_id, line.backorder_expected_date)
+        if current != (purchase_order_id, expected):
+            changed[line.order_id].append((line, purchase_order_id, expected))
+    notices = sum(
+        _order_lines_date(order_id, entries, actor) for order_id, entries in changed.items()
+    )
+    return {"dated": sum(len(entries) for entries in changed.values()), "notices": notices}
+
+
+def _untie_finished(product_ids: list[int] | None) -> None:
+    finished = OrderLine.objects.filter(
+        Q(backorder_purchase_order__isnull=False) | Q(backorder_expected_date__isnull=False)
+    ).filter(
+        ~Q(order__status__in=WAITING_STATUSES)
+        | Q(
+            quantity__lte=F("quantity_allocated") + F("quantity_shipped")
+            + F("quantity_cancelled")
+        )
+    )
+    if product_ids is not None:
+        finished = finished.filter(product_id__in=product_ids)
+    finished.update(backorder_purchase_order=None, backorder_expected_date=None)
+
+
+def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
+    """Store the new ties of one order's lines, log them, and send one notice for new dates."""
+    from orders.notifications import order_email
+
+    try:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+            for line, purchase_order_id, expected in entries:
+                OrderLine.objects.filter(pk=line.pk).update(
+                    backorder_purchase_order_id=purchase_order_id,
+                    backorder_expected_date=expected,
+                )
+                line.backorder_purchase_order_id = purchase_order_id
+                line.backorder_expected_date = expected
+            order_event_record(
+                order=order, type="backorder_dated", actor=actor,
+                message="; ".join(
+                    f"{line.sku}: expected {expected.isoformat() if expected else 'date unknown'}"
+                    for line, _, expected in entries
+                ),
+                data={
+                    "lines": [
+                        {
+                            "line_id": line.pk,
+                            "purchase_order_id": purchase_order_id,
+                            "expected_date": expected.isoformat() if expected else None,
+                        }
+                        for line, purchase_order_id, expected in entries
+                    ]
+                },
+            )
+            dated = [line for line, _, expected in entries if expected is not None]
+            new = _new_notice_keys(order, dated)
+            if not new:
+                return 0
+            CustomerNotice.objects.bulk_create(
+                CustomerNotice(order=order, kind=CustomerNotice.Kind.DELAY, key=key)
+                for key in sorted(new)
+            )
+            CustomerNotice.objects.bulk_create(
+                [
+                    CustomerNotice(
+                        order=order, kind=CustomerNotice.Kind.DELAY, key=f"backorder:{line.pk}"
+                    )
+                    for line in new.values()
+                ],
+                ignore_conflicts=True,
+            )
+            message = order_email(
+                order=order, template="backorder_delay",
+                extra={"dated_lines": sorted(new.values(), key=lambda line: line.pk)},
+            )
+            CustomerNotice.objects.filter(order=order, key__in=list(new)).update(
+                email_id=message.pk
+            )
+    except IntegrityError:  # a concurrent refresh announced these dates a moment ago
+        return 0
+    return 1
+
+
+def notice_key(line: OrderLine) -> str:
+    return f"backorder_date:{line.pk}:{line.backorder_expected_date.isoformat()}"
+
+
+def _new_notice_keys(order: Order, lines: list[OrderLine]) -> dict[str, OrderLine]:
+    keys = {notice_key(line): line for line in lines}
+    known = set(
+        CustomerNotice.objects.filter(
+            order=order, kind=CustomerNotice.Kind.DELAY, key__in=list(keys)
+        ).values_list("key", flat=True)
+    )
+    return {key: line for key, line in keys.items() if key not in known}
