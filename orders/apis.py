@@ -271,6 +271,8 @@ class CustomerOrdersViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
         return selectors.orders_visible(channel=request_channel(self.request)).filter(
             customer_id=self.kwargs["customer_id"]
         )
