@@ -25,6 +25,7 @@ from warehouses.routing.types import (
 )
 
 FAR_AWAY_KM = float("inf")
+NO_STOCK = "no usable stock for this order"
 
 
 def route(
@@ -46,24 +47,31 @@ def route(
     for line in demand:
         needs[line.product_id] += line.quantity
     freight = {line.product_id: line.freight_class or STANDARD_FREIGHT for line in demand}
-    reports, usable = [], {}
+    total = sum(needs.values())
+    reports, usable, fillers, survivors = [], {}, [], []
     for candidate in candidates:
         report, stock = _judge(candidate, needs, freight, destination, available, rules, now)
         reports.append(report)
+        if stock is None:
+            continue
         if service is not None and rules.check_freight:
             _judge_service(report, stock, freight, service)
         report.coverable_units = _coverage(stock, needs)
         if not report.rejected and report.coverable_units == 0:
-            report.rejected.append("no usable stock for this order")
+            report.rejected.append(NO_STOCK)
         if not report.rejected:
             usable[candidate.id] = stock
-    by_id = {candidate.id: candidate for candidate in candidates}
+            survivors.append(candidate)
+            if report.coverable_units == total:
+                fillers.append(candidate)
     report_by_id = {report.location_id: report for report in reports}
-    survivors = [by_id[location_id] for location_id in usable]
-    for candidate in survivors:
+    # A location that fills the whole order always beats a split, so only those are ranked
+    # when there are any; otherwise every survivor is.
+    contenders = fillers or survivors
+    for candidate in contenders:
         _score(candidate, report_by_id[candidate.id], destination, rules, now, service)
     ranked = sorted(
-        survivors, key=lambda candidate: _rank_key(candidate, report_by_id[candidate.id], rules)
+        contenders, key=lambda candidate: _rank_key(candidate, report_by_id[candidate.id], rules)
     )
     for position, candidate in enumerate(ranked, start=1):
         report_by_id[candidate.id].rank = position
@@ -82,8 +90,27 @@ def route(
 
 
 def _judge(candidate, needs, freight, destination, available, rules, now):
-    """Apply the filters to one location; return its report and the stock it may use."""
-    report = CandidateReport(location_id=candidate.id, code=candidate.code)
+    """Apply the filters to one location; return its report and the stock it may use (None
+    when it holds none of the order's products)."""
+    location_id = candidate.id
+    stock, notes = {}, []
+    for product_id in needs:
+        free = available.get((product_id, location_id), 0)
+        if free <= 0:
+            continue
+        freight_class = freight[product_id]
+        if (
+            rules.check_freight
+            and freight_class != STANDARD_FREIGHT
+            and freight_class not in candidate.accepted_freight_classes
+        ):
+            notes.append(f"does not accept {freight_class} (product {product_id})")
+            continue
+        stock[product_id] = free
+    report = CandidateReport(location_id=location_id, code=candidate.code, notes=notes)
+    if not stock and not notes:
+        report.rejected.append(NO_STOCK)
+        return report, None
     if candidate.code in rules.excluded_locations:
         report.rejected.append("excluded by the channel's rules")
     if rules.check_outages:
@@ -107,19 +134,6 @@ def _judge(candidate, needs, freight, destination, available, rules, now):
             region_code not in candidate.ships_to
         ):
             report.rejected.append(f"does not ship to {destination.country or 'this address'}")
-    stock = {}
-    for product_id in needs:
-        free = max(available.get((product_id, candidate.id), 0), 0)
-        freight_class = freight[product_id]
-        if (
-            rules.check_freight
-            and freight_class != STANDARD_FREIGHT
-            and freight_class not in candidate.accepted_freight_classes
-        ):
-            if free:
-                report.notes.append(f"does not accept {freight_class} (product {product_id})")
-            free = 0
-        stock[product_id] = free
     return report, stock
 
 
@@ -186,7 +200,8 @@ def _choose(ranked, usable, needs, report_by_id, rules):
 
 def _split(ranked, usable, needs, rules):
     remaining = {product: quantity for product, quantity in needs.items() if quantity > 0}
-    taken, pool = {}, list(ranked)
+    taken = {}
+    pool = [candidate for candidate in ranked if _coverage(usable[candidate.id], remaining)]
     while remaining and pool and len(taken) < rules.max_shipments:
         if "fewest_shipments" in rules.strategies:
             best = max(
@@ -205,7 +220,11 @@ def _split(ranked, usable, needs, rules):
 
 
 def _coverage(stock: dict[int, int], remaining: dict[int, int]) -> int:
-    return sum(min(stock.get(product, 0), quantity) for product, quantity in remaining.items())
+    covered = 0
+    for product, quantity in remaining.items():
+        free = stock.get(product, 0)
+        covered += free if free < quantity else quantity
+    return covered
 
 
 def _take(stock: dict[int, int], remaining: dict[int, int]) -> dict[int, int]:

@@ -26,6 +26,7 @@ def next_business_day(day: date) -> date:
     return day
 
 
+@lru_cache(maxsize=4096)
 def add_business_days(day: date, days: int) -> date:
     """Move `days` weekdays forward from a weekday."""
     day = next_business_day(day)
@@ -42,6 +43,12 @@ def ship_date(
     Orders after the local cutoff time, or on a weekend, start on the next business day;
     handling days are business days on top.
     """
+    return _ship_date(now, timezone_name, cutoff_time, handling_days)
+
+
+@lru_cache(maxsize=4096)
+def _ship_date(now: datetime, timezone_name: str, cutoff_time: time | None, handling_days: int):
+    # Cached: routing a batch asks the same question for every order at the same moment.
     local = now.astimezone(_zone(timezone_name))
     day = local.date()
     if cutoff_time is not None and local.time() > cutoff_time:

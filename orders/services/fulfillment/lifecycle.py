@@ -51,7 +51,7 @@ def fulfillment_transition(
     """
     with transaction.atomic():
         current = (
-            FulfillmentOrder.objects.select_for_update()
+            FulfillmentOrder.objects.select_for_update(of=("self",))
             .select_related("warehouse")
             .get(pk=fulfillment_order.pk)
         )
@@ -106,7 +106,7 @@ def fulfillment_orders_sync(
         ).values_list("reference", "stock_level__warehouse_id", "quantity"):
             reserved[(int(reference.split(":", 1)[1]), warehouse_id)] += quantity
         active = list(
-            FulfillmentOrder.objects.select_for_update()
+            FulfillmentOrder.objects.select_for_update(of=("self",))
             .filter(order=order, status__in=ACTIVE_FULFILLMENT_STATUSES)
             .order_by("pk")
         )

@@ -48,12 +48,12 @@ def fulfillment_reroute(
         )
     with transaction.atomic():
         current = (
-            FulfillmentOrder.objects.select_for_update()
+            FulfillmentOrder.objects.select_for_update(of=("self",))
             .select_related("warehouse")
             .get(pk=fulfillment_order.pk)
         )
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("channel", "pickup_location", "shipping_method")
             .get(pk=current.order_id)
         )

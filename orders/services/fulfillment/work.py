@@ -28,7 +28,7 @@ PICKUP_CODE_DIGITS = 8
 
 def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
     return (
-        FulfillmentOrder.objects.select_for_update()
+        FulfillmentOrder.objects.select_for_update(of=("self",))
         .select_related("warehouse", "service_level", "order")
         .get(pk=fulfillment_order.pk)
     )
@@ -195,7 +195,8 @@ def fulfillment_ready_for_pickup(
 
     with transaction.atomic():
         current = _locked(fulfillment_order)
-        order = Order.objects.select_for_update().select_related(
+        # Lock only the order: PostgreSQL refuses FOR UPDATE on the outer-joined store.
+        order = Order.objects.select_for_update(of=("self",)).select_related(
             "channel", "pickup_location"
         ).get(pk=current.order_id)
         if order.fulfillment_method != FulfillmentMethod.PICKUP:
