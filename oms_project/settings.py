@@ -216,6 +216,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.idempotency_cleanup_task",
         "schedule": 60 * 60,
     },
+    # Hourly: draft purchase orders (per preferred supplier and warehouse) for every SKU whose
+    # projected stock is at or below its reorder point or short of backorders.
+    "orders-replenishment-suggest": {
+        "task": "orders.tasks.replenishment_run_task",
+        "schedule": 60 * 60,
+    },
+    # Every 15 minutes: date newly backordered lines by the purchase order expected to fill
+    # them and tell their customers (once per line and date).
+    "orders-backorder-dates": {
+        "task": "orders.tasks.backorder_dates_refresh_task",
+        "schedule": 15 * 60,
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "discount",
             "line_total",
             "allocations",
+            "backorder_expected_date",
         ]
         read_only_fields = fields
 
