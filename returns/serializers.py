@@ -36,7 +36,7 @@ class ExchangeItemInputSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=settings.OMS_MAX_LINE_QUANTITY)
     unit_price = MoneyField(
         required=False,
-        help_text="Defaults to the unit price of a returned line of the same SKU.",
+        help_text="Defaults to the price paid per unit of a returned line of the same SKU.",
     )
 
 

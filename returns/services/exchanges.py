@@ -4,7 +4,8 @@ Pricing at the difference: when the return is received, the value of the units t
 back (resellable or damaged, with their share of discount and tax, computed as for a refund)
 becomes an *exchange credit*, used up to the replacement order's total. The replacement order
 is created through `orders.services.order_create` for the same customer and addresses, with
-`channel_order_id` `<RMA>-X`, the requested items at their given unit prices, no shipping and
+`channel_order_id` `<RMA>-X`, the requested items at their given unit prices (a returned
+SKU defaults to what was paid per unit, so a like-for-like swap is even), no shipping and
 no tax, and a captured payment of method `exchange_credit` (reference the RMA) for the credit
 used. If the replacement costs more, the order waits in `created` (awaiting payment) until the
 customer pays the difference like any other order payment; once paid it is routed and

@@ -16,6 +16,7 @@ from returns.errors import InvalidTransition, ReturnValidationError, ReturnWindo
 from returns.events import return_event_record
 from returns.models import ReturnExchangeItem, ReturnLine, ReturnReason, ReturnRequest
 from returns.payloads import return_payload
+from returns.refund_pricing import line_units_value
 from returns.states import ReturnStatus, can_transition
 
 MAX_LINES = 500
@@ -34,9 +35,10 @@ def return_create(
 
     `lines` are `{"line_id", "quantity", "reason", "note"?}`; a line's quantity may not exceed
     its shipped units minus those returned or held by other open returns. `exchange_items`
-    are `{"sku", "quantity", "unit_price"?}` (the price defaults to the unit price of a
-    returned line of the same SKU). Outside the channel's return window only staff may open a
-    return, with a `window_override_reason` (callers must pass it for staff only).
+    are `{"sku", "quantity", "unit_price"?}` (the price defaults to what the customer paid per
+    unit of a returned line of the same SKU, so a like-for-like swap costs nothing).
+    Outside the channel's return window only staff may open a return, with a
+    `window_override_reason` (callers must pass it for staff only).
     Raises `ReturnValidationError` for unknown lines, bad quantities, reasons or SKUs,
     `InvalidTransition` for more units than can be returned and `ReturnWindowClosed`;
     nothing is written then.
@@ -48,7 +50,7 @@ def return_create(
             line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")
         }
         wanted = _check_lines(order_lines, lines)
-        items = _check_exchange_items(exchange_items or [], order_lines, wanted)
+        items = _check_exchange_items(exchange_items or [], order, order_lines, wanted)
         _check_returnable(order, order_lines, wanted)
         _check_window(order, window_override_reason)
         return_request = ReturnRequest.objects.create(
@@ -154,7 +156,7 @@ def _check_window(order: Order, override_reason: str) -> None:
 
 
 def _check_exchange_items(
-    items: list[dict], order_lines: dict[int, OrderLine], wanted: list[dict]
+    items: list[dict], order: Order, order_lines: dict[int, OrderLine], wanted: list[dict]
 ) -> list[dict]:
     if not items:
         return []
@@ -163,8 +165,11 @@ def _check_exchange_items(
         product.sku: product
         for product in Product.objects.filter(sku__in=[sku for sku in skus if sku])
     }
+    # A like-for-like swap (another size, a working unit) costs what the customer paid.
     returned_prices = {
-        order_lines[line["line_id"]].sku: order_lines[line["line_id"]].unit_price
+        order_lines[line["line_id"]].sku: line_units_value(
+            order=order, line=order_lines[line["line_id"]], units=1
+        )
         for line in wanted
     }
     errors: dict[str, list[str]] = {}
@@ -186,8 +191,8 @@ def _check_exchange_items(
             price = None
         if price is None or price < 0 or price != price.quantize(Decimal("0.01")):
             problems.append(
-                "Give a unit_price (two decimals, not negative); it defaults to the price of a "
-                "returned line of the same SKU."
+                "Give a unit_price (two decimals, not negative); it defaults to the price paid "
+                "for a returned line of the same SKU."
             )
         if problems:
             errors[str(index)] = problems

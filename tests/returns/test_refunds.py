@@ -1,0 +1,272 @@
+"""Refund arithmetic, refunds without a return, exchanges, and backorders taking restocks."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inventory.models import StockLevel
+from oms_project.models import EmailMessage, OutboxEvent
+from orders.models import Order, OrderLine
+from orders.services import order_cancel, order_create
+from returns.errors import InvalidTransition, RefundExceedsPaid, ReturnValidationError
+from returns.models import Refund
+from returns.refund_pricing import line_refund
+from returns.services import (
+    order_refund,
+    refund_quote,
+    return_approve,
+    return_create,
+    return_receive,
+    return_refund,
+)
+from returns.tasks import return_backorders_allocate_task
+from tests.orders.conftest import order_data
+from tests.returns.conftest import lines_by_sku
+
+pytestmark = pytest.mark.django_db
+
+
+def received_return(order, *, exchange_items=None, condition="resellable", **quantities):
+    lines = lines_by_sku(order)
+    return_request = return_create(
+        order=order, actor="test", exchange_items=exchange_items,
+        lines=[{"line_id": lines[sku].pk, "quantity": units, "reason": "defective"}
+               for sku, units in quantities.items()],
+    )
+    return_approve(return_request=return_request, actor="test")
+    return_receive(
+        return_request=return_request, actor="test",
+        lines=[{"line_id": lines[sku].pk, "condition": condition, "quantity": units,
+                **({"location": "EAST"} if condition == "resellable" else {})}
+               for sku, units in quantities.items()],
+    )
+    return_request.refresh_from_db()
+    return return_request
+
+
+def test_units_refunded_one_by_one_add_up_to_the_line_exactly(delivered):
+    amounts = []
+    for _ in range(3):
+        refund = return_refund(return_request=received_return(delivered, B=1), actor="test")
+        amounts.append((refund.amount, refund.tax_amount))
+    assert amounts == [
+        (Decimal("4.57"), Decimal("0.37")),
+        (Decimal("4.58"), Decimal("0.38")),
+        (Decimal("4.57"), Decimal("0.37")),
+    ]
+    assert sum(amount for amount, _ in amounts) == Decimal("13.72")
+
+
+def test_shipping_is_refunded_once(delivered):
+    first = return_refund(
+        return_request=received_return(delivered, A=1), actor="test", refund_shipping=True
+    )
+    second = return_refund(
+        return_request=received_return(delivered, A=1), actor="test", refund_shipping=True
+    )
+    assert (first.amount, first.shipping_amount) == (Decimal("14.80"), Decimal("5.00"))
+    assert (second.amount, second.shipping_amount) == (Decimal("9.80"), Decimal("0.00"))
+
+
+def test_restocking_fee_cannot_exceed_the_goods(delivered):
+    return_request = received_return(delivered, A=1)
+    with pytest.raises(ReturnValidationError) as error:
+        return_refund(return_request=return_request, actor="test", restocking_fee="9.81")
+    assert "restocking_fee" in error.value.errors
+    assert not Refund.objects.exists()
+    assert return_request.status == "received"
+
+
+def test_a_refund_above_what_was_paid_is_refused(delivered):
+    order_refund(order=delivered, kind="goodwill", amount=Decimal("30.00"), reason="Late",
+                 actor="test")
+    return_request = received_return(delivered, A=1)
+    with pytest.raises(RefundExceedsPaid) as error:
+        return_refund(return_request=return_request, actor="test")
+    assert error.value.extra == {"refundable": "8.32"}
+    assert Refund.objects.count() == 1
+    return_request.refresh_from_db()
+    assert return_request.status == "received"
+    # Staff may lower the amount with a reason to what is left.
+    refund = return_refund(
+        return_request=return_request, actor="test", adjustment="-1.48",
+        adjustment_reason="Goodwill already paid",
+    )
+    assert refund.amount == Decimal("8.32")
+
+
+def test_refund_emits_events_and_emails_the_customer(delivered):
+    refund = return_refund(
+        return_request=received_return(delivered, A=1), actor="user:ops", method="card",
+        processor_reference="re_55",
+    )
+    created = OutboxEvent.objects.get(topic="refund.created")
+    assert created.payload["number"] == refund.number
+    assert created.payload["lines"] == [
+        {"line_id": lines_by_sku(delivered)["A"].pk, "quantity": 1, "amount": "9.80",
+         "tax_amount": "0.80"}
+    ]
+    completed = OutboxEvent.objects.get(topic="refund.completed")
+    assert (completed.payload["amount"], completed.payload["tax_amount"]) == ("9.80", "0.80")
+    assert completed.payload["refund_reference"] == refund.number
+    email = EmailMessage.objects.filter(template="refund_issued").get()
+    assert "9.80" in email.subject and "1 x" in email.body_text
+
+
+def test_cancellation_refund_settles_refund_due(shop, stock):
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data())
+    order_cancel(order=order, actor="test", lines={order.lines.get().pk: 1}, reason="Changed")
+    order.refresh_from_db()
+    assert order.refund_due == Decimal("11.00")  # 10.00 and half the 2.00 tax
+
+    with pytest.raises(RefundExceedsPaid):
+        order_refund(order=order, kind="cancellation", amount=Decimal("11.01"), reason="",
+                     actor="test")
+    refund = order_refund(order=order, kind="cancellation", reason="", actor="test")
+
+    assert (refund.kind, refund.amount) == ("cancellation", Decimal("11.00"))
+    order.refresh_from_db()
+    assert order.refund_due == Decimal("0.00")
+    assert order.events.filter(type="refund_due_settled").count() == 1
+    with pytest.raises(ReturnValidationError):
+        order_refund(order=order, kind="cancellation", reason="", actor="test")
+    assert Refund.objects.count() == 1
+
+
+def test_goodwill_without_reason_or_amount_is_refused(delivered):
+    with pytest.raises(ReturnValidationError):
+        order_refund(order=delivered, kind="goodwill", amount=Decimal("1.00"), reason=" ",
+                     actor="test")
+    with pytest.raises(ReturnValidationError):
+        order_refund(order=delivered, kind="goodwill", reason="Sorry", actor="test")
+    with pytest.raises(ReturnValidationError):
+        order_refund(order=delivered, kind="return", amount=Decimal("1.00"), reason="x",
+                     actor="test")
+    assert not Refund.objects.exists()
+
+
+def test_refund_before_receipt_is_an_invalid_transition(delivered):
+    lines = lines_by_sku(delivered)
+    return_request = return_create(order=delivered, actor="test", lines=[
+        {"line_id": lines["A"].pk, "quantity": 1, "reason": "other"}])
+    with pytest.raises(InvalidTransition):
+        return_refund(return_request=return_request, actor="test")
+    assert not Refund.objects.exists()
+
+
+def test_damaged_units_are_refunded_but_not_restocked(delivered):
+    on_hand = StockLevel.objects.get(product__sku="A", warehouse__code="EAST").on_hand
+    return_request = received_return(delivered, condition="damaged", A=2)
+    assert StockLevel.objects.get(product__sku="A", warehouse__code="EAST").on_hand == on_hand
+    assert refund_quote(return_request=return_request).amount == Decimal("19.60")
+
+
+def test_exchange_cheaper_than_the_return_refunds_the_difference(delivered, stock):
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    exchange = return_request.exchange_order
+    assert exchange is not None
+    assert exchange.channel_order_id == f"{return_request.number}-X"
+    assert exchange.customer_id == delivered.customer_id
+    assert exchange.shipping_address == delivered.shipping_address
+    assert (exchange.total, exchange.paid_total, exchange.status) == (
+        Decimal("6.00"), Decimal("6.00"), "processing"
+    )
+    assert exchange.payments.get().method == "exchange_credit"
+    assert return_request.exchange_credit == Decimal("6.00")
+    refund = return_refund(return_request=return_request, actor="test")
+    assert (refund.amount, refund.exchange_credit) == (Decimal("3.80"), Decimal("6.00"))
+
+
+def test_exchange_dearer_than_the_return_waits_for_the_difference(delivered, stock):
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "15.00"}]
+    )
+    exchange = return_request.exchange_order
+    assert (exchange.total, exchange.paid_total, exchange.status) == (
+        Decimal("15.00"), Decimal("9.80"), "created"
+    )
+    assert return_request.events.filter(type="exchange_created").get().message.endswith(
+        "5.20 to be paid by the customer"
+    )
+    with pytest.raises(ReturnValidationError):
+        return_refund(return_request=return_request, actor="test")
+
+
+def test_same_sku_exchange_defaults_to_the_returned_price(delivered):
+    return_request = received_return(delivered, A=1, exchange_items=[{"sku": "A", "quantity": 1}])
+    # One unit of A was paid 9.80 (10.00 less its discount share plus its tax): an even swap.
+    assert return_request.exchange_order.total == Decimal("9.80")
+    assert return_request.exchange_order.status == "processing"
+    assert refund_quote(return_request=return_request).amount == Decimal("0.00")
+
+
+def test_unknown_exchange_sku_is_refused(delivered):
+    lines = lines_by_sku(delivered)
+    with pytest.raises(ReturnValidationError) as error:
+        return_create(order=delivered, actor="test",
+                      lines=[{"line_id": lines["A"].pk, "quantity": 1, "reason": "other"}],
+                      exchange_items=[{"sku": "ZZZ", "quantity": 1, "unit_price": "1.00"}])
+    assert error.value.errors == {"exchange_items": {"0": ["Unknown SKU 'ZZZ'."]}}
+
+
+def test_restocked_units_go_to_waiting_backorders(
+    delivered, shop, django_capture_on_commit_callbacks
+):
+    level = StockLevel.objects.get(product__sku="A", warehouse__code="EAST")
+    waiting = order_create(channel=shop["channel"], actor="test", data=order_data(
+        channel_order_id="WAIT-1",
+        lines=[{"sku": "A", "quantity": level.on_hand - level.allocated + 1,
+                "unit_price": Decimal("10.00")}],
+        payment={"method": "card", "status": "captured", "reference": "w",
+                 "amount": Decimal(10 * (level.on_hand - level.allocated + 1) + 7)},
+    ))
+    assert waiting.status == "backordered"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        received_return(delivered, A=1)
+    assert Order.objects.get(pk=waiting.pk).status == "backordered"
+    assert callbacks  # the backorder fill is scheduled after commit
+
+    result = return_backorders_allocate_task(
+        [shop["products"]["A"].pk], "return_restock"
+    )
+
+    assert result == {"orders": [waiting.number], "filled": [waiting.number]}
+    assert Order.objects.get(pk=waiting.pk).status == "processing"
+    assert OrderLine.objects.get(order=waiting).quantity_open == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    unit_price=st.decimals(min_value="0.01", max_value="999.99", places=2),
+    quantity=st.integers(min_value=1, max_value=12),
+    splits=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=6),
+    tax=st.decimals(min_value="0", max_value="200", places=2),
+    discount_share=st.integers(min_value=0, max_value=50),
+)
+def test_refunds_in_any_split_add_up_to_the_whole_line(
+    unit_price, quantity, splits, tax, discount_share
+):
+    """However the units of a line are refunded, the parts sum to the value of all of them."""
+    line = OrderLine(quantity=quantity, line_total=unit_price * quantity)
+    subtotal = line.line_total + Decimal("13.37")  # another line shares the order
+    order = Order(subtotal=subtotal, tax_total=tax,
+                  discount_total=(subtotal * discount_share / 100).quantize(Decimal("0.01")))
+    refunded, amount, tax_amount = 0, Decimal("0"), Decimal("0")
+    for split in splits:
+        units = min(split, quantity - refunded)
+        if units <= 0:
+            break
+        part = line_refund(order=order, line=line, units=units, units_refunded_before=refunded)
+        assert part.amount >= 0 and part.tax_amount >= 0
+        refunded += units
+        amount += part.amount
+        tax_amount += part.tax_amount
+    whole = line_refund(order=order, line=line, units=refunded, units_refunded_before=0)
+    assert (amount, tax_amount) == (whole.amount, whole.tax_amount)
