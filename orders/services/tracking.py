@@ -1,6 +1,6 @@
 """Tracking updates from carriers and 3PLs, and tracking numbers added after shipping."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -45,7 +45,7 @@ def shipment_track(
         )
     now = timezone.now()
     occurred_at = occurred_at or now
-    if occurred_at > now + timezone.timedelta(minutes=10):
+    if occurred_at > now + timedelta(minutes=10):
         raise OrderValidationError(
             "A tracking event cannot happen in the future.",
             errors={"time": ["This time is in the future."]},
