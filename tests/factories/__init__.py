@@ -125,4 +125,5 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.product.name)
     quantity = 1
     unit_price = Decimal("10.00")
+    discount = Decimal("0.00")
     line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity - o.discount)
