@@ -584,3 +584,4 @@ class ImportJobWithUploadAdmin(StockImportAdminMixin, ImportJobAdmin):
 
 admin.site.unregister(ImportJob)
 admin.site.register(ImportJob, ImportJobWithUploadAdmin)
+from inventory import purchasing_admin  # noqa: E402,F401  (suppliers, purchase orders)
