@@ -228,6 +228,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.backorder_dates_refresh_task",
         "schedule": 15 * 60,
     },
+    # Every minute: record due subscription runs and place their orders (and payment retries).
+    "orders-subscriptions-tick": {
+        "task": "orders.tasks.subscriptions_tick_task",
+        "schedule": 60,
+    },
+    # Every 15 minutes: remind subscribers of a run due within their channel's lead days.
+    "orders-subscription-reminders": {
+        "task": "orders.tasks.subscription_reminders_send_task",
+        "schedule": 15 * 60,
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------------
@@ -284,6 +294,10 @@ OMS_CSV_IMPORT_MAX_BYTES = env_int("OMS_CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # lines still waiting for stock this many hours after the order was placed.
 OMS_FOLLOW_UP_DAYS = env_int("OMS_FOLLOW_UP_DAYS", 7)
 OMS_BACKORDER_NOTICE_AFTER_HOURS = env_int("OMS_BACKORDER_NOTICE_AFTER_HOURS", 48)
+# Subscriptions: hours after a declined payment to try again, one entry per retry (then the
+# subscription pauses); the payment step (see orders.subscriptions.payments).
+OMS_SUBSCRIPTION_PAYMENT_RETRY_HOURS = (24, 72)
+OMS_SUBSCRIPTION_PAYMENT_GATEWAY = "orders.subscriptions.payments.RecordedPaymentGateway"
 # Webhooks: seconds before a receiver's answer times out; whether loopback/private addresses
 # (and the OMS's own hosts) may receive webhooks (tests and closed networks only).
 OMS_WEBHOOK_TIMEOUT_SECONDS = env_int("OMS_WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -37,6 +37,10 @@ class SalesChannel(models.Model):
     )
     checkout_ttl_minutes = models.PositiveIntegerField(default=15)
     return_window_days = models.PositiveIntegerField(default=30)
+    subscription_reminder_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Days before each subscription run to remind the customer (0: no reminder).",
+    )
     order_number_prefix = models.CharField(max_length=8, default="", blank=True)
     support_email = models.EmailField(blank=True)
     brand_color = models.CharField(max_length=7, default="#1f4e79")
@@ -441,3 +445,4 @@ from orders.fulfillment_models import (  # noqa: E402,F401  (fulfillment models 
     RoutingDecision,
     RoutingRuleSet,
 )
+from orders.subscription_models import *  # noqa: E402,F401,F403  (subscriptions)

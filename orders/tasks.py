@@ -1,4 +1,4 @@
-"""Periodic order jobs: expiring checkouts and forgetting old idempotency records."""
+"""Periodic order jobs: expiring checkouts, forgetting old idempotency records, subscriptions."""
 
 from celery import shared_task
 
@@ -14,6 +14,22 @@ def checkouts_expire_task() -> int:
 @shared_task(time_limit=600, soft_time_limit=580)
 def idempotency_cleanup_task() -> int:
     return idempotency_cleanup()
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def subscriptions_tick_task() -> dict:
+    """Record due subscription runs and place their orders (safe to run concurrently)."""
+    from orders.subscriptions.scheduler import subscriptions_tick
+
+    return subscriptions_tick()
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def subscription_reminders_send_task() -> int:
+    """E-mail reminders of upcoming subscription runs, once per run."""
+    from orders.subscriptions.reminders import subscription_reminders_send
+
+    return subscription_reminders_send()
 
 
 @shared_task(time_limit=900, soft_time_limit=870)

@@ -1,0 +1,370 @@
+"""Admin for subscriptions: list with upcoming runs, controls as buttons, demand forecast.
+
+Subscriptions are read-only here; pause, resume, skip the next run, cancel and changes of
+quantities, address or shipping method go through `orders.subscriptions.services`.
+The sales channel page gains the reminder lead time.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from oms_project.admin import (
+    IndexedSearchMixin,
+    LimitedInlineFormSet,
+    ObjectActionsMixin,
+    ViewOnlyMixin,
+    object_action,
+    pretty_json,
+    run_for_each,
+)
+from oms_project.errors import OmsError
+from oms_project.serializers import CountryCodeField
+from orders.admin import SalesChannelAdmin, status_badge
+from orders.models import SalesChannel
+from orders.subscription_models import (
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionLine,
+    SubscriptionOccurrence,
+    SubscriptionStatus,
+)
+from orders.subscriptions import selectors, services
+from orders.subscriptions.forecast import subscription_demand_rows
+from warehouses.models import ServiceLevel
+
+FORECAST_DAYS = 30
+ADDRESS_FIELDS = (
+    "first_name", "last_name", "company", "line1", "line2", "postal_code", "city", "region",
+    "country", "phone",
+)
+
+
+def _actor(request) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+class SubscriptionLineInline(ViewOnlyMixin, admin.TabularInline):
+    model = SubscriptionLine
+    fields = ["sku", "quantity", "unit_price"]
+    readonly_fields = fields
+    extra = 0
+
+
+class SubscriptionOccurrenceInline(ViewOnlyMixin, admin.TabularInline):
+    model = SubscriptionOccurrence
+    formset = LimitedInlineFormSet
+    fields = [
+        "occurrence_date", "scheduled_for", "status", "order", "attempts", "attempt_at",
+        "failure_code", "failure_detail", "catch_up_from",
+    ]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "latest runs"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+
+class SubscriptionEventInline(ViewOnlyMixin, admin.TabularInline):
+    model = SubscriptionEvent
+    formset = LimitedInlineFormSet
+    fields = ["created_at", "type", "actor", "message"]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["-id"]
+
+
+class SubscriptionChangeForm(forms.Form):
+    """Quantities per line (0 removes it), the shipping method and the shipping address."""
+
+    shipping_method = forms.ModelChoiceField(
+        queryset=ServiceLevel.objects.filter(is_active=True), required=False, to_field_name="code"
+    )
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    company = forms.CharField(max_length=100, required=False)
+    line1 = forms.CharField(max_length=200)
+    line2 = forms.CharField(max_length=200, required=False)
+    postal_code = forms.CharField(max_length=20, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=2, help_text="ISO 3166-1 code, e.g. US.")
+    phone = forms.CharField(max_length=40, required=False)
+
+    def __init__(self, *args, subscription: Subscription, **kwargs):
+        address = subscription.shipping_address or {}
+        initial = {field: address.get(field) or "" for field in ADDRESS_FIELDS}
+        initial["shipping_method"] = (
+            subscription.shipping_method.code if subscription.shipping_method_id else None
+        )
+        self.lines = list(subscription.lines.order_by("pk"))
+        for line in self.lines:
+            initial[f"quantity_{line.sku}"] = line.quantity
+        super().__init__(*args, initial=initial, **kwargs)
+        for line in self.lines:
+            self.fields[f"quantity_{line.sku}"] = forms.IntegerField(
+                label=f"Quantity of {line.sku}", min_value=0, max_value=10000
+            )
+
+    def clean_country(self):
+        try:
+            return CountryCodeField().to_internal_value(self.cleaned_data["country"])
+        except Exception as error:
+            raise forms.ValidationError(getattr(error, "detail", str(error)))
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        method = data.get("shipping_method")
+        return {
+            "quantities": {line.sku: data[f"quantity_{line.sku}"] for line in self.lines},
+            "shipping_address": {
+                field: data.get(field, "") for field in ADDRESS_FIELDS if data.get(field)
+            },
+            "shipping_method": method.code if method else None,
+        }
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "email", "channel", "status_badge", "schedule", "next_run", "upcoming",
+        "occurrence_count",
+    ]
+    list_display_links = ["id", "email"]
+    list_filter = ["status", "channel", "interval_unit", "pause_reason"]
+    list_select_related = ["channel"]
+    search_fields = ["email", "id"]
+    search_help_text = "A subscription number, or the start of an e-mail address."
+    show_full_result_count = False
+    ordering = ["-id"]
+    inlines = [SubscriptionLineInline, SubscriptionOccurrenceInline, SubscriptionEventInline]
+    actions = ["pause_selected", "resume_selected", "cancel_selected"]
+    object_actions = ("pause", "resume", "skip_next", "cancel")
+    show_save_buttons = False
+    fieldsets = [
+        (None, {"fields": [("channel", "customer", "email"), ("status", "pause_reason")]}),
+        (
+            "Schedule",
+            {
+                "fields": [
+                    ("interval_unit", "interval_count", "anchor_day"),
+                    ("time_zone", "local_time"), ("start_date", "end_date", "max_orders"),
+                    ("occurrence_count", "next_run", "upcoming"),
+                ]
+            },
+        ),
+        (
+            "Delivery and payment",
+            {
+                "fields": [
+                    "address", "shipping_method", ("currency", "shipping_total", "tax_total"),
+                    ("payment_method", "payment_reference"), "attributes_pretty",
+                ]
+            },
+        ),
+        ("Record", {"fields": [("created_at", "updated_at", "cancelled_at")]}),
+    ]
+    readonly_fields = [
+        "channel", "customer", "email", "status", "pause_reason", "interval_unit",
+        "interval_count", "anchor_day", "time_zone", "local_time", "start_date", "end_date",
+        "max_orders", "occurrence_count", "next_run", "upcoming", "address", "shipping_method",
+        "currency", "shipping_total", "tax_total", "payment_method", "payment_reference",
+        "attributes_pretty", "created_at", "updated_at", "cancelled_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def search_condition(self, term: str) -> Q:
+        condition = Q(email__istartswith=term)
+        if term.isdigit():
+            condition |= Q(pk=int(term))
+        return condition
+
+    # --- columns --------------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, subscription: Subscription) -> str:
+        return status_badge(subscription.status, subscription.get_status_display())
+
+    @admin.display(description="every")
+    def schedule(self, subscription: Subscription) -> str:
+        unit = subscription.get_interval_unit_display().lower()
+        if subscription.interval_count == 1:
+            unit = unit.rstrip("s")
+        return f"{subscription.interval_count} {unit} at {subscription.local_time:%H:%M}"
+
+    @admin.display(description="next run", ordering="next_run_at")
+    def next_run(self, subscription: Subscription) -> str:
+        runs = selectors.upcoming_runs(subscription, count=1)
+        return _local(runs[0], subscription) if runs else "—"
+
+    @admin.display(description="upcoming runs")
+    def upcoming(self, subscription: Subscription) -> str:
+        runs = selectors.upcoming_runs(subscription, count=4)[1:]
+        if not runs:
+            return "—"
+        return format_html_join(
+            "", "<div>{}</div>", ((_local(moment, subscription),) for moment in runs)
+        )
+
+    @admin.display(description="shipping address")
+    def address(self, subscription: Subscription) -> str:
+        return pretty_json(subscription.shipping_address)
+
+    @admin.display(description="attributes")
+    def attributes_pretty(self, subscription: Subscription) -> str:
+        return pretty_json(subscription.attributes)
+
+    # --- buttons and actions --------------------------------------------------------------
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        if obj.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+            url = reverse("admin:orders_subscription_change_contents", args=[obj.pk])
+            return [("Change quantities, address or shipping method", url)]
+        return []
+
+    @object_action(label="Pause", is_visible=lambda obj: obj.status == SubscriptionStatus.ACTIVE)
+    def pause(self, request, obj):
+        self._run(request, obj, lambda: services.subscription_pause(
+            subscription=obj, actor=_actor(request), reason=Subscription.PauseReason.STAFF
+        ), "paused")
+
+    @object_action(label="Resume", is_visible=lambda obj: obj.status == SubscriptionStatus.PAUSED)
+    def resume(self, request, obj):
+        self._run(request, obj, lambda: services.subscription_resume(
+            subscription=obj, actor=_actor(request)
+        ), "resumed")
+
+    @object_action(
+        label="Skip next run", is_visible=lambda obj: obj.status == SubscriptionStatus.ACTIVE
+    )
+    def skip_next(self, request, obj):
+        self._run(request, obj, lambda: services.subscription_skip_next(
+            subscription=obj, actor=_actor(request)
+        ), "next run skipped")
+
+    @object_action(
+        label="Cancel subscription",
+        is_visible=lambda obj: obj.status
+        in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
+    )
+    def cancel(self, request, obj):
+        self._run(request, obj, lambda: services.subscription_cancel(
+            subscription=obj, actor=_actor(request), reason="Cancelled by staff"
+        ), "cancelled")
+
+    def _run(self, request, obj, call, done: str) -> None:
+        try:
+            call()
+        except OmsError as error:
+            self.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
+        else:
+            self.message_user(request, f"{obj}: {done}.", messages.SUCCESS)
+
+    @admin.action(description="Pause selected subscriptions")
+    def pause_selected(self, request, queryset):
+        run_for_each(self, request, queryset, lambda obj: services.subscription_pause(
+            subscription=obj, actor=_actor(request), reason=Subscription.PauseReason.STAFF
+        ) and "paused")
+
+    @admin.action(description="Resume selected subscriptions")
+    def resume_selected(self, request, queryset):
+        run_for_each(self, request, queryset, lambda obj: services.subscription_resume(
+            subscription=obj, actor=_actor(request)
+        ) and "resumed")
+
+    @admin.action(description="Cancel selected subscriptions")
+    def cancel_selected(self, request, queryset):
+        run_for_each(self, request, queryset, lambda obj: services.subscription_cancel(
+            subscription=obj, actor=_actor(request), reason="Cancelled by staff"
+        ) and "cancelled")
+
+    # --- pages ----------------------------------------------------------------------------
+
+    def get_urls(self):
+        own = [
+            path(
+                "forecast/",
+                self.admin_site.admin_view(self.forecast_view),
+                name="orders_subscription_forecast",
+            ),
+            path(
+                "<int:object_id>/change-contents/",
+                self.admin_site.admin_view(self.change_contents_view),
+                name="orders_subscription_change_contents",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def forecast_view(self, request):
+        """Expected subscription demand per SKU for the next 30 days."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Subscription demand, next {FORECAST_DAYS} days",
+            "opts": self.opts,
+            "rows": subscription_demand_rows(FORECAST_DAYS),
+            "days": FORECAST_DAYS,
+            "changelist_url": reverse("admin:orders_subscription_changelist"),
+        }
+        return TemplateResponse(request, "admin/orders/subscription/forecast.html", context)
+
+    def change_contents_view(self, request, object_id: int):
+        """Change quantities, the shipping address or method through `subscription_change`."""
+        subscription = self.get_object(request, str(object_id))
+        if subscription is None:
+            return redirect(reverse("admin:orders_subscription_changelist"))
+        if not self.has_change_permission(request, subscription):
+            raise PermissionDenied
+        form = SubscriptionChangeForm(request.POST or None, subscription=subscription)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.subscription_change(
+                    subscription=subscription, actor=_actor(request), **form.changes()
+                )
+            except OmsError as error:
+                form.add_error(None, f"{error.detail} {error.errors or ''}".strip())
+            else:
+                self.message_user(request, f"{subscription}: changed.", messages.SUCCESS)
+                return redirect(self.object_change_url(subscription))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change {subscription}",
+            "opts": self.opts,
+            "form": form,
+            "subscription": subscription,
+            "changelist_url": reverse("admin:orders_subscription_changelist"),
+            "change_url": self.object_change_url(subscription),
+        }
+        return TemplateResponse(
+            request, "admin/orders/subscription/change_contents.html", context
+        )
+
+
+def _local(moment, subscription: Subscription) -> str:
+    return format_html(
+        "{} <small>{}</small>", moment.strftime("%Y-%m-%d %H:%M"), subscription.time_zone
+    )
+
+
+class SalesChannelWithSubscriptionsAdmin(SalesChannelAdmin):
+    fieldsets = [
+        *SalesChannelAdmin.fieldsets[:-1],
+        ("Subscriptions", {"fields": ["subscription_reminder_days"]}),
+        SalesChannelAdmin.fieldsets[-1],
+    ]
+
+
+admin.site.unregister(SalesChannel)
+admin.site.register(SalesChannel, SalesChannelWithSubscriptionsAdmin)

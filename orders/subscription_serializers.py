@@ -1,0 +1,151 @@
+"""Serializers for subscriptions: what channels send (create, change) and what they read."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from oms_project.serializers import StrictSerializer
+from orders.input_serializers import (
+    AddressInputSerializer,
+    CustomerInputSerializer,
+    LineInputSerializer,
+    MoneyField,
+)
+from orders.subscription_models import (
+    IntervalUnit,
+    Subscription,
+    SubscriptionLine,
+    SubscriptionOccurrence,
+)
+from orders.subscriptions import selectors
+
+MAX_SUBSCRIPTION_LINES = 100
+
+
+class SubscriptionLineInputSerializer(LineInputSerializer):
+    discount = None
+
+
+class SubscriptionCreateSerializer(StrictSerializer):
+    channel = serializers.CharField(
+        max_length=40,
+        required=False,
+        help_text="Channel code; only for staff and integration keys (a channel key implies it).",
+    )
+    customer = CustomerInputSerializer()
+    lines = SubscriptionLineInputSerializer(
+        many=True, allow_empty=False, max_length=MAX_SUBSCRIPTION_LINES
+    )
+    shipping_address = AddressInputSerializer()
+    billing_address = AddressInputSerializer(required=False, allow_null=True)
+    shipping_method = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "Use an ISO 4217 code."}
+    )
+    shipping_total = MoneyField(required=False)
+    tax_total = MoneyField(required=False)
+    payment_method = serializers.CharField(max_length=50)
+    payment_reference = serializers.CharField(max_length=100)
+    interval_unit = serializers.ChoiceField(choices=IntervalUnit.choices)
+    interval_count = serializers.IntegerField(min_value=1, max_value=366, default=1)
+    anchor_day = serializers.IntegerField(
+        min_value=1,
+        max_value=31,
+        required=False,
+        allow_null=True,
+        help_text="Monthly: day of the month (1-31, clamped to short months). Weekly: ISO "
+        "weekday (1 = Monday). Default: the start date's.",
+    )
+    time_zone = serializers.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin.")
+    local_time = serializers.TimeField(help_text="When each run is placed, in the time zone.")
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(required=False, allow_null=True)
+    max_orders = serializers.IntegerField(
+        min_value=1, max_value=100000, required=False, allow_null=True
+    )
+    attributes = serializers.DictField(required=False, default=dict)
+
+    def validate_attributes(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("At most 50 attributes.")
+        return value
+
+
+class SubscriptionChangeSerializer(StrictSerializer):
+    quantities = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=settings.OMS_MAX_LINE_QUANTITY),
+        required=False,
+        allow_empty=False,
+        help_text="New quantity per SKU on the subscription; 0 removes the line.",
+    )
+    shipping_address = AddressInputSerializer(required=False)
+    shipping_method = serializers.CharField(max_length=40, required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send quantities, shipping_address or shipping_method."]}
+            )
+        return attrs
+
+
+class SubscriptionCancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class SubscriptionLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SubscriptionLine
+        fields = ["sku", "quantity", "unit_price"]
+        read_only_fields = fields
+
+
+class SubscriptionRunSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number", read_only=True, default=None)
+
+    class Meta:
+        model = SubscriptionOccurrence
+        fields = [
+            "occurrence_date", "scheduled_for", "status", "attempts", "attempt_at", "order",
+            "failure_code", "failure_detail", "catch_up_from",
+        ]
+        read_only_fields = fields
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    customer_id = serializers.IntegerField(read_only=True)
+    shipping_method = serializers.CharField(
+        source="shipping_method.code", read_only=True, default=None
+    )
+    lines = SubscriptionLineSerializer(many=True, read_only=True)
+    upcoming_runs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "channel", "customer_id", "email", "status", "pause_reason", "lines",
+            "shipping_address", "billing_address", "shipping_method", "currency",
+            "shipping_total", "tax_total", "payment_method", "payment_reference",
+            "interval_unit", "interval_count", "anchor_day", "time_zone", "local_time",
+            "start_date", "end_date", "max_orders", "occurrence_count",
+            "next_occurrence_date", "next_run_at", "upcoming_runs", "attributes", "created_at",
+            "updated_at", "cancelled_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
+    def get_upcoming_runs(self, subscription) -> list[str]:
+        return [moment.isoformat() for moment in selectors.upcoming_runs(subscription)]
+
+
+class SubscriptionDetailSerializer(SubscriptionSerializer):
+    runs = serializers.SerializerMethodField()
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "runs"]
+        read_only_fields = fields
+
+    @extend_schema_field(SubscriptionRunSerializer(many=True))
+    def get_runs(self, subscription) -> list[dict]:
+        return SubscriptionRunSerializer(selectors.recent_runs(subscription), many=True).data

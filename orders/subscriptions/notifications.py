@@ -1,0 +1,25 @@
+"""Customer e-mails about a subscription: reminder, failed run, failed payment."""
+
+from oms_project.notifications import email_queue
+from orders.subscription_models import Subscription
+
+
+def subscription_email(*, subscription: Subscription, template: str, extra: dict | None = None):
+    """Queue `templates/emails/<template>.*` to the subscriber (sent after commit)."""
+    channel = subscription.channel
+    context = {
+        "subscription": subscription,
+        "lines": list(subscription.lines.order_by("pk")),
+        "customer": subscription.customer,
+        "channel": channel,
+        "brand_name": channel.name,
+        "brand_color": channel.brand_color,
+        "support_email": channel.support_email,
+        **(extra or {}),
+    }
+    return email_queue(
+        to=subscription.email,
+        template=template,
+        context=context,
+        reference=f"subscription:{subscription.pk}",
+    )

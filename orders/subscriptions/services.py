@@ -1,0 +1,456 @@
+"""Writes to subscriptions: create, change, pause, resume, skip the next run, cancel.
+
+Each service locks the subscription row, checks the status table below, writes a
+`SubscriptionEvent` and returns the subscription as it now is. Runs themselves are placed by
+`orders.subscriptions.scheduler`.
+"""
+
+import functools
+import zoneinfo
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from customers.services import customer_upsert
+from inventory.models import Product
+from orders.models import SalesChannel
+from orders.subscription_models import (
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionLine,
+    SubscriptionOccurrence,
+    SubscriptionStatus,
+)
+from orders.subscriptions.errors import SubscriptionStateError, SubscriptionValidationError
+from orders.subscriptions.schedule import (
+    MONTH,
+    WEEK,
+    Schedule,
+    local_date,
+    occurrence_after,
+    occurrence_on_or_after,
+    run_instant,
+)
+from warehouses.models import ServiceLevel
+
+TRANSITIONS = {
+    SubscriptionStatus.ACTIVE: frozenset(
+        {SubscriptionStatus.PAUSED, SubscriptionStatus.CANCELLED, SubscriptionStatus.COMPLETED}
+    ),
+    SubscriptionStatus.PAUSED: frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELLED}),
+    SubscriptionStatus.CANCELLED: frozenset(),
+    SubscriptionStatus.COMPLETED: frozenset(),
+}
+# Runs not yet turned into an order; cancelled with the subscription.
+OPEN_OCCURRENCE_STATUSES = (
+    SubscriptionOccurrence.Status.PENDING,
+    SubscriptionOccurrence.Status.PAYMENT_RETRY,
+)
+# Enough to step over a daylight-saving change when looking for the next instant.
+NEXT_RUN_LOOKAHEAD = 3
+
+
+# --- schedule of a stored subscription ------------------------------------------------------
+
+
+def subscription_schedule(subscription: Subscription) -> Schedule:
+    """The `Schedule` of a stored subscription."""
+    return Schedule(
+        interval_unit=subscription.interval_unit,
+        interval_count=subscription.interval_count,
+        start_date=subscription.start_date,
+        anchor_day=subscription.anchor_day,
+        end_date=subscription.end_date,
+    )
+
+
+def subscription_zone(subscription: Subscription) -> ZoneInfo:
+    return ZoneInfo(subscription.time_zone)
+
+
+def subscription_run_instant(subscription: Subscription, day) -> datetime:
+    """The instant the run on local date `day` is due."""
+    return run_instant(day, subscription.local_time, subscription_zone(subscription))
+
+
+def next_run_not_before(subscription: Subscription, moment: datetime):
+    """(date, instant) of the first run due at or after `moment`, or None if none is left."""
+    if (
+        subscription.max_orders is not None
+        and subscription.occurrence_count >= subscription.max_orders
+    ):
+        return None
+    schedule = subscription_schedule(subscription)
+    day = occurrence_on_or_after(schedule, local_date(moment, subscription_zone(subscription)))
+    for _ in range(NEXT_RUN_LOOKAHEAD):
+        if day is None:
+            return None
+        instant = subscription_run_instant(subscription, day)
+        if instant >= moment:
+            return day, instant
+        day = occurrence_after(schedule, day)
+    return None
+
+
+def schedule_set_next(subscription: Subscription, found) -> None:
+    """Point the subscription at its next run, or complete it when none is left (no save)."""
+    if found is None:
+        subscription.status = SubscriptionStatus.COMPLETED
+        subscription.next_occurrence_date = None
+        subscription.next_run_at = None
+    else:
+        subscription.next_occurrence_date, subscription.next_run_at = found
+
+
+def subscription_event_record(
+    *, subscription: Subscription, type: str, actor: str, message: str = "", data=None
+) -> SubscriptionEvent:
+    """Append an event to the subscription's audit trail (inside the business transaction)."""
+    return SubscriptionEvent.objects.create(
+        subscription=subscription, type=type, actor=actor[:150], message=message, data=data or {}
+    )
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def subscription_create(*, channel: SalesChannel, data: dict, actor: str) -> Subscription:
+    """Create an active subscription for a channel's customer from validated API data.
+
+    Checks what a serializer cannot (SKUs for sale, the shipping method, the time zone, the
+    anchor day for the interval, a run left before the end), upserts the customer, writes the
+    subscription and its lines and points it at its first run: the first run date on or after
+    the start date whose local time has not passed yet. Raises
+    `SubscriptionValidationError` with field errors; nothing is written then.
+    """
+    now = timezone.now()
+    products, service_level = _validate(data)
+    with transaction.atomic():
+        customer_data = data["customer"]
+        customer = customer_upsert(
+            channel_code=channel.code,
+            email=customer_data["email"],
+            external_id=customer_data.get("channel_customer_id") or None,
+            profile={
+                field: customer_data.get(field, "")
+                for field in ("first_name", "last_name", "phone")
+            },
+        )
+        subscription = Subscription(
+            channel=channel,
+            customer=customer,
+            email=customer.email,
+            shipping_address=address_snapshot(data["shipping_address"]),
+            billing_address=address_snapshot(data.get("billing_address")),
+            shipping_method=service_level,
+            currency=data["currency"],
+            shipping_total=data.get("shipping_total", Decimal("0.00")),
+            tax_total=data.get("tax_total", Decimal("0.00")),
+            payment_method=data["payment_method"],
+            payment_reference=data["payment_reference"],
+            interval_unit=data["interval_unit"],
+            interval_count=data.get("interval_count", 1),
+            anchor_day=data.get("anchor_day"),
+            time_zone=data["time_zone"],
+            local_time=data["local_time"],
+            start_date=data["start_date"],
+            end_date=data.get("end_date"),
+            max_orders=data.get("max_orders"),
+            attributes=data.get("attributes") or {},
+        )
+        found = next_run_not_before(subscription, now)
+        if found is None:
+            raise SubscriptionValidationError(
+                "The subscription has no run left.",
+                errors={"end_date": ["No run falls between now and the end date."]},
+            )
+        schedule_set_next(subscription, found)
+        subscription.save()
+        SubscriptionLine.objects.bulk_create(
+            [
+                SubscriptionLine(
+                    subscription=subscription,
+                    product=products[line["sku"]],
+                    sku=line["sku"],
+                    quantity=line["quantity"],
+                    unit_price=line["unit_price"],
+                )
+                for line in data["lines"]
+            ]
+        )
+        subscription_event_record(
+            subscription=subscription,
+            type="created",
+            actor=actor,
+            message=f"Subscription created; first run {subscription.next_occurrence_date}.",
+        )
+    return subscription
+
+
+def _validate(data: dict) -> tuple[dict, ServiceLevel | None]:
+    errors: dict = {}
+    skus = [line["sku"] for line in data["lines"]]
+    products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    line_errors = []
+    for index, sku in enumerate(skus):
+        product = products.get(sku)
+        if product is None:
+            line_errors.append({"sku": [f"Unknown SKU '{sku}'."]})
+        elif not product.is_active:
+            line_errors.append({"sku": [f"SKU '{sku}' is not for sale."]})
+        elif sku in skus[:index]:
+            line_errors.append({"sku": [f"SKU '{sku}' appears on more than one line."]})
+        else:
+            line_errors.append({})
+    if any(line_errors):
+        errors["lines"] = line_errors
+    service_level = None
+    if data.get("shipping_method"):
+        service_level = ServiceLevel.objects.filter(
+            code=data["shipping_method"], is_active=True
+        ).first()
+        if service_level is None:
+            errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
+    errors.update(schedule_errors(data))
+    if errors:
+        raise SubscriptionValidationError("The subscription has invalid fields.", errors=errors)
+    return products, service_level
+
+
+def schedule_errors(data: dict) -> dict:
+    """Field errors of the time zone, anchor day and end date (empty when all is well)."""
+    errors = {}
+    if not is_known_time_zone(data["time_zone"]):
+        errors["time_zone"] = [f"Unknown time zone '{data['time_zone']}'; use an IANA name."]
+    anchor = data.get("anchor_day")
+    if anchor is not None:
+        highest = {MONTH: 31, WEEK: 7}.get(data["interval_unit"])
+        if highest is None:
+            errors["anchor_day"] = ["Daily schedules take no anchor day."]
+        elif not 1 <= anchor <= highest:
+            errors["anchor_day"] = [f"Give a day between 1 and {highest} for this interval."]
+    if data.get("end_date") and data["end_date"] < data["start_date"]:
+        errors["end_date"] = ["The end date is before the start date."]
+    return errors
+
+
+def is_known_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone the system's database knows."""
+    return name in _time_zone_names()
+
+
+@functools.cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def address_snapshot(address: dict | None) -> dict:
+    if not address:
+        return {}
+    return {key: (str(value) if value is not None else None) for key, value in address.items()}
+
+
+# --- customer controls ----------------------------------------------------------------------
+
+
+def _locked(subscription: Subscription) -> Subscription:
+    return Subscription.objects.select_for_update().get(pk=subscription.pk)
+
+
+def _check_transition(subscription: Subscription, to_status: str) -> None:
+    if to_status not in TRANSITIONS[subscription.status]:
+        raise SubscriptionStateError(
+            f"Subscription {subscription.pk} is {subscription.status}; it cannot become "
+            f"{to_status}.",
+            extra={"subscription_status": subscription.status},
+        )
+
+
+def subscription_pause(
+    *, subscription: Subscription, actor: str, reason: str = Subscription.PauseReason.CUSTOMER
+) -> Subscription:
+    """Stop placing orders until resumed. Raises `SubscriptionStateError` unless active."""
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        _check_transition(subscription, SubscriptionStatus.PAUSED)
+        subscription.status = SubscriptionStatus.PAUSED
+        subscription.pause_reason = reason
+        subscription.next_occurrence_date = None
+        subscription.next_run_at = None
+        subscription.save()
+        subscription_event_record(
+            subscription=subscription, type="paused", actor=actor, data={"reason": reason}
+        )
+    return subscription
+
+
+def subscription_resume(*, subscription: Subscription, actor: str) -> Subscription:
+    """Place orders again from the next run due after now; runs missed while paused are not
+    placed. Raises `SubscriptionStateError` unless paused; completes the subscription if no
+    run is left."""
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        _check_transition(subscription, SubscriptionStatus.ACTIVE)
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.pause_reason = ""
+        schedule_set_next(subscription, next_run_not_before(subscription, timezone.now()))
+        subscription.save()
+        subscription_event_record(
+            subscription=subscription,
+            type="resumed" if subscription.status == SubscriptionStatus.ACTIVE else "completed",
+            actor=actor,
+            message=f"Next run {subscription.next_occurrence_date or '—'}.",
+        )
+    return subscription
+
+
+def subscription_skip_next(*, subscription: Subscription, actor: str) -> SubscriptionOccurrence:
+    """Skip the next run: it is recorded as skipped (so no scheduler places it) and the
+    subscription moves to the run after it. Raises `SubscriptionStateError` unless active."""
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        if subscription.status != SubscriptionStatus.ACTIVE:
+            raise SubscriptionStateError(
+                f"Only an active subscription has a next run to skip; this one is "
+                f"{subscription.status}.",
+                extra={"subscription_status": subscription.status},
+            )
+        skipped_date = subscription.next_occurrence_date
+        try:
+            with transaction.atomic():
+                occurrence = SubscriptionOccurrence.objects.create(
+                    subscription=subscription,
+                    occurrence_date=skipped_date,
+                    scheduled_for=subscription.next_run_at,
+                    status=SubscriptionOccurrence.Status.SKIPPED,
+                    actor=actor[:150],
+                )
+        except IntegrityError:
+            raise SubscriptionStateError(
+                f"The run of {skipped_date} has already been started; it can no longer be skipped."
+            )
+        after = occurrence_after(subscription_schedule(subscription), skipped_date)
+        schedule_set_next(
+            subscription,
+            None if after is None else (after, subscription_run_instant(subscription, after)),
+        )
+        subscription.save()
+        subscription_event_record(
+            subscription=subscription,
+            type="skipped",
+            actor=actor,
+            message=f"Run of {skipped_date} skipped; next run "
+            f"{subscription.next_occurrence_date or '—'}.",
+            data={"occurrence_date": skipped_date.isoformat()},
+        )
+    return occurrence
+
+
+def subscription_cancel(
+    *, subscription: Subscription, actor: str, reason: str = ""
+) -> Subscription:
+    """End the subscription for good; runs waiting for a payment retry are cancelled too.
+
+    Orders already placed are not touched. Raises `SubscriptionStateError` when it is already
+    cancelled or completed.
+    """
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        _check_transition(subscription, SubscriptionStatus.CANCELLED)
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.next_occurrence_date = None
+        subscription.next_run_at = None
+        subscription.cancelled_at = timezone.now()
+        subscription.save()
+        SubscriptionOccurrence.objects.filter(
+            subscription=subscription, status__in=OPEN_OCCURRENCE_STATUSES
+        ).update(
+            status=SubscriptionOccurrence.Status.CANCELLED,
+            attempt_at=None,
+            failure_code="subscription_cancelled",
+        )
+        subscription_event_record(
+            subscription=subscription, type="cancelled", actor=actor, message=reason
+        )
+    return subscription
+
+
+def subscription_change(
+    *,
+    subscription: Subscription,
+    actor: str,
+    quantities: dict[str, int] | None = None,
+    shipping_address: dict | None = None,
+    shipping_method: str | None = None,
+) -> Subscription:
+    """Change line quantities (by SKU; 0 removes the line), the shipping address or method.
+
+    Applies to the runs not placed yet. Raises `SubscriptionValidationError` for a SKU not on
+    the subscription, a negative quantity, removing every line or an unknown shipping method,
+    and `SubscriptionStateError` for a cancelled or completed subscription; nothing changes.
+    """
+    with transaction.atomic():
+        subscription = _locked(subscription)
+        if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.COMPLETED):
+            raise SubscriptionStateError(
+                f"Subscription {subscription.pk} is {subscription.status}; it cannot change.",
+                extra={"subscription_status": subscription.status},
+            )
+        changes: dict = {}
+        if quantities:
+            changes["quantities"] = _change_quantities(subscription, quantities)
+        if shipping_method is not None:
+            service_level = ServiceLevel.objects.filter(
+                code=shipping_method, is_active=True
+            ).first()
+            if service_level is None:
+                raise SubscriptionValidationError(
+                    errors={"shipping_method": [f"Unknown shipping method '{shipping_method}'."]}
+                )
+            subscription.shipping_method = service_level
+            changes["shipping_method"] = shipping_method
+        if shipping_address is not None:
+            subscription.shipping_address = address_snapshot(shipping_address)
+            changes["shipping_address"] = subscription.shipping_address
+        subscription.save()
+        subscription_event_record(
+            subscription=subscription, type="changed", actor=actor, data=changes
+        )
+    return subscription
+
+
+def _change_quantities(subscription: Subscription, quantities: dict[str, int]) -> dict:
+    lines = {line.sku: line for line in subscription.lines.select_for_update().order_by("pk")}
+    errors = {}
+    for sku, quantity in quantities.items():
+        if sku not in lines:
+            errors[sku] = [f"SKU '{sku}' is not on this subscription."]
+        elif quantity < 0:
+            errors[sku] = ["A quantity cannot be negative."]
+    if errors:
+        raise SubscriptionValidationError(
+            "The quantities are invalid.", errors={"quantities": errors}
+        )
+    if all(quantities.get(sku, line.quantity) == 0 for sku, line in lines.items()):
+        raise SubscriptionValidationError(
+            "A subscription keeps at least one line; cancel it instead.",
+            errors={"quantities": ["A subscription keeps at least one line; cancel it instead."]},
+        )
+    for sku, quantity in quantities.items():
+        if quantity == 0:
+            lines[sku].delete()
+        else:
+            SubscriptionLine.objects.filter(pk=lines[sku].pk).update(quantity=quantity)
+    return dict(quantities)
+
+
+def occurrence_count_add(subscription: Subscription) -> None:
+    """Count one more scheduled run (a database increment)."""
+    Subscription.objects.filter(pk=subscription.pk).update(
+        occurrence_count=F("occurrence_count") + 1
+    )
+    subscription.occurrence_count += 1
