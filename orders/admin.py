@@ -37,6 +37,11 @@ from orders.models import (
     Payment,
     SalesChannel,
 )
+from orders.order_workflow_admin import (
+    OrderWorkflowAdminMixin,
+    PaymentMethodFilter,
+    WarehouseFilter,
+)
 from orders.services import KNOWN_SCOPES, api_key_create, api_key_revoke
 from orders.states import HoldReason, OrderStatus
 
@@ -263,14 +268,14 @@ class HoldReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
+class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     list_display = [
         "number", "placed_at", "channel", "email", "status_label", "fulfillment_method",
         "total_with_currency", "paid_total",
     ]
     list_filter = [
-        "status", HoldReasonFilter, "channel", "fulfillment_method",
-        ("placed_at", admin.DateFieldListFilter),
+        "status", HoldReasonFilter, "channel", "fulfillment_method", PaymentMethodFilter,
+        "shipping_method", WarehouseFilter, ("placed_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["channel"]
     search_fields = ["number", "channel_order_id", "email"]
@@ -278,8 +283,8 @@ class OrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ["customer", "channel", "pickup_location", "shipping_method"]
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
-    actions: list = []
-    object_actions: tuple[str, ...] = ()
+    actions = ["cancel_selected"]
+    object_actions = OrderWorkflowAdminMixin.workflow_actions
     show_save_buttons = False  # every field is read-only; changes are the object actions
     fieldsets = [
         (

@@ -60,3 +60,57 @@ def allocations_for_orders(orders) -> dict[int, list[dict]]:
             {"warehouse": warehouse, "quantity": quantity}
         )
     return result
+
+
+def cancellation_preview(order: Order) -> dict:
+    """What cancelling the whole order would do now: units per line, stock freed, refund."""
+    from orders import pricing
+    from orders.services.cancellation import NOT_CANCELLABLE
+
+    if order.status in NOT_CANCELLABLE:
+        return {"order": order, "allowed": False,
+                "reason": f"It is {order.get_status_display().lower()}.", "lines": []}
+    lines, refund = [], pricing.money(0)
+    for line in order.lines.all():
+        units = line.quantity - line.quantity_shipped - line.quantity_cancelled
+        if units <= 0:
+            continue
+        released = max(units - line.quantity_open, 0)
+        lines.append({"sku": line.sku, "units": units, "released": released,
+                      "shipped": line.quantity_shipped})
+        refund += pricing.units_value(
+            line_total_amount=line.line_total, quantity=line.quantity, units=units,
+            subtotal=order.subtotal, order_discount=order.discount_total,
+            tax_total=order.tax_total)
+    if not lines:
+        return {"order": order, "allowed": False,
+                "reason": "Every unit is already shipped or cancelled.", "lines": []}
+    if all(line.quantity_shipped == 0 for line in order.lines.all()):
+        refund += order.shipping_total
+    refund = max(min(refund, order.paid_total - order.refund_due), pricing.money(0))
+    return {"order": order, "allowed": True, "reason": "", "lines": lines, "refund": refund}
+
+
+ORDER_EXPORT_COLUMNS = (
+    "number", "channel__code", "channel_order_id", "status", "placed_at", "email",
+    "fulfillment_method", "payment_method", "shipping_method__code", "currency", "subtotal",
+    "discount_total", "shipping_total", "tax_total", "total", "paid_total", "refund_due",
+)
+LINE_EXPORT_COLUMNS = (
+    "order__number", "order__channel__code", "order__status", "order__placed_at",
+    "order__email", "id", "sku", "name", "quantity", "quantity_shipped", "quantity_cancelled",
+    "quantity_returned", "unit_price", "discount", "line_total",
+)
+
+
+def order_export_rows(orders: QuerySet[Order], *, per_line: bool):
+    """Header and a lazy row iterator for a CSV export of `orders` (streamed in chunks)."""
+    if per_line:
+        rows = (OrderLine.objects.filter(order__in=orders.values("pk"))
+                .order_by("order_id", "id").values_list(*LINE_EXPORT_COLUMNS))
+        header = [column.replace("order__", "order_").replace("__code", "") if column != "id"
+                  else "line_id" for column in LINE_EXPORT_COLUMNS]
+    else:
+        rows = orders.order_by("-placed_at", "-id").values_list(*ORDER_EXPORT_COLUMNS)
+        header = [column.replace("__code", "") for column in ORDER_EXPORT_COLUMNS]
+    return header, rows.iterator(chunk_size=5000)

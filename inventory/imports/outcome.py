@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from inventory.imports.errors import row_error_message
 from inventory.imports.reader import ParsedRow
+from oms_project.spreadsheets import neutralise_formula  # noqa: F401  (re-exported)
 
 INLINE_ERRORS = 1000
 ERROR_CSV_HEADER = ("row", "sku", "warehouse", "code", "message")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -23,12 +23,6 @@ class ImportCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-def neutralise_formula(value) -> str:
-    """Quote a cell that a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 class ErrorSink:

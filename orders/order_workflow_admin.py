@@ -1,0 +1,195 @@
+"""What ops staff do to orders in the admin: hold, release, cancel (with a confirmation page
+that shows what will happen), and export the filtered list to CSV.
+
+`OrderWorkflowAdminMixin` is mixed into `orders.admin.OrderAdmin`; every change calls one
+service in `orders.services` and reports each order's result.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from oms_project.admin import object_action, run_for_each
+from oms_project.spreadsheets import csv_stream_response
+from orders import selectors, services
+from orders.models import Order
+from orders.states import HoldReason, OrderStatus, can_transition
+from warehouses.models import Warehouse
+
+
+def _actor(request) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        required=True,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Recorded on each order and sent to the customer.",
+    )
+
+
+class WarehouseFilter(admin.SimpleListFilter):
+    title = "warehouse"
+    parameter_name = "warehouse"
+
+    def lookups(self, request, model_admin):
+        return list(Warehouse.objects.order_by("code").values_list("code", "code"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return selectors.orders_at_warehouse(queryset, self.value())
+        return queryset
+
+
+class PaymentMethodFilter(admin.SimpleListFilter):
+    """Payment methods seen on the latest orders (no DISTINCT over the whole table)."""
+
+    title = "payment method"
+    parameter_name = "payment_method"
+
+    def lookups(self, request, model_admin):
+        recent = Order.objects.order_by("-id").values_list("payment_method", flat=True)[:2000]
+        return [(method, method) for method in sorted({m for m in recent if m})]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(payment_method=self.value()) if self.value() else queryset
+
+
+def _hold_action(reason: HoldReason):
+    @object_action(
+        label=f"Hold: {reason.label.lower()}",
+        is_visible=lambda order: can_transition(order.status, OrderStatus.ON_HOLD),
+    )
+    def hold(self, request, order: Order) -> None:
+        run_for_each(self, request, [order], lambda o: _hold(o, reason, request))
+
+    hold.__name__ = f"hold_{reason.value}"
+    return hold
+
+
+def _hold(order: Order, reason: HoldReason, request) -> str:
+    services.order_hold(order=order, reason_code=reason.value, actor=_actor(request))
+    return f"on hold ({reason.label.lower()})."
+
+
+class OrderWorkflowAdminMixin:
+    workflow_actions = ("release_hold", *(f"hold_{reason.value}" for reason in HoldReason))
+    change_list_template = "admin/orders/order/change_list.html"
+
+    hold_fraud_review = _hold_action(HoldReason.FRAUD_REVIEW)
+    hold_payment_issue = _hold_action(HoldReason.PAYMENT_ISSUE)
+    hold_address_issue = _hold_action(HoldReason.ADDRESS_ISSUE)
+    hold_customer_request = _hold_action(HoldReason.CUSTOMER_REQUEST)
+
+    @object_action(label="Release hold", is_visible=lambda order: order.status == "on_hold")
+    def release_hold(self, request, order: Order) -> None:
+        def release(o):
+            services.order_release_hold(order=o, actor=_actor(request))
+            o.refresh_from_db()
+            return f"released, now {o.get_status_display().lower()}."
+
+        run_for_each(self, request, [order], release)
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        links = list(super().get_object_links(request, obj))
+        if selectors.cancellation_preview(obj)["allowed"]:
+            links.append(
+                (
+                    "Cancel order…",
+                    reverse(f"{self.admin_site.name}:orders_order_cancel", args=[obj.pk]),
+                )
+            )
+        return links
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path("<int:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
+            path("export/", wrap(self.export_view), name="orders_order_export"),
+        ]
+        return own + super().get_urls()
+
+    # --- cancellation -----------------------------------------------------------------------
+
+    @admin.action(description="Cancel selected orders…")
+    def cancel_selected(self, request, queryset):
+        return self._cancel_flow(request, list(queryset.order_by("pk")[:500]), from_changelist=True)
+
+    def cancel_view(self, request, object_id: int):
+        order = self.get_object(request, str(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        return self._cancel_flow(request, [order], from_changelist=False)
+
+    def _cancel_flow(self, request, orders: list[Order], *, from_changelist: bool):
+        if not all(self.has_change_permission(request, order) for order in orders):
+            raise PermissionDenied
+        form = CancelForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            run_for_each(self, request, orders, lambda order: _cancel(order, reason, request))
+            if from_changelist:
+                return None
+            return redirect(
+                reverse(f"{self.admin_site.name}:orders_order_change", args=[orders[0].pk])
+            )
+        previews = [selectors.cancellation_preview(order) for order in orders]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel orders" if len(orders) > 1 else f"Cancel order {orders[0].number}",
+            "opts": self.model._meta,
+            "previews": previews,
+            "form": form,
+            "from_changelist": from_changelist,
+            "selected": [order.pk for order in orders],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "any_allowed": any(preview["allowed"] for preview in previews),
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel_confirmation.html", context)
+
+    # --- export ------------------------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        params = request.GET.copy()
+        for paging in ("p", "all"):
+            params.pop(paging, None)
+        base = reverse(f"{self.admin_site.name}:orders_order_export")
+        lines = params.copy()
+        lines["per"] = "line"
+        extra_context = {
+            **(extra_context or {}),
+            "export_orders_url": f"{base}?{params.urlencode()}",
+            "export_lines_url": f"{base}?{lines.urlencode()}",
+        }
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        per_line = request.GET.get("per") == "line"
+        params = request.GET.copy()
+        params.pop("per", None)
+        request.GET = params
+        changelist = self.get_changelist_instance(request)
+        orders = changelist.get_queryset(request)
+        header, rows = selectors.order_export_rows(orders, per_line=per_line)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        kind = "order-lines" if per_line else "orders"
+        return csv_stream_response(filename=f"{kind}-{stamp}.csv", header=header, rows=rows)
+
+
+def _cancel(order: Order, reason: str, request) -> str:
+    outcome = services.order_cancel(order=order, actor=_actor(request), reason=reason)
+    units = sum(outcome["cancelled"].values())
+    return (
+        f"{units} unit(s) cancelled, {outcome['released']} released to stock, "
+        f"refund due {outcome['refund_due']}."
+    )
