@@ -10,6 +10,8 @@ from dataclasses import asdict
 
 import django_filters
 from django.db.models import Prefetch, ProtectedError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -134,6 +136,14 @@ class AvailabilityViewSet(viewsets.GenericViewSet):
     pagination_class = None
     filter_backends = []
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("skus", str, description="Comma-separated SKUs (up to 500)."),
+            OpenApiParameter("channel", str, description="Channel code; implied by a channel key."),
+            OpenApiParameter("breakdown", bool, description="Add per-warehouse numbers."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def list(self, request):
         skus = [sku.strip() for sku in request.query_params.get("skus", "").split(",")]
         skus = [sku for sku in skus if sku]

@@ -33,22 +33,27 @@ class SubscriptionInputSerializer(StrictSerializer):
     is_active = serializers.BooleanField(required=False, default=True)
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = ["id", "name", "url", "events", "is_active", "created_at", "updated_at"]
 
 
-class SubscriptionCreatedSerializer(SubscriptionSerializer):
-    class Meta(SubscriptionSerializer.Meta):
-        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
 
 
 class AttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = [
-            "number", "started_at", "duration_ms", "response_code", "response_excerpt", "error",
+            "number",
+            "started_at",
+            "duration_ms",
+            "response_code",
+            "response_excerpt",
+            "error",
             "outcome",
         ]
 
@@ -61,8 +66,18 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "subscription", "event_id", "topic", "status", "attempts", "next_attempt_at",
-            "last_response_code", "last_error", "created_at", "completed_at", "attempt_log",
+            "id",
+            "subscription",
+            "event_id",
+            "topic",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_response_code",
+            "last_error",
+            "created_at",
+            "completed_at",
+            "attempt_log",
         ]
 
 
@@ -73,7 +88,7 @@ class SubscriptionViewSet(
     viewsets.GenericViewSet,
 ):
     scope = "webhooks"
-    serializer_class = SubscriptionSerializer
+    serializer_class = WebhookSubscriptionSerializer
     queryset = WebhookSubscription.objects.all()
     pagination_class = None
 
@@ -81,17 +96,19 @@ class SubscriptionViewSet(
         return WebhookSubscription.objects.order_by("pk")
 
     @extend_schema(
-        request=SubscriptionInputSerializer, responses={201: SubscriptionCreatedSerializer}
+        request=SubscriptionInputSerializer, responses={201: WebhookSubscriptionCreatedSerializer}
     )
     def create(self, request):
         payload = SubscriptionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         subscription = webhook_subscription_create(**payload.validated_data)
         return Response(
-            SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
+            WebhookSubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=SubscriptionInputSerializer, responses={200: SubscriptionSerializer})
+    @extend_schema(
+        request=SubscriptionInputSerializer, responses={200: WebhookSubscriptionSerializer}
+    )
     def partial_update(self, request, pk=None):
         subscription = self.get_object()
         payload = SubscriptionInputSerializer(data=request.data, partial=True)
@@ -100,7 +117,7 @@ class SubscriptionViewSet(
         if not changes.get("secret", True):
             changes.pop("secret")
         subscription = webhook_subscription_update(subscription=subscription, **changes)
-        return Response(SubscriptionSerializer(subscription).data)
+        return Response(WebhookSubscriptionSerializer(subscription).data)
 
 
 class DeliveryFilter(django_filters.FilterSet):
