@@ -30,8 +30,10 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "embedded-development-key-change-me-in-production-0123456789abcdef"
+# Without SECRET_KEY the embedded default runs on a key marked insecure, which
+# `check --deploy` reports (security.W009), so a production deploy cannot miss it.
+SECRET_KEY = os.environ.get("SECRET_KEY") or (
+    "django-insecure-embedded-development-key-change-me-0123456789abcdef"
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

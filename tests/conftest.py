@@ -8,6 +8,11 @@ from orders.services import api_key_create
 from tests.factories import SalesChannelFactory, WarehouseFactory
 
 
+def pytest_configure(config):
+    # Password hashing is deliberately slow; tests that log in need no such protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     if settings.IS_POSTGRES:
         return
