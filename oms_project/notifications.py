@@ -98,17 +98,22 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
         for item in message.attachments or []:
             mail.attach(item["filename"], item["content"], item.get("mimetype", "text/plain"))
         message.attempts += 1
+        failure = None
         try:
             mail.send()
         except Exception as error:  # SMTP failures are recorded, then retried by the task
+            failure = error
             message.status = EmailMessage.Status.FAILED
             message.error = str(error)[:2000]
             message.save(update_fields=["status", "error", "attempts"])
-            raise
-        message.status = EmailMessage.Status.SENT
-        message.sent_at = timezone.now()
-        message.error = ""
-        message.save(update_fields=["status", "sent_at", "error", "attempts"])
+        else:
+            message.status = EmailMessage.Status.SENT
+            message.sent_at = timezone.now()
+            message.error = ""
+            message.save(update_fields=["status", "sent_at", "error", "attempts"])
+    if failure is not None:
+        # Raised after the commit so the failed status is kept for the admin and the retry.
+        raise failure
     return True
 
 
