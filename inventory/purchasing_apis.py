@@ -233,7 +233,7 @@ class PurchaseOrderViewSet(
         )
         return self._render(purchase_order)
 
-    @extend_schema(request=S.ReasonSerializer, responses=S.PurchaseOrderSerializer)
+    @extend_schema(request=S.PurchaseOrderReasonSerializer, responses=S.PurchaseOrderSerializer)
     @action(detail=True, methods=["post"])
     @idempotent()
     def cancel(self, request, number=None):
@@ -241,19 +241,19 @@ class PurchaseOrderViewSet(
         from orders.replenishment import purchase_order_cancel_and_redate
 
         purchase_order = self.get_object()
-        data = _valid(S.ReasonSerializer, request.data or {})
+        data = _valid(S.PurchaseOrderReasonSerializer, request.data or {})
         purchase_order_cancel_and_redate(
             purchase_order=purchase_order, actor=request_actor(request), reason=data["reason"]
         )
         return self._render(purchase_order)
 
-    @extend_schema(request=S.ReasonSerializer, responses=S.PurchaseOrderSerializer)
+    @extend_schema(request=S.PurchaseOrderReasonSerializer, responses=S.PurchaseOrderSerializer)
     @action(detail=True, methods=["post"])
     @idempotent()
     def close(self, request, number=None):
         """Close a received order, or a partially received one whose rest will not come."""
         purchase_order = self.get_object()
-        data = _valid(S.ReasonSerializer, request.data or {})
+        data = _valid(S.PurchaseOrderReasonSerializer, request.data or {})
         purchase_order_close(
             purchase_order=purchase_order, actor=request_actor(request), reason=data["reason"]
         )

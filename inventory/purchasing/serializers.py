@@ -132,7 +132,7 @@ class SendSerializer(StrictSerializer):
     )
 
 
-class ReasonSerializer(StrictSerializer):
+class PurchaseOrderReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
