@@ -33,6 +33,7 @@ from inventory.purchasing.services import (
     purchase_order_close,
     purchase_order_create,
     purchase_order_line_set,
+    purchase_order_note_set,
     supplier_product_save,
 )
 from inventory.purchasing.states import OPEN_STATUSES, RECEIVABLE_STATUSES, PurchaseOrderStatus
@@ -255,7 +256,7 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
                 actor=_actor(request),
             )
         if "note" in form.changed_data:
-            PurchaseOrder.objects.filter(pk=obj.pk).update(note=obj.note)
+            purchase_order_note_set(purchase_order=obj, note=obj.note, actor=_actor(request))
 
     def save_formset(self, request, form, formset, change):
         """Draft lines go through the service (audited, priced from the supplier)."""

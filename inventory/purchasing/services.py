@@ -299,6 +299,32 @@ def purchase_order_expected_date_set(
     return locked, previous
 
 
+def purchase_order_note_set(
+    *, purchase_order: PurchaseOrder, note: str, actor: str = "system"
+) -> PurchaseOrder:
+    """Change the note printed on an open purchase order (audited).
+
+    Raises `InvalidTransition` once the order is received, closed or cancelled.
+    """
+    with transaction.atomic():
+        locked = _lock(purchase_order)
+        if locked.status not in OPEN_STATUSES:
+            raise InvalidTransition(
+                f"Purchase order {locked.number} is {locked.get_status_display().lower()}; "
+                "its note can no longer change."
+            )
+        if note[:500] != locked.note:
+            PurchaseOrder.objects.filter(pk=locked.pk).update(
+                note=note[:500], updated_at=timezone.now()
+            )
+            purchase_order_event_record(
+                purchase_order=locked, type="note_changed", actor=actor, message=note[:500],
+                data={"before": locked.note, "after": note[:500]},
+            )
+            locked.note = note[:500]
+    return locked
+
+
 def purchase_order_transition(
     *,
     purchase_order: PurchaseOrder,

@@ -171,3 +171,21 @@ def test_supplier_product_csv_with_unknown_keys_or_bad_numbers_writes_nothing():
     }
     assert failed == {2, 3, 4}
     assert SupplierProduct.objects.count() == 0
+
+
+def test_admin_note_and_expected_date_changes_are_audited(admin_client, sent_order):
+    url = reverse("admin:inventory_purchaseorder_change", args=[sent_order.pk])
+    response = admin_client.post(url, {
+        "expected_date": "2031-01-15", "note": "Dock 3 please",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1",
+        "lines-0-id": sent_order.lines.get().pk, "lines-0-purchase_order": sent_order.pk,
+        "receipts-TOTAL_FORMS": "0", "receipts-INITIAL_FORMS": "0",
+        "events-TOTAL_FORMS": "2", "events-INITIAL_FORMS": "2",
+        "events-0-id": "", "events-1-id": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    sent_order.refresh_from_db()
+    assert (str(sent_order.expected_date), sent_order.note) == ("2031-01-15", "Dock 3 please")
+    types = list(PurchaseOrderEvent.objects.filter(purchase_order=sent_order)
+                 .values_list("type", flat=True))
+    assert types[-2:] == ["expected_date_changed", "note_changed"]

@@ -299,3 +299,22 @@ def test_suppliers_validate_emails_and_currency(buyer):
     )
     assert response.status_code == 201
     assert response.json()["lead_time_days"] == 21
+
+
+def test_suggest_endpoint_drafts_for_stock_at_its_reorder_point(buyer):
+    product = ProductFactory(sku="SKU-R")
+    StockLevel.objects.create(
+        product=product, warehouse=WarehouseFactory(code="MAIN"), reorder_point=3,
+        reorder_quantity=9,
+    )
+    SupplierProductFactory(supplier=SupplierFactory(code="ACME"), product=product, pack_size=5)
+    response = buyer.post(f"{URL}suggest/", format="json")
+    assert response.status_code == 200
+    draft = PurchaseOrder.objects.get()
+    assert response.json() == {
+        "purchase_orders": [draft.number], "lines_added": 1, "lines_increased": 0,
+        "without_supplier": [], "notices": 0,
+    }
+    assert list(draft.lines.values_list("quantity", flat=True)) == [15]  # 13, packs of 5
+    again = buyer.post(f"{URL}suggest/", format="json").json()
+    assert again["purchase_orders"] == [] and PurchaseOrder.objects.count() == 1
