@@ -31,8 +31,10 @@ import io
 import json
 import pstats
 import sys
+import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
 import psycopg
 
@@ -79,6 +81,8 @@ def sample_summary(outcome: dict, checks: dict) -> dict:
         "p50_ms": round(percentile(outcome["latencies"], 0.50) * 1000, 1),
         "p99_ms": round(percentile(outcome["latencies"], 0.99) * 1000, 1),
         "server_errors": server_errors,
+        "mean_sessions_waiting_on_locks": outcome["mean_sessions_waiting_on_locks"],
+        "mean_active_sessions": outcome["mean_active_sessions"],
         "statuses": statuses,
         "checks": checks,
         "correct": checks_pass(checks, outcome["committed"]) and server_errors == 0,
@@ -86,37 +90,74 @@ def sample_summary(outcome: dict, checks: dict) -> dict:
 
 
 def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
-    """Place `count` orders in process through the real endpoint under cProfile."""
-    from django.db import connection
+    """Place orders in process through the real endpoint, one at a time, and say where the
+    time goes: the first half timed (wall, this process's CPU, database round trips, how long
+    the stock rows stay locked: first stock UPDATE to commit), the second half under cProfile
+    (hot spots to stderr)."""
+    from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    profiler = cProfile.Profile()
-    queries, statuses = [], []
-    started = time.perf_counter()
-    for index, body in enumerate(bodies[:count]):
+    lock: dict = {}
+
+    def stock_lock_timer(execute, sql, params, many, context):
+        if "start" not in lock and sql.startswith('UPDATE "inventory_stocklevel"'):
+            lock["start"], lock["queries"] = time.perf_counter(), len(connection.queries_log)
+            transaction.on_commit(lambda: lock.update(
+                end=time.perf_counter(), queries_end=len(connection.queries_log)))
+        return execute(sql, params, many, context)
+
+    def post(index: int, body: dict):
+        return client.post("/api/v1/orders/", data=json.dumps(body),
+                           content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY=f"profile-{index}")
+
+    timed = bodies[: count // 2]
+    walls, cpus, database, held, held_queries, queries, statuses = [], [], [], [], [], [], []
+    for index, body in enumerate(timed):
+        lock.clear()
         connection.queries_log.clear()
-        with CaptureQueriesContext(connection) as captured:
-            profiler.enable()
-            response = client.post("/api/v1/orders/", data=json.dumps(body),
-                                   content_type="application/json",
-                                   HTTP_IDEMPOTENCY_KEY=f"profile-{index}")
-            profiler.disable()
-        statuses.append(response.status_code)
+        began, cpu_began = time.perf_counter(), time.process_time()
+        with CaptureQueriesContext(connection) as captured, \
+                connection.execute_wrapper(stock_lock_timer):
+            response = post(index, body)
+        walls.append(time.perf_counter() - began)
+        cpus.append(time.process_time() - cpu_began)
+        database.append(sum(float(query["time"]) for query in captured.captured_queries))
         queries.append(len(captured.captured_queries))
-    elapsed = time.perf_counter() - started
+        statuses.append(response.status_code)
+        if "end" in lock:
+            held.append(lock["end"] - lock["start"])
+            held_queries.append(lock["queries_end"] - lock["queries"])
     statements = Counter(" ".join(query["sql"].split()[:6])[:90]
                          for query in captured.captured_queries)
     print(f"Queries of the last order ({sum(statements.values())}):", file=sys.stderr)
     for statement, times in statements.most_common():
         print(f"{times:4d}  {statement}", file=sys.stderr)
+    profiler = cProfile.Profile()
+    for index, body in enumerate(bodies[count // 2: count], start=len(timed)):
+        profiler.enable()
+        statuses.append(post(index, body).status_code)
+        profiler.disable()
+    dump = Path(tempfile.gettempdir()) / "b1-orders.prof"
+    profiler.dump_stats(dump)
+    print(f"cProfile data: {dump}", file=sys.stderr)
     for sort in ("cumulative", "tottime"):
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(35)
+        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(40)
         print(text.getvalue(), file=sys.stderr)
-    return {"orders": count, "ms_per_order": round(elapsed / count * 1000, 2),
-            "queries_per_order": spread([float(value) for value in queries]),
+
+    def milliseconds(values: list[float]) -> dict:
+        return spread([value * 1000 for value in values]) | {"samples": None}
+
+    return {"orders": count, "timed_orders": len(timed),
+            "wall_ms_per_order": milliseconds(walls),
+            "process_cpu_ms_per_order": milliseconds(cpus),
+            "database_round_trips_ms_per_order": milliseconds(database),
+            "stock_rows_locked_ms": milliseconds(held),
+            "queries_while_stock_rows_locked": spread([float(value) for value in held_queries]),
+            "queries_per_order": spread([float(value) for value in queries]) | {"samples": None},
             "statuses": {str(status): statuses.count(status) for status in set(statuses)}}
 
 

@@ -217,7 +217,7 @@ def orders_digest(url: str) -> str:
 
 
 def main(arguments) -> int:
-    count = 500 if arguments.quick else 5000
+    count = arguments.orders or (500 if arguments.quick else 5000)
     url = database_url(arguments.database)
     database_create(arguments.database)
     django_setup(url)
@@ -304,6 +304,7 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="500 orders instead of 5,000")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--orders", type=int, default=0, help="override the order count")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--database", default="oms_bench_b7")
     parser.add_argument("--redis-db", type=int, default=13)

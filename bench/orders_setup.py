@@ -519,8 +519,12 @@ def load_run(*, kind: str, bodies: list[dict], clients: int, target: dict, monit
     monitor = psycopg.connect(monitor_url, autocommit=True)
     began = time.perf_counter()
     start.set()
-    sold_out_at, collected = None, []
+    sold_out_at, collected, activity = None, [], []
     while len(collected) < clients:
+        activity.append(monitor.execute(
+            "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE "
+            "state = 'active') - 1 FROM pg_stat_activity WHERE datname = current_database()"
+        ).fetchone())
         if sold_out_at is None and hot_product_ids:
             free = monitor.execute(
                 "SELECT coalesce(sum(on_hand - allocated - safety_stock), 0) FROM "
@@ -546,6 +550,10 @@ def load_run(*, kind: str, bodies: list[dict], clients: int, target: dict, monit
         "latencies": [latency for _status, latency, _ended in outcomes],
         "sold_out_at": sold_out_at,
         "sent": len(outcomes),
+        "mean_sessions_waiting_on_locks": round(
+            statistics.mean(row[0] for row in activity), 2) if activity else 0.0,
+        "mean_active_sessions": round(
+            statistics.mean(row[1] for row in activity), 2) if activity else 0.0,
     }
 
 
