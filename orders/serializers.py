@@ -89,6 +89,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "billing_address",
             "attributes",
             "placed_at",
+            "promised_ship_date",
+            "promised_delivery_date",
             "created_at",
             "updated_at",
             "lines",

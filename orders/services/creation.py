@@ -226,16 +226,18 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
             actor=actor,
             message=f"{units} unit(s) taken over from checkout {checkout.token}.",
         )
-    _allocate_new(order, actor)
+    order.refresh_from_db()
+    # Everything that needs no stock happens first: stock rows are locked from the moment they
+    # are reserved until the commit, so the reservation comes last to keep that window short.
     outbox_emit(topic="order.created", payload=order_payload(order), reference=order.number)
+    order_email(order=order, template="order_confirmation")
+    _allocate_new(order, actor)
     if order_is_paid(order):
         outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
-    order_email(order=order, template="order_confirmation")
     return order
 
 
 def _allocate_new(order: Order, actor: str) -> None:
-    order.refresh_from_db()
     if order_is_paid(order):
         result = order_allocate(order=order, actor=actor)
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
