@@ -279,6 +279,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.states.OrderStatus",
+        "PaymentStatusEnum": "orders.models.Payment.Status",
+        "PaymentInputStatusEnum": "orders.input_serializers.PAYMENT_INPUT_STATUSES",
+        "ReturnStatusEnum": "returns.states.ReturnStatus",
+        "ReturnReasonEnum": "returns.models.ReturnReason",
+        "RefundKindEnum": "returns.models.Refund.Kind",
         "ShipmentStatusEnum": "orders.models.Shipment.Status",
         "WebhookDeliveryStatusEnum": "oms_project.models.WebhookDelivery.Status",
         "WebhookAttemptOutcomeEnum": "oms_project.models.WebhookAttempt.Outcome",

@@ -61,10 +61,16 @@ class LineInputSerializer(StrictSerializer):
     discount = MoneyField(required=False, default=Decimal("0.00"))
 
 
+PAYMENT_INPUT_STATUSES = [
+    (Payment.Status.AUTHORIZED.value, Payment.Status.AUTHORIZED.label),
+    (Payment.Status.CAPTURED.value, Payment.Status.CAPTURED.label),
+]
+
+
 class PaymentInputSerializer(StrictSerializer):
     method = serializers.CharField(max_length=50)
     amount = MoneyField(min_value=Decimal("0.01"))
-    status = serializers.ChoiceField(choices=[Payment.Status.AUTHORIZED, Payment.Status.CAPTURED])
+    status = serializers.ChoiceField(choices=PAYMENT_INPUT_STATUSES)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
