@@ -130,12 +130,6 @@ def test_deploy_check_reports_no_security_or_settings_issue():
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drf-spectacular's deploy check repeats the schema warnings still present in "
-    "orders/ and inventory/ modules and the `status` enum collision (see "
-    "tests/test_schema.py::test_schema_has_no_warnings_at_all)",
-)
 def test_deploy_check_passes_with_production_variables():
     result = deploy_check(**PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
