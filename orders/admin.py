@@ -529,5 +529,5 @@ class CustomerWithOrdersAdmin(CustomerAdmin):
 admin.site.unregister(Customer)
 admin.site.register(Customer, CustomerWithOrdersAdmin)
 
-from orders import fulfillment_admin, shipment_admin, subscription_admin  # noqa: E402,F401
+from orders import fulfillment_admin, shipment_admin, subscription_admin  # noqa: E402,F401,I001
 from orders import backorder_admin  # noqa: E402,F401  (backorder dates on the order page)

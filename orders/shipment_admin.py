@@ -155,7 +155,10 @@ class ShipmentAddForm(forms.Form):
     )
     tracking_number = forms.CharField(max_length=100, required=False)
     tracking_url = forms.URLField(
-        max_length=500, required=False, assume_scheme="https", help_text="Leave empty to build it from the carrier."
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="Leave empty to build it from the carrier.",
     )
     warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.all(), required=False)
     status = forms.ChoiceField(choices=Shipment.Status.choices, initial=Shipment.Status.AWAITING)
