@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
         "ShipmentStatusEnum": "orders.models.Shipment.Status",
         "WebhookDeliveryStatusEnum": "oms_project.models.WebhookDelivery.Status",
         "WebhookAttemptOutcomeEnum": "oms_project.models.WebhookAttempt.Outcome",
+        "SubscriptionStatusEnum": "orders.subscription_models.SubscriptionStatus",
     },
 }
 

@@ -30,6 +30,7 @@ is voided and the customer is told.
 the subscription pauses (`payment_failed`) and the customer is told.
 """
 
+import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -54,6 +55,7 @@ from orders.subscriptions.services import (
     subscription_schedule,
 )
 
+logger = logging.getLogger(__name__)
 ACTOR = "scheduler"
 LEASE = timedelta(minutes=10)
 BATCH = 200
@@ -80,8 +82,12 @@ def subscriptions_schedule_due(*, now: datetime, limit: int = BATCH) -> int:
     )
     recorded = 0
     for subscription_id in list(due):
-        if subscription_run_record(subscription_id=subscription_id, now=now) is not None:
-            recorded += 1
+        try:
+            occurrence = subscription_run_record(subscription_id=subscription_id, now=now)
+        except Exception:  # one broken subscription must not hold up the others
+            logger.exception("Subscription %s: recording its due run failed", subscription_id)
+            continue
+        recorded += occurrence is not None
     return recorded
 
 
@@ -171,7 +177,10 @@ def occurrences_process_due(*, now: datetime, limit: int = BATCH) -> int:
     """Lease up to `limit` runs that wait and work each; return how many were worked."""
     claimed = _lease(now, limit)
     for occurrence_id in claimed:
-        occurrence_process(occurrence_id=occurrence_id, now=now)
+        try:
+            occurrence_process(occurrence_id=occurrence_id, now=now)
+        except Exception:  # the lease runs out and a later tick tries the run again
+            logger.exception("Subscription run %s failed; it is retried later", occurrence_id)
     return len(claimed)
 
 
@@ -290,15 +299,17 @@ def _payment_declined(occurrence, attempt: int, outcome: PaymentOutcome, now: da
             occurrence, Status.FAILED, attempts=attempt, failure_code="payment_declined",
             failure_detail=outcome.message,
         )
-        subscription = subscription_pause(
-            subscription=subscription,
-            actor=ACTOR,
-            reason=Subscription.PauseReason.PAYMENT_FAILED,
-        )
+        is_paused = subscription.status == SubscriptionStatus.ACTIVE
+        if is_paused:  # a completed subscription has nothing left to pause
+            subscription = subscription_pause(
+                subscription=subscription,
+                actor=ACTOR,
+                reason=Subscription.PauseReason.PAYMENT_FAILED,
+            )
         subscription_email(
             subscription=subscription,
             template="subscription_payment_failed",
-            extra={"occurrence": occurrence, "attempts": attempt},
+            extra={"occurrence": occurrence, "attempts": attempt, "is_paused": is_paused},
         )
     return occurrence
 

@@ -326,3 +326,41 @@ def test_a_free_run_places_an_order_without_charging(stocked, settings):
     run = SubscriptionOccurrence.objects.get()
     assert run.status == Status.PLACED
     assert run.order.status == OrderStatus.PROCESSING
+
+
+def test_a_declined_last_run_of_a_completed_subscription_fails_without_pausing(
+    stocked, settings
+):
+    settings.OMS_SUBSCRIPTION_PAYMENT_GATEWAY = GATEWAY_PATH + "DecliningGateway"
+    subscription = make_subscription(stocked, at=utc(2026, 1, 20), max_orders=1)
+    for moment in (utc(2026, 1, 31, 14), utc(2026, 2, 1, 14), utc(2026, 2, 4, 14)):
+        tick(moment)
+    run = SubscriptionOccurrence.objects.get()
+    assert (run.status, run.attempts) == (Status.FAILED, 3)
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.COMPLETED
+    email = EmailMessage.objects.get(template="subscription_payment_failed")
+    assert email.subject == "Your Web shop subscription order could not be paid"
+    assert "paused" not in email.body_text
+
+
+def test_one_broken_run_does_not_hold_up_the_others(stocked, monkeypatch):
+    from orders.subscriptions import scheduler
+
+    first = make_subscription(stocked, at=utc(2026, 1, 20))
+    make_subscription(stocked, at=utc(2026, 1, 20), customer={"email": "kim@example.com"})
+    original = scheduler.order_data
+
+    def broken_for_first(subscription, occurrence, now):
+        if subscription.pk == first.pk:
+            raise RuntimeError("processor unreachable")
+        return original(subscription, occurrence, now)
+
+    monkeypatch.setattr(scheduler, "order_data", broken_for_first)
+    assert tick(utc(2026, 1, 31, 14)) == {"scheduled": 2, "processed": 2}
+    assert Order.objects.get().email == "kim@example.com"
+    waiting = SubscriptionOccurrence.objects.get(subscription=first)
+    assert (waiting.status, waiting.attempt_at) == (Status.PENDING, utc(2026, 1, 31, 14, 10))
+    monkeypatch.setattr(scheduler, "order_data", original)
+    assert tick(utc(2026, 1, 31, 14, 10)) == {"scheduled": 0, "processed": 1}
+    assert Order.objects.count() == 2
