@@ -41,8 +41,12 @@ def replenishment_run_task() -> dict:
 
 
 @shared_task(time_limit=600, soft_time_limit=580)
-def backorder_dates_refresh_task() -> dict:
-    """Tie waiting lines to the purchase orders that fill them; notify new dates once each."""
+def backorder_dates_refresh_task(product_ids: list[int] | None = None) -> dict:
+    """Tie waiting lines to the purchase orders that fill them; notify new dates once each.
+
+    With `product_ids` only those products' waiting lines are looked at (an order that just
+    went on backorder); without, every waiting line (the periodic run).
+    """
     from orders.services.backorder_dates import backorder_dates_refresh
 
-    return backorder_dates_refresh(actor="system:backorder-dates")
+    return backorder_dates_refresh(product_ids=product_ids, actor="system:backorder-dates")

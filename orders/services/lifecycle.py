@@ -1,11 +1,15 @@
 """The one door through which `Order.status` changes."""
 
+import logging
+
 from django.db import transaction
 
 from orders.errors import InvalidTransition
 from orders.events import order_event_record
 from orders.models import Order
 from orders.states import HoldReason, OrderStatus, can_transition
+
+logger = logging.getLogger(__name__)
 
 
 def order_transition(
@@ -47,7 +51,20 @@ def order_transition(
         )
         order.status = to_status
         order.hold_reason = hold_reason if to_status == OrderStatus.ON_HOLD else ""
+        if to_status == OrderStatus.BACKORDERED:
+            product_ids = list(order.lines.values_list("product_id", flat=True))
+            transaction.on_commit(lambda: _date_backorders(product_ids))
     return order
+
+
+def _date_backorders(product_ids: list[int]) -> None:
+    """After commit: tie the new backorder to a purchase order and tell the customer."""
+    from orders.tasks import backorder_dates_refresh_task
+
+    try:
+        backorder_dates_refresh_task.delay(product_ids)
+    except Exception:  # the broker is down: the periodic refresh dates it a little later
+        logger.warning("Backorder dating for products %s deferred to the periodic run", product_ids)
 
 
 def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") -> Order:

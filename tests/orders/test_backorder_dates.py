@@ -184,3 +184,14 @@ def test_replenishment_run_orders_for_backorders_and_dates_them(shop):
     again = replenishment_run(actor="test")
     assert again["purchase_orders"] == [] and again["notices"] == 0
     assert PurchaseOrder.objects.count() == 1
+
+
+
+def test_an_order_going_on_backorder_is_dated_at_once(shop, django_capture_on_commit_callbacks):
+    purchase_order = sent_order(shop, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = backordered(shop, "LATE", 2, days_ago=0)
+    line = line_of(order)
+    assert line.backorder_purchase_order_id == purchase_order.pk
+    assert line.backorder_expected_date == purchase_order.expected_date
+    assert len(delay_emails(order)) == 1
