@@ -1,9 +1,10 @@
 """Replenishment seen from the orders: what the admin, the API and the periodic tasks call.
 
 Inventory's purchasing services know nothing of orders; these wrappers join them to the
-orders that wait: suggestions count backordered demand, a receipt fills backorders oldest
-first and tells their customers, and every change to what is coming (a new draft, a sent,
-rescheduled or cancelled purchase order, a receipt) re-dates the waiting lines.
+orders that wait: suggestions count backordered demand and the coming subscription runs, a
+receipt fills backorders oldest first and tells their customers, and every change to what is
+coming (a new draft, a sent, rescheduled or cancelled purchase order, a receipt) re-dates the
+waiting lines.
 """
 
 from collections.abc import Iterable
@@ -23,7 +24,18 @@ from orders.events import order_event_record
 from orders.models import Order
 from orders.services.backorder_dates import backorder_dates_refresh, backordered_demand
 from orders.services.backorders import backorders_allocate
+from orders.subscriptions.forecast import subscription_demand_by_warehouse
 from warehouses.models import Warehouse
+
+
+def expected_demand(product_ids: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
+    """Units the orders side will need per (product id, warehouse id): backordered lines plus
+    the subscription runs due in the next 30 days, for inventory's projected stock."""
+    product_ids = None if product_ids is None else list(product_ids)
+    demand = dict(backordered_demand(product_ids))
+    for key, units in subscription_demand_by_warehouse(product_ids).items():
+        demand[key] = demand.get(key, 0) + units
+    return demand
 
 
 def _product_ids(purchase_order: PurchaseOrder) -> list[int]:
@@ -41,7 +53,7 @@ def replenishment_run(
     product_ids = None if product_ids is None else list(product_ids)
     backorder_dates_refresh(product_ids=product_ids, actor=actor)
     result = replenishment_suggest(
-        backordered_demand=backordered_demand, actor=actor, product_ids=product_ids
+        backordered_demand=expected_demand, actor=actor, product_ids=product_ids
     ).as_dict()
     dates = backorder_dates_refresh(product_ids=product_ids, actor=actor)
     skus = dict(

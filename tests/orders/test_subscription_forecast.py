@@ -102,3 +102,12 @@ def test_forecast_rows_name_the_skus_largest_first(shop, subscriptions):
 def test_nothing_is_forecast_without_active_subscriptions(db):
     assert subscription_demand_forecast(30, now=NOW) == {}
     assert subscription_demand_by_warehouse(now=NOW) == {}
+
+
+def test_replenishment_counts_subscription_runs_as_expected_demand(shop, subscriptions):
+    from orders.replenishment import expected_demand
+
+    products = shop["products"]
+    with frozen(NOW):
+        demand = expected_demand([products["C"].pk])
+    assert demand == {(products["C"].pk, shop["east"].pk): 10}
