@@ -76,7 +76,25 @@ def _channel_for_write(request, code: str | None) -> SalesChannel:
     return found
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AllocationsMixin:
+    """Give order serializers where each line's units are allocated, one query per page."""
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "allocations": getattr(self, "_allocations", {}),
+        }
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._allocations = selectors.allocations_for_orders(page)
+        return page
+
+
+class OrderViewSet(
+    AllocationsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     scope = "orders"
     filterset_class = OrderFilter
     lookup_field = "number"
@@ -91,18 +109,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.action == "create":
             return inputs.OrderCreateSerializer
         return OrderDetailSerializer if self.action == "retrieve" else OrderSerializer
-
-    def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "allocations": getattr(self, "_allocations", {}),
-        }
-
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            self._allocations = selectors.allocations_for_orders(page)
-        return page
 
     def get_object(self):
         order = super().get_object()
@@ -264,7 +270,7 @@ def _failure(number: str, status_code: int, code: str, detail: str) -> dict:
     return {"number": number, "status": status_code, "code": code, "detail": detail}
 
 
-class CustomerOrdersViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class CustomerOrdersViewSet(AllocationsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """`GET /api/v1/customers/{id}/orders/`: a customer's order history, newest first."""
 
     scope = "orders"
@@ -276,18 +282,6 @@ class CustomerOrdersViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.orders_visible(channel=request_channel(self.request)).filter(
             customer_id=self.kwargs["customer_id"]
         )
-
-    def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "allocations": getattr(self, "_allocations", {}),
-        }
-
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            self._allocations = selectors.allocations_for_orders(page)
-        return page
 
 
 class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
