@@ -45,8 +45,11 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A oms_project beat --loglevel=INFO
 
+# NAME=b1 or NAME=b1_order_capture: the first bench module whose name starts with NAME.
+BENCH_MODULE = $(basename $(notdir $(firstword $(wildcard bench/$(NAME)_*.py bench/$(NAME).py))))
 bench: install
-	$(PY) -m bench.$(NAME) $(BENCH_ARGS)
+	@test -n "$(BENCH_MODULE)" || { echo "No benchmark named '$(NAME)' in bench/"; exit 2; }
+	$(PY) -m bench.$(BENCH_MODULE) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
