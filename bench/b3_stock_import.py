@@ -287,8 +287,22 @@ def worker(arguments) -> None:
         outcome = run_copy(arguments.input, os.environ["DATABASE_URL"])
     else:
         outcome = run_default_resource(arguments.input)
-    outcome["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    outcome["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(outcome))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    `getrusage(...).ru_maxrss` is not used: Linux carries it over `fork` and `exec`, so a worker
+    would report the bench parent's peak instead of its own. `VmHWM` belongs to this process
+    image only.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- the run --------------------------------------------------------------------------------
