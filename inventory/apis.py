@@ -9,7 +9,7 @@ Views parse and render; the services in `inventory.services`, `inventory.transfe
 from dataclasses import asdict
 
 import django_filters
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from inventory import selectors
+from inventory import catalog, selectors
 from inventory.adjustments import Adjustment, stock_adjust_batch
 from inventory.models import Product, StockLevel, Transfer, TransferLine
 from inventory.serializers import (
@@ -36,7 +36,7 @@ from inventory.transfers import (
     transfer_ship,
 )
 from oms_project.api import problem_response, request_actor, request_channel
-from oms_project.errors import Conflict, ValidationFailed
+from oms_project.errors import ValidationFailed
 from oms_project.idempotency import idempotent
 from warehouses.models import Warehouse
 
@@ -64,11 +64,16 @@ class ProductViewSet(viewsets.ModelViewSet):
     lookup_field = "sku"
     lookup_value_regex = "[^/]+"
 
+    def perform_create(self, serializer):
+        serializer.instance = catalog.product_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = catalog.product_update(
+            product=serializer.instance, **serializer.validated_data
+        )
+
     def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict("This product has stock or orders; deactivate it instead.")
+        catalog.product_delete(product=instance)
 
 
 class StockLevelFilter(django_filters.FilterSet):

@@ -1,11 +1,10 @@
 """Warehouses (CRUD with `warehouses:write`) and carriers (read-only) over the API."""
 
 import django_filters
-from django.db.models import ProtectedError
 from rest_framework import mixins, viewsets
 from rest_framework.parsers import JSONParser
 
-from oms_project.errors import Conflict
+from warehouses import services
 from warehouses.models import Carrier, Warehouse
 from warehouses.serializers import CarrierSerializer, WarehouseSerializer
 
@@ -31,13 +30,16 @@ class WarehouseViewSet(viewsets.ModelViewSet):
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
 
+    def perform_create(self, serializer):
+        serializer.instance = services.warehouse_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.warehouse_update(
+            warehouse=serializer.instance, **serializer.validated_data
+        )
+
     def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict(
-                "This location still has stock or orders; deactivate it instead.",
-            )
+        services.warehouse_delete(warehouse=instance)
 
 
 class CarrierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -1,0 +1,43 @@
+"""Writes to the product catalogue: create, change and delete products."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from inventory.models import Product
+from oms_project.errors import Conflict
+
+
+def product_create(**fields) -> Product:
+    """Create a product; raises `Conflict` if its SKU is taken."""
+    try:
+        with transaction.atomic():
+            return Product.objects.create(**fields)
+    except IntegrityError:
+        raise Conflict(
+            f"A product with SKU '{fields.get('sku')}' already exists.",
+            errors={"sku": ["A product with this SKU already exists."]},
+        )
+
+
+def product_update(*, product: Product, **changes) -> Product:
+    """Change a product's fields; raises `Conflict` if a new SKU is taken."""
+    try:
+        with transaction.atomic():
+            for field, value in changes.items():
+                setattr(product, field, value)
+            product.save()
+    except IntegrityError:
+        raise Conflict(
+            "Another product already has this SKU.",
+            errors={"sku": ["A product with this SKU already exists."]},
+        )
+    return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete a product that never had stock or orders; otherwise raise `Conflict`."""
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError:
+        raise Conflict("This product has stock or orders; deactivate it instead.")
