@@ -47,3 +47,11 @@ def stock_import_run_task(job_id: int) -> str:
     from inventory.imports import import_job_run
 
     return import_job_run(job_id=job_id).status
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def import_jobs_close_stale_task() -> int:
+    """Close stock import jobs whose worker died mid-run (see `import_jobs_close_stale`)."""
+    from inventory.imports import import_jobs_close_stale
+
+    return import_jobs_close_stale()

@@ -187,6 +187,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.reservations_release_expired_task",
         "schedule": 60,
     },
+    # Hourly: close stock import jobs whose worker died mid-run (failed, or completed if
+    # their rows reached the ledger), so none stays "running" forever.
+    "inventory-close-stale-imports": {
+        "task": "inventory.tasks.import_jobs_close_stale_task",
+        "schedule": 60 * 60,
+    },
     # Every minute: give back the stock of storefront checkouts whose hold ran out.
     "orders-expire-checkouts": {
         "task": "orders.tasks.checkouts_expire_task",

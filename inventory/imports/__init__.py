@@ -12,6 +12,7 @@ from inventory.imports.jobs import (
     import_job_rerun,
     import_job_run,
     import_job_start,
+    import_jobs_close_stale,
 )
 from inventory.imports.outcome import neutralise_formula
 
@@ -23,6 +24,7 @@ __all__ = [
     "import_job_error_lines",
     "import_job_rerun",
     "import_job_run",
+    "import_jobs_close_stale",
     "import_job_start",
     "neutralise_formula",
     "row_error_message",

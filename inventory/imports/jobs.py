@@ -6,6 +6,7 @@ path and records counts, progress and per-row errors on the `ImportJob`.
 """
 
 import logging
+from datetime import timedelta
 from typing import BinaryIO
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from inventory.imports.orm_writer import stock_import_with_orm
 from inventory.imports.outcome import ErrorSink, ImportCounts
 from inventory.imports.postgres_writer import stock_import_with_copy
 from inventory.imports.reader import CsvLayout, inspect_file, iter_row_chunks
-from inventory.models import ImportJob
+from inventory.models import ImportJob, StockMovement
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,10 @@ def import_job_create(
     layout = inspect_file(_binary(file), size=file.size, max_bytes=max_import_bytes())
     name = (getattr(file, "name", "") or "stock.csv").rsplit("/", 1)[-1][:200]
     job = ImportJob(
-        filename=name, mode=mode, is_dry_run=is_dry_run, created_by=actor[:150],
+        filename=name,
+        mode=mode,
+        is_dry_run=is_dry_run,
+        created_by=actor[:150],
         total_rows=layout.data_rows,
     )
     file.seek(0)
@@ -78,8 +82,12 @@ def import_job_rerun(*, job: ImportJob, mode: str, actor: str) -> ImportJob:
     if mode not in ImportJob.Mode.values:
         raise ImportFileInvalid(f"Unknown mode '{mode}'.", code="invalid_mode")
     new_job = ImportJob.objects.create(
-        file=job.file.name, filename=job.filename, mode=mode, is_dry_run=False,
-        created_by=actor[:150], total_rows=job.total_rows,
+        file=job.file.name,
+        filename=job.filename,
+        mode=mode,
+        is_dry_run=False,
+        created_by=actor[:150],
+        total_rows=job.total_rows,
     )
     import_job_start(job=new_job)
     return new_job
@@ -145,8 +153,12 @@ def _run(job: ImportJob, stored, errors: ErrorSink, write_path: str) -> ImportCo
     writer = stock_import_with_copy if write_path == "copy" else stock_import_with_orm
     options = {"staging_name": f"stock_import_{job.pk}"} if write_path == "copy" else {}
     return writer(
-        chunks=iter_row_chunks(binary, layout), reference=f"import:{job.pk}",
-        actor=job.created_by or "system", errors=errors, on_progress=on_progress, keep=keep,
+        chunks=iter_row_chunks(binary, layout),
+        reference=f"import:{job.pk}",
+        actor=job.created_by or "system",
+        errors=errors,
+        on_progress=on_progress,
+        keep=keep,
         **options,
     )
 
@@ -154,7 +166,8 @@ def _run(job: ImportJob, stored, errors: ErrorSink, write_path: str) -> ImportCo
 def _finish(job: ImportJob, counts: ImportCounts, errors: ErrorSink) -> None:
     is_rejected = bool(counts.error_rows) and job.mode == ImportJob.Mode.ALL_OR_NOTHING
     job.status = (
-        ImportJob.Status.FAILED if is_rejected and not job.is_dry_run
+        ImportJob.Status.FAILED
+        if is_rejected and not job.is_dry_run
         else ImportJob.Status.COMPLETED
     )
     job.total_rows = job.processed_rows = counts.total_rows
@@ -167,11 +180,16 @@ def _finish(job: ImportJob, counts: ImportCounts, errors: ErrorSink) -> None:
 
 
 def _summary(job: ImportJob, counts: ImportCounts, is_rejected: bool) -> str:
-    figures = (f"{counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged, "
-               f"{counts.error_rows} bad row(s) of {counts.total_rows}")
+    figures = (
+        f"{counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{counts.error_rows} bad row(s) of {counts.total_rows}"
+    )
     if job.is_dry_run:
-        verdict = ("Nothing would be written: fix the bad rows or apply the valid rows only."
-                   if is_rejected else "Nothing was written (dry run).")
+        verdict = (
+            "Nothing would be written: fix the bad rows or apply the valid rows only."
+            if is_rejected
+            else "Nothing was written (dry run)."
+        )
         return f"Dry run: {figures}. {verdict}"
     if is_rejected:
         return f"Nothing was written because {counts.error_rows} row(s) are bad ({figures})."
@@ -220,3 +238,41 @@ def _binary(file) -> BinaryIO:
     """The raw binary stream under a Django `File` (TextIOWrapper needs a real stream)."""
     inner = getattr(file, "file", file)
     return getattr(inner, "file", inner) if not hasattr(inner, "readable") else inner
+
+
+# Longer than the import task's hard time limit: a job still running after this has lost its
+# worker (the limit kills it), and the redelivered task leaves non-pending jobs alone.
+STALE_AFTER = timedelta(hours=2)
+
+
+def import_jobs_close_stale(*, now=None) -> int:
+    """Close import jobs whose worker died mid-run; return how many were closed.
+
+    A job whose rows reached the ledger (movements referencing `import:<id>`) committed its
+    write and is marked completed; any other is marked failed with nothing written, so the
+    user can upload the file again.
+    """
+    now = now or timezone.now()
+    closed = 0
+    stale = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    ).values_list("pk", flat=True)
+    for job_id in list(stale):
+        written = StockMovement.objects.filter(reference=f"import:{job_id}").exists()
+        status, message = (
+            (
+                ImportJob.Status.COMPLETED,
+                "The worker stopped before reporting, after its rows were written; see the "
+                "stock movements referencing this import.",
+            )
+            if written
+            else (
+                ImportJob.Status.FAILED,
+                "The worker running this import stopped; nothing was written. Upload the file "
+                "again.",
+            )
+        )
+        closed += ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
+            status=status, message=message, finished_at=now
+        )
+    return closed
