@@ -58,6 +58,22 @@ class ViewOnlyMixin:
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that only shows related rows (audit trails, lines, payments)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class LimitedInlineFormSet(BaseInlineFormSet):
     """An inline formset showing only the first `limit` related rows (set by the inline)."""
 

@@ -22,6 +22,7 @@ from oms_project.admin import (
     IndexedSearchMixin,
     LimitedInlineFormSet,
     ObjectActionsMixin,
+    ReadOnlyInline,
     ViewOnlyMixin,
     object_action,
     pretty_json,
@@ -218,20 +219,6 @@ class ApiKeyAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
 
 
 # --- Orders ---------------------------------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from oms_project.admin import (
     IndexedSearchMixin,
     ObjectActionsMixin,
+    ReadOnlyInline,
     ViewOnlyMixin,
     object_action,
     run_for_each,
@@ -57,20 +58,6 @@ def _report_error(form, error: OmsError) -> None:
     for field, problems in (error.errors or {}).items():
         text = problems if isinstance(problems, list) else [str(problems)]
         form.add_error(None, f"{field}: {'; '.join(map(str, text))}")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReturnLineInline(ReadOnlyInline):
