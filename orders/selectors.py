@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from inventory.models import StockReservation
 from orders.models import Order, OrderLine, Payment
@@ -34,14 +34,12 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
 
 
 def orders_at_warehouse(queryset: QuerySet[Order], warehouse_code: str) -> QuerySet[Order]:
-    """Orders with units allocated at, or shipped from, a warehouse."""
-    references = StockReservation.objects.filter(
-        stock_level__warehouse__code=warehouse_code, reference__startswith="order_line:"
-    ).values_list("reference", flat=True)
-    line_ids = [int(reference.split(":", 1)[1]) for reference in references]
-    return queryset.filter(
-        Q(lines__id__in=line_ids) | Q(shipments__warehouse__code=warehouse_code)
-    ).distinct()
+    """Orders routed to (a fulfillment order at) or shipped from a warehouse."""
+    from orders.models import FulfillmentOrder, Shipment
+
+    routed = FulfillmentOrder.objects.filter(order=OuterRef("pk"), warehouse__code=warehouse_code)
+    shipped = Shipment.objects.filter(order=OuterRef("pk"), warehouse__code=warehouse_code)
+    return queryset.filter(Exists(routed) | Exists(shipped))
 
 
 def allocations_for_orders(orders) -> dict[int, list[dict]]:

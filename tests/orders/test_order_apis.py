@@ -292,3 +292,20 @@ def test_customer_order_history(api, stock):
     response = api.get(f"/api/v1/customers/{customer.pk}/orders/")
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
+
+
+def test_warehouse_filter_finds_orders_routed_there(api, stock):
+    stock("A", "EAST", 2)
+    stock("A", "WEST", 5)
+    east = post(api, "/api/v1/orders/", body(channel_order_id="E-1")).json()["number"]
+    west = post(api, "/api/v1/orders/", body(channel_order_id="W-1")).json()["number"]
+    unpaid = post(api, "/api/v1/orders/", body(channel_order_id="U-1", payment=None))
+    assert unpaid.status_code == 201
+
+    def numbers(code):
+        response = api.get("/api/v1/orders/", {"warehouse": code})
+        return {order["number"] for order in response.json()["results"]}
+
+    assert numbers("EAST") == {east}
+    assert numbers("WEST") == {west}
+    assert numbers("STORE1") == set()
