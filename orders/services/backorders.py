@@ -9,7 +9,7 @@ from orders.states import OrderStatus
 WAITING_STATUSES = (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED)
 
 
-def backorders_waiting(*, product_ids) -> list[int]:
+def backorders_waiting(*, product_ids, limit: int = 500) -> list[int]:
     """Ids of paid orders with open units of these products, oldest placed first."""
     open_lines = OrderLine.objects.filter(
         product_id__in=product_ids,
@@ -19,7 +19,7 @@ def backorders_waiting(*, product_ids) -> list[int]:
     return list(
         Order.objects.filter(pk__in=open_lines.values("order_id"))
         .order_by("placed_at", "pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -34,7 +34,7 @@ def backorders_allocate(*, product_ids, actor: str, limit: int = 500) -> dict:
     from orders.services.lifecycle import order_transition
 
     touched, filled = [], []
-    for order_id in backorders_waiting(product_ids=product_ids)[:limit]:
+    for order_id in backorders_waiting(product_ids=product_ids, limit=limit):
         with transaction.atomic():
             order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
             if order.status not in WAITING_STATUSES:
