@@ -7,10 +7,8 @@ connection errors are retried with exponential backoff (`retry_delay`) for about
 the delivery fails; any other answer fails it at once. Every attempt is logged.
 """
 
-import ipaddress
 import json
 import secrets
-import socket
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -24,6 +22,7 @@ from django.utils import timezone
 from oms_project.errors import InvalidTransition, ValidationFailed
 from oms_project.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms_project.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+from oms_project.webhook_transport import PublicOnlyTransport, is_internal_address, resolve
 
 FIRST_RETRY_SECONDS = 60
 BACKOFF_FACTOR = 3
@@ -57,11 +56,11 @@ def webhook_url_errors(url: str) -> list[str]:
         return []
     if _is_oms_host(host):
         return [f"'{host}' is this OMS; webhooks must go to another system."]
-    addresses = _resolve(host)
+    addresses = resolve(host)
     if not addresses:
         return [f"The host '{host}' does not resolve."]
     for address in addresses:
-        if _is_internal(address):
+        if is_internal_address(address):
             return [f"'{host}' points at an internal address ({address}); it is refused."]
     return []
 
@@ -76,25 +75,6 @@ def _is_oms_host(host: str) -> bool:
         if allowed.startswith(".") and host == allowed[1:]:
             return True
     return False
-
-
-def _resolve(host: str) -> list[str]:
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return []
-    return sorted({info[4][0] for info in infos})
-
-
-def _is_internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
 
 
 def webhook_subscription_errors(data: dict) -> dict[str, list[str]]:
@@ -260,10 +240,15 @@ def webhook_deliver(
     started = time.monotonic()
     code, excerpt, error = None, "", ""
     try:
+        if transport is None and not settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS:
+            # The URL was checked above, but its DNS answer may change before the connection
+            # is made; this transport re-checks the address it actually connects to.
+            transport = PublicOnlyTransport()
         with httpx.Client(
             transport=transport,
             timeout=settings.OMS_WEBHOOK_TIMEOUT_SECONDS,
             follow_redirects=False,
+            trust_env=False,
         ) as client:
             response = client.post(subscription.url, content=body, headers=headers)
         code, excerpt = response.status_code, response.text[:EXCERPT_LENGTH]
@@ -277,8 +262,14 @@ def webhook_deliver(
     if not succeeded and not error:
         error = f"HTTP {code}"
     return _finish(
-        delivery, now, duration_ms, code, excerpt, error,
-        final=succeeded or not retryable, succeeded=succeeded,
+        delivery,
+        now,
+        duration_ms,
+        code,
+        excerpt,
+        error,
+        final=succeeded or not retryable,
+        succeeded=succeeded,
     )
 
 
