@@ -86,7 +86,10 @@ class SalesChannelAdmin(IndexedSearchMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Customer communication", {"fields": ["support_email", "brand_color"]}),
+        (
+            "Customer communication",
+            {"fields": ["support_email", "brand_color", "follow_up_days"]},
+        ),
         ("Record", {"fields": ["created_at"]}),
     ]
     readonly_fields = ["created_at"]

@@ -41,6 +41,12 @@ class SalesChannel(models.Model):
         default=3,
         help_text="Days before each subscription run to remind the customer (0: no reminder).",
     )
+    follow_up_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after delivery to e-mail the customer asking whether all was right "
+        "(0: no follow-up; empty: the OMS default, OMS_FOLLOW_UP_DAYS).",
+    )
     order_number_prefix = models.CharField(max_length=8, default="", blank=True)
     support_email = models.EmailField(blank=True)
     brand_color = models.CharField(max_length=7, default="#1f4e79")

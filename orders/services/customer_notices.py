@@ -4,6 +4,7 @@ The periodic jobs record a `CustomerNotice` per cause (unique per order, kind an
 same transaction as the e-mail, so a cause is announced once however often the job runs.
 """
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from oms_project.outbox import outbox_emit
-from orders.models import CustomerNotice, Order, OrderLine, Shipment
+from orders.models import CustomerNotice, Order, OrderLine, SalesChannel, Shipment
 from orders.states import OrderStatus
 
 IN_FLIGHT = [
@@ -91,26 +92,34 @@ def _delay_notice(order_id: int, shipments: list[Shipment], lines: list[OrderLin
 
 
 def delivery_follow_ups_send(*, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Ask customers, `settings.OMS_FOLLOW_UP_DAYS` after delivery, whether all was right.
+    """Ask customers, some days after delivery, whether all was right.
 
-    Orders delivered in the week before that cut-off are considered (a job that did not run
-    for a few days catches up; older orders are left alone). 0 days turns follow-ups off.
-    Returns the number of e-mails queued.
+    The delay is the channel's `follow_up_days`, or `settings.OMS_FOLLOW_UP_DAYS` when the
+    channel leaves it empty; 0 turns follow-ups off. Orders delivered in the week before the
+    cut-off are considered (a job that did not run for a few days catches up; older orders are
+    left alone). Returns the number of e-mails queued.
     """
-    days = settings.OMS_FOLLOW_UP_DAYS
-    if days <= 0:
-        return 0
     now = now or timezone.now()
-    cutoff = now - timedelta(days=days)
-    order_ids = list(
-        Order.objects.filter(status=OrderStatus.COMPLETE)
-        .annotate(delivered=Max("shipments__delivered_at"))
-        .filter(delivered__lte=cutoff, delivered__gt=cutoff - timedelta(days=7))
-        .exclude(notices__kind=CustomerNotice.Kind.FOLLOW_UP)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(_follow_up(order_id) for order_id in order_ids)
+    channels_by_days: dict[int, list[int]] = defaultdict(list)
+    for channel_id, days in SalesChannel.objects.values_list("pk", "follow_up_days"):
+        days = settings.OMS_FOLLOW_UP_DAYS if days is None else days
+        if days > 0:
+            channels_by_days[days].append(channel_id)
+    sent = 0
+    for days, channel_ids in sorted(channels_by_days.items()):
+        if sent >= limit:
+            break
+        cutoff = now - timedelta(days=days)
+        order_ids = list(
+            Order.objects.filter(status=OrderStatus.COMPLETE, channel_id__in=channel_ids)
+            .annotate(delivered=Max("shipments__delivered_at"))
+            .filter(delivered__lte=cutoff, delivered__gt=cutoff - timedelta(days=7))
+            .exclude(notices__kind=CustomerNotice.Kind.FOLLOW_UP)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: limit - sent]
+        )
+        sent += sum(_follow_up(order_id) for order_id in order_ids)
+    return sent
 
 
 def _follow_up(order_id: int) -> int:

@@ -182,6 +182,39 @@ def test_follow_up_is_sent_once_some_days_after_delivery(shop, stock, settings):
     assert delivery_follow_ups_send(now=later) == 0
 
 
+def test_follow_up_delay_is_the_channels_own_when_it_sets_one(shop, stock, settings):
+    settings.OMS_FOLLOW_UP_DAYS = 5
+    channel = shop["channel"]
+    channel.follow_up_days = 2
+    channel.save(update_fields=["follow_up_days"])
+    order, (shipment,) = shipped(shop, stock)
+    from orders.services import shipment_mark_delivered
+
+    shipment_mark_delivered(
+        shipment=shipment, actor="test", delivered_at=timezone.now() - timedelta(days=1)
+    )
+    assert delivery_follow_ups_send() == 0
+    assert delivery_follow_ups_send(now=timezone.now() + timedelta(days=1, hours=1)) == 1
+    assert EmailMessage.objects.filter(template="delivery_follow_up").count() == 1
+
+
+def test_a_channel_can_turn_follow_ups_off(shop, stock, settings):
+    settings.OMS_FOLLOW_UP_DAYS = 5
+    channel = shop["channel"]
+    channel.follow_up_days = 0
+    channel.save(update_fields=["follow_up_days"])
+    order, (shipment,) = shipped(shop, stock)
+    from orders.services import shipment_mark_delivered
+
+    shipment_mark_delivered(
+        shipment=shipment, actor="test", delivered_at=timezone.now() - timedelta(days=6)
+    )
+    assert delivery_follow_ups_send() == 0
+    channel.follow_up_days = None
+    channel.save(update_fields=["follow_up_days"])
+    assert delivery_follow_ups_send() == 1
+
+
 def test_refund_notice_emits_event_and_emails_the_customer(shop, stock):
     from decimal import Decimal
 
