@@ -38,6 +38,7 @@ from orders.models import (
     Payment,
     SalesChannel,
 )
+from orders.order_entry_admin import order_entry_view
 from orders.order_workflow_admin import (
     OrderWorkflowAdminMixin,
     PaymentMethodFilter,
@@ -320,9 +321,9 @@ class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin
             | Q(email__in={term, term.lower()})
         )
 
-    def has_add_permission(self, request) -> bool:
-        # Orders arrive through the API and `orders.services`, with stock and audit trail.
-        return False
+    def add_view(self, request, form_url="", extra_context=None):
+        # Staff enter orders through the same validation and service as the API.
+        return order_entry_view(self, request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
