@@ -1,5 +1,6 @@
 """The values the routing engine reads and returns: plain data, no database rows."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -92,7 +93,7 @@ class Allocation:
     quantity: int
 
 
-@dataclass
+@dataclass(slots=True)
 class CandidateReport:
     """Why a location was or was not used: rejection reasons, scores and its promise."""
 
@@ -123,14 +124,30 @@ class CandidateReport:
 
 @dataclass
 class Plan:
-    """The engine's answer: allocations, what is short per line, and the explanation."""
+    """The engine's answer: allocations, what is short per line, and the explanation.
+
+    `candidates` (a report per candidate location) is built by `report_builder` the first time
+    it is read.
+    """
 
     allocations: list[Allocation]
     short: dict[int | str, int]
-    candidates: list[CandidateReport]
     strategies: tuple[str, ...]
     rules_version: int
     reason: str = ""
+    report_builder: Callable[[], list[CandidateReport]] = field(
+        default=list, repr=False, compare=False
+    )
+    _reports: list[CandidateReport] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def candidates(self) -> list[CandidateReport]:
+        """Every candidate location's report: why it was rejected, its scores and its rank."""
+        if self._reports is None:
+            self._reports = self.report_builder()
+        return self._reports
 
     @property
     def location_ids(self) -> list[int]:

@@ -1,0 +1,226 @@
+"""What one order asks of every location: the rules' filters and ranking, worked out once.
+
+Both the decision (`engine`) and its explanation (`reports`) judge locations through these
+methods, so a report always states the reasons the decision acted on.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from warehouses.routing.distance import great_circle_km
+from warehouses.routing.promise import delivery_date, ship_date
+from warehouses.routing.types import (
+    STANDARD_FREIGHT,
+    Candidate,
+    DemandLine,
+    Destination,
+    Rules,
+    ServiceTerms,
+)
+
+FAR_AWAY_KM = float("inf")
+NO_STOCK = "no usable stock for this order"
+# Ranking strategies that order locations by a value of their own ("fewest_shipments" acts
+# only when the order is split); the location code breaks the remaining ties.
+KEYED_STRATEGIES = frozenset({"priority", "nearest", "most_stock", "earliest_promise"})
+_UNKNOWN = object()
+
+
+class OrderTerms:
+    """One order's demand, destination, rules and moment, with the per-location judgements."""
+
+    def __init__(
+        self,
+        *,
+        demand: Sequence[DemandLine],
+        destination: Destination,
+        rules: Rules,
+        now: datetime,
+        service: ServiceTerms | None,
+    ):
+        needs: dict[int, int] = {}
+        freight: dict[int, str] = {}
+        for line in demand:
+            needs[line.product_id] = needs.get(line.product_id, 0) + line.quantity
+            freight[line.product_id] = line.freight_class or STANDARD_FREIGHT
+        self.needs = needs
+        self.total = sum(needs.values())
+        self.destination = destination
+        self.rules = rules
+        self.now = now
+        self.service = service
+        # Products a location may refuse by freight class, and those the carrier service
+        # cannot take from anywhere (a subset of them).
+        self.restricted: dict[int, str] = {}
+        self.uncarried: list[tuple[int, str]] = []
+        if rules.check_freight:
+            self.restricted = {
+                product_id: freight_class
+                for product_id, freight_class in freight.items()
+                if freight_class != STANDARD_FREIGHT
+            }
+            if service is not None:
+                self.uncarried = [
+                    (product_id, freight_class)
+                    for product_id, freight_class in self.restricted.items()
+                    if freight_class not in service.accepted_freight_classes
+                ]
+        self.country = destination.country.upper()
+        self.region_code = f"{destination.country}-{destination.region}".upper()
+        # Whether a location without capacity, destination or outage data can be rejected.
+        self.screened_rules = bool(rules.excluded_locations)
+        self.ranking = tuple(name for name in rules.strategies if name in KEYED_STRATEGIES)
+        self._promises: dict[tuple, tuple[date, date]] = {}
+        self._distances: dict[int, float | None] = {}
+
+    def usable_stock(self, candidate: Candidate, held: dict[int, int]):
+        """Return (units the location may send per product, notes on what it may not) from
+        `held`, the units it holds of the order's products."""
+        stock, notes = {}, []
+        restricted = self.restricted
+        for product_id, free in held.items():
+            freight_class = restricted.get(product_id)
+            if freight_class is not None and (
+                freight_class not in candidate.accepted_freight_classes
+            ):
+                notes.append(f"does not accept {freight_class} (product {product_id})")
+                continue
+            stock[product_id] = free
+        for product_id, freight_class in self.uncarried:
+            if stock.get(product_id):
+                notes.append(f"service {self.service.code} does not carry {freight_class}")
+            stock[product_id] = 0
+        return stock, notes
+
+    def coverage(self, stock: dict[int, int]) -> int:
+        """Units of the order the stock covers."""
+        covered, needs = 0, self.needs
+        for product_id, free in stock.items():
+            quantity = needs[product_id]
+            covered += free if free < quantity else quantity
+        return covered
+
+    def is_rejected(self, candidate: Candidate) -> bool:
+        """Whether a rule keeps the whole location out (`rejections` says why)."""
+        rules = self.rules
+        if (
+            candidate.daily_capacity is not None
+            and rules.check_capacity
+            and (candidate.routed_today >= candidate.daily_capacity)
+        ):
+            return True
+        if candidate.ships_to and self._ships_elsewhere(candidate):
+            return True
+        if candidate.outages and rules.check_outages and self._paused_by(candidate):
+            return True
+        return bool(rules.excluded_locations) and candidate.code in rules.excluded_locations
+
+    def rejections(self, candidate: Candidate) -> list[str]:
+        """Every reason a rule keeps the whole location out, in a stable order."""
+        rules, rejected = self.rules, []
+        if candidate.code in rules.excluded_locations:
+            rejected.append("excluded by the channel's rules")
+        if rules.check_outages:
+            for outage in self._paused_by(candidate):
+                rejected.append(
+                    f"paused until {outage.ends_at.isoformat()}"
+                    + (f": {outage.reason}" if outage.reason else "")
+                )
+        if (
+            rules.check_capacity
+            and candidate.daily_capacity is not None
+            and candidate.routed_today >= candidate.daily_capacity
+        ):
+            rejected.append(
+                f"daily capacity reached ({candidate.routed_today}/{candidate.daily_capacity})"
+            )
+        if self._ships_elsewhere(candidate):
+            rejected.append(f"does not ship to {self.destination.country or 'this address'}")
+        return rejected
+
+    def _paused_by(self, candidate: Candidate) -> list:
+        now = self.now
+        return [outage for outage in candidate.outages if outage.starts_at <= now < outage.ends_at]
+
+    def _ships_elsewhere(self, candidate: Candidate) -> bool:
+        ships_to = candidate.ships_to
+        return (
+            self.rules.check_destination
+            and bool(ships_to)
+            and not candidate.is_pickup
+            and self.country not in ships_to
+            and self.region_code not in ships_to
+        )
+
+    def distance_km(self, candidate: Candidate) -> float | None:
+        distance = self._distances.get(candidate.id, _UNKNOWN)
+        if distance is _UNKNOWN:
+            distance = None
+            destination = self.destination
+            if destination.latitude is not None and candidate.latitude is not None:
+                distance = great_circle_km(
+                    destination.latitude,
+                    destination.longitude,
+                    candidate.latitude,
+                    candidate.longitude,
+                )
+            self._distances[candidate.id] = distance
+        return distance
+
+    def promise(self, candidate: Candidate) -> tuple[date, date]:
+        """(ship date, delivery date) for units leaving the location now."""
+        # Locations share time zones, cutoffs and handling days: one answer per kind.
+        kind = (
+            candidate.timezone,
+            candidate.cutoff_time,
+            candidate.handling_days,
+            candidate.is_pickup,
+        )
+        promise = self._promises.get(kind)
+        if promise is None:
+            shipped_on = ship_date(
+                now=self.now,
+                timezone_name=candidate.timezone,
+                cutoff_time=candidate.cutoff_time,
+                handling_days=candidate.handling_days,
+            )
+            service = self.service
+            transit = 0 if candidate.is_pickup or service is None else service.transit_days
+            promise = shipped_on, delivery_date(shipped_on=shipped_on, transit_days=transit)
+            self._promises[kind] = promise
+        return promise
+
+    def rank_value(self, strategy: str, candidate: Candidate, covered: int):
+        """The location's value under one ranking strategy (lower ranks first)."""
+        if strategy == "priority":
+            preferred = self.rules.preferred_locations
+            if candidate.code in preferred:
+                return (0, preferred.index(candidate.code))
+            return (1, candidate.priority)
+        if strategy == "nearest":
+            distance = self.distance_km(candidate)
+            return distance if distance is not None else FAR_AWAY_KM
+        if strategy == "most_stock":
+            return -covered
+        return self.promise(candidate)[1].toordinal()
+
+    def rank_key(self, candidate: Candidate, covered: int) -> tuple:
+        """The full ranking key: every strategy in order, then the location code."""
+        values = [self.rank_value(strategy, candidate, covered) for strategy in self.ranking]
+        return (*values, candidate.code)
+
+    def best(self, contenders: list[tuple]) -> tuple:
+        """The best ranked of (candidate, stock, covered) entries: the first whose rank key is
+        lowest, found strategy by strategy so later values are worked out only for ties."""
+        for strategy in self.ranking:
+            if len(contenders) == 1:
+                return contenders[0]
+            values = [self.rank_value(strategy, entry[0], entry[2]) for entry in contenders]
+            lowest = min(values)
+            contenders = [
+                entry for entry, value in zip(contenders, values, strict=True) if value == lowest
+            ]
+        if len(contenders) > 1:
+            code = min(entry[0].code for entry in contenders)
+            contenders = [entry for entry in contenders if entry[0].code == code]
+        return contenders[0]
