@@ -8,7 +8,7 @@ nothing is written unless the whole order is accepted.
 """
 
 import secrets
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -20,18 +20,13 @@ from django.utils import timezone
 
 from oms_project.errors import OmsError
 from orders import services
+from orders.entry_forms import EntryForm, add_errors, present
 from orders.errors import DuplicateOrder
 from orders.input_serializers import OrderCreateSerializer
-from orders.models import FulfillmentMethod, Order, SalesChannel
+from orders.models import FulfillmentMethod, Order
 from orders.pricing import line_total, order_total
-from warehouses.models import ServiceLevel, Warehouse
+from warehouses.models import Warehouse
 
-ADDRESS_PARTS = (
-    "first_name", "last_name", "company", "line1", "line2", "postal_code", "city", "region",
-    "country", "phone",
-)
-CUSTOMER_PARTS = ("email", "first_name", "last_name", "phone", "channel_customer_id")
-PAYMENT_PARTS = ("method", "amount", "status", "reference")
 ATTRIBUTE_FIELDS = ("gift_message", "shipping_instructions")
 NO_PAYMENT = ""
 
@@ -42,20 +37,17 @@ def new_channel_order_id() -> str:
     return f"STAFF-{timezone.now():%Y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
 
 
-class OrderEntryForm(forms.Form):
-    channel = forms.ModelChoiceField(queryset=SalesChannel.objects.filter(is_active=True))
+class OrderEntryForm(EntryForm):
+    LINE_HELP = (
+        "One line per product: SKU, quantity, unit price[, discount]; e.g. “TSHIRT-M, 2, 19.90”."
+    )
+    LINE_PARTS = ("unit_price", "discount")
+
     channel_order_id = forms.CharField(
         max_length=100,
         label="Reference",
         help_text="The order's reference in the channel; proposed for you, keep it unless the "
         "customer has one. Submitting the same reference twice never makes two orders.",
-    )
-    customer_email = forms.EmailField(label="E-mail")
-    customer_first_name = forms.CharField(max_length=100, required=False, label="First name")
-    customer_last_name = forms.CharField(max_length=100, required=False, label="Last name")
-    customer_phone = forms.CharField(max_length=40, required=False, label="Phone")
-    customer_channel_customer_id = forms.CharField(
-        max_length=100, required=False, label="Customer id in the channel"
     )
     fulfillment_method = forms.ChoiceField(choices=FulfillmentMethod.choices, initial="ship")
     pickup_location = forms.ModelChoiceField(
@@ -64,29 +56,6 @@ class OrderEntryForm(forms.Form):
         to_field_name="code",
         help_text="For pickup orders: the store the customer collects from.",
     )
-    shipping_method = forms.ModelChoiceField(
-        queryset=ServiceLevel.objects.filter(is_active=True), required=False, to_field_name="code"
-    )
-    ship_first_name = forms.CharField(max_length=100, required=False, label="First name")
-    ship_last_name = forms.CharField(max_length=100, required=False, label="Last name")
-    ship_company = forms.CharField(max_length=100, required=False, label="Company")
-    ship_line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
-    ship_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
-    ship_postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
-    ship_city = forms.CharField(max_length=100, required=False, label="City")
-    ship_region = forms.CharField(max_length=100, required=False, label="Region")
-    ship_country = forms.CharField(
-        max_length=2, required=False, label="Country", help_text="Two-letter ISO code, e.g. US."
-    )
-    ship_phone = forms.CharField(max_length=40, required=False, label="Phone")
-    currency = forms.CharField(max_length=3, initial="USD")
-    lines = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
-        help_text="One line per product: SKU, quantity, unit price[, discount]; "
-        "e.g. “TSHIRT-M, 2, 19.90”.",
-    )
-    shipping_total = forms.DecimalField(max_digits=12, decimal_places=2, initial=Decimal("0.00"))
-    tax_total = forms.DecimalField(max_digits=12, decimal_places=2, initial=Decimal("0.00"))
     discount_total = forms.DecimalField(
         max_digits=12, decimal_places=2, initial=Decimal("0.00"), label="Order discount"
     )
@@ -120,48 +89,13 @@ class OrderEntryForm(forms.Form):
 
     GROUPS = [
         ("Order", ["channel", "channel_order_id", "currency"]),
-        ("Customer", [
-            "customer_email", "customer_first_name", "customer_last_name", "customer_phone",
-            "customer_channel_customer_id",
-        ]),
+        EntryForm.CUSTOMER_GROUP,
         ("Delivery", ["fulfillment_method", "pickup_location", "shipping_method"]),
-        ("Shipping address", [f"ship_{part}" for part in ADDRESS_PARTS]),
+        EntryForm.ADDRESS_GROUP,
         ("Lines and totals", ["lines", "shipping_total", "tax_total", "discount_total"]),
         ("Payment", ["payment_status", "payment_method", "payment_amount", "payment_reference"]),
         ("Notes", list(ATTRIBUTE_FIELDS)),
     ]
-
-    def groups(self):
-        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
-
-    def clean_lines(self) -> list[dict]:
-        parsed, problems = [], []
-        rows = [row.strip() for row in self.cleaned_data["lines"].splitlines()]
-        for number, row in enumerate((row for row in rows if row), start=1):
-            cells = [cell.strip() for cell in row.split(",")]
-            if len(cells) not in (3, 4):
-                problems.append(
-                    f"Line {number}: give SKU, quantity, unit price and optionally a discount."
-                )
-                continue
-            try:
-                quantity = int(cells[1])
-            except ValueError:
-                problems.append(f"Line {number}: quantity '{cells[1]}' is not a whole number.")
-                continue
-            line = {"sku": cells[0], "quantity": quantity}
-            for key, text in zip(("unit_price", "discount"), cells[2:], strict=False):
-                try:
-                    line[key] = Decimal(text)
-                except InvalidOperation:
-                    label = key.replace("_", " ")
-                    problems.append(f"Line {number}: {label} '{text}' is not an amount.")
-            parsed.append(line)
-        if not parsed and not problems:
-            problems.append("Enter at least one line.")
-        if problems:
-            raise forms.ValidationError(problems)
-        return parsed
 
     def clean(self):
         cleaned = super().clean()
@@ -169,47 +103,29 @@ class OrderEntryForm(forms.Form):
             self.add_error("payment_method", "Say how the customer paid.")
         return cleaned
 
-    def order_body(self) -> dict:
+    def body(self) -> dict:
         """The API's order body for what the form holds."""
         data = self.cleaned_data
-        lines = [
-            {key: str(value) if isinstance(value, Decimal) else value for key, value in row.items()}
-            for row in data["lines"]
-        ]
         body = {
+            **self.common_body(),
             "channel_order_id": data["channel_order_id"],
-            "customer": _present({part: data[f"customer_{part}"] for part in CUSTOMER_PARTS}),
             "fulfillment_method": data["fulfillment_method"],
-            "currency": data["currency"].upper(),
-            "lines": lines,
-            "shipping_total": str(data["shipping_total"]),
-            "tax_total": str(data["tax_total"]),
             "discount_total": str(data["discount_total"]),
-            "attributes": _present({name: data[name] for name in ATTRIBUTE_FIELDS}),
+            "attributes": present({name: data[name] for name in ATTRIBUTE_FIELDS}),
         }
         if data["pickup_location"]:
             body["pickup_location"] = data["pickup_location"].code
-        if data["shipping_method"]:
-            body["shipping_method"] = data["shipping_method"].code
-        address = _present({part: data[f"ship_{part}"] for part in ADDRESS_PARTS})
-        if address:
-            body["shipping_address"] = address
-            body["billing_address"] = address
         if data["payment_status"]:
             amount = data["payment_amount"]
             if amount is None:
                 amount = _total_of(data)
-            body["payment"] = _present({
+            body["payment"] = present({
                 "method": data["payment_method"],
                 "amount": str(amount),
                 "status": data["payment_status"],
                 "reference": data["payment_reference"],
             })
         return body
-
-
-def _present(values: dict) -> dict:
-    return {key: value for key, value in values.items() if value not in ("", None)}
 
 
 def _total_of(data: dict) -> Decimal:
@@ -230,48 +146,6 @@ def _total_of(data: dict) -> Decimal:
         shipping_total=data["shipping_total"],
         tax_total=data["tax_total"],
     )
-
-
-# Where an error about a part of the order body belongs on the form.
-FIELD_OF_PATH = {
-    **{("customer", part): f"customer_{part}" for part in CUSTOMER_PARTS},
-    **{("shipping_address", part): f"ship_{part}" for part in ADDRESS_PARTS},
-    **{("billing_address", part): f"ship_{part}" for part in ADDRESS_PARTS},
-    **{("payment", part): f"payment_{part}" for part in PAYMENT_PARTS},
-    **{("attributes", name): name for name in ATTRIBUTE_FIELDS},
-}
-
-
-def _errors_by_path(errors, path=()):
-    """Flatten nested API errors into (path, message) pairs."""
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            yield from _errors_by_path(value, (*path, str(key)))
-    elif isinstance(errors, list) and errors and not all(isinstance(e, str) for e in errors):
-        for index, value in enumerate(errors):
-            yield from _errors_by_path(value, (*path, str(index)))
-    elif isinstance(errors, list):
-        for message in errors:
-            yield path, str(message)
-    elif errors:
-        yield path, str(errors)
-
-
-def add_errors(form: OrderEntryForm, errors) -> None:
-    """Put API-shaped errors on the form field they concern (or on the form)."""
-    for path, message in _errors_by_path(errors):
-        if path and path[0] == "non_field_errors":
-            path = path[1:]
-        if len(path) >= 2 and path[0] == "lines" and path[1].isdigit():
-            detail = f" ({path[2].replace('_', ' ')})" if len(path) > 2 else ""
-            form.add_error("lines", f"Line {int(path[1]) + 1}{detail}: {message}")
-        elif path[:2] in FIELD_OF_PATH:
-            form.add_error(FIELD_OF_PATH[path[:2]], message)
-        elif path and path[0] in form.fields:
-            form.add_error(path[0], message)
-        else:
-            where = " ".join(path)
-            form.add_error(None, f"{where}: {message}" if where else message)
 
 
 def order_entry_view(model_admin, request):
@@ -302,7 +176,7 @@ def order_entry_view(model_admin, request):
 
 
 def _create(request, form: OrderEntryForm) -> Order | None:
-    payload = OrderCreateSerializer(data=form.order_body())
+    payload = OrderCreateSerializer(data=form.body())
     if not payload.is_valid():
         add_errors(form, payload.errors)
         return None
