@@ -171,8 +171,12 @@ def order_entry_view(model_admin, request):
         "opts": model_admin.opts,
         "form": form,
         "changelist_url": reverse("admin:orders_order_changelist"),
+        "intro": "An order entered here is treated exactly like one a channel sends: the "
+        "customer profile is updated, a captured payment allocates stock at once, and the "
+        "customer gets the same e-mails. Nothing is saved unless the whole order is accepted.",
+        "submit_label": "Enter order",
     }
-    return TemplateResponse(request, "admin/orders/order/enter_order.html", context)
+    return TemplateResponse(request, "admin/entry_form.html", context)
 
 
 def _create(request, form: OrderEntryForm) -> Order | None:

@@ -1,7 +1,8 @@
 """Admin for subscriptions: list with upcoming runs, controls as buttons, demand forecast.
 
-Subscriptions are read-only here; pause, resume, skip the next run, cancel and changes of
-quantities, address or shipping method go through `orders.subscriptions.services`.
+Staff add subscriptions through the API's validation and `subscription_create`; pause,
+resume, skip the next run, cancel and changes of quantities, address or shipping method go
+through `orders.subscriptions.services`.
 The sales channel page gains the reminder lead time.
 """
 
@@ -26,14 +27,17 @@ from oms_project.admin import (
 from oms_project.errors import OmsError
 from oms_project.serializers import CountryCodeField
 from orders.admin import SalesChannelAdmin, status_badge
+from orders.entry_forms import EntryForm, add_errors
 from orders.models import SalesChannel
 from orders.subscription_models import (
+    IntervalUnit,
     Subscription,
     SubscriptionEvent,
     SubscriptionLine,
     SubscriptionOccurrence,
     SubscriptionStatus,
 )
+from orders.subscription_serializers import SubscriptionCreateSerializer
 from orders.subscriptions import selectors, services
 from orders.subscriptions.forecast import subscription_demand_rows
 from warehouses.models import ServiceLevel
@@ -130,6 +134,62 @@ class SubscriptionChangeForm(forms.Form):
         }
 
 
+class SubscriptionEntryForm(EntryForm):
+    """A new subscription entered by staff, e.g. signed up by phone."""
+
+    payment_method = forms.CharField(max_length=50, help_text="e.g. card.")
+    payment_reference = forms.CharField(
+        max_length=100, help_text="The stored payment method's token at the payment provider."
+    )
+    interval_unit = forms.ChoiceField(choices=IntervalUnit.choices, initial=IntervalUnit.MONTH)
+    interval_count = forms.IntegerField(min_value=1, max_value=366, initial=1, label="Every")
+    anchor_day = forms.IntegerField(
+        required=False,
+        help_text="Monthly: day of the month (1-31). Weekly: weekday (1 = Monday). "
+        "Empty: the start date's.",
+    )
+    time_zone = forms.CharField(max_length=64, initial="UTC", help_text="e.g. Europe/Berlin.")
+    local_time = forms.TimeField(initial="09:00", help_text="When each run is placed (HH:MM).")
+    start_date = forms.DateField(help_text="YYYY-MM-DD")
+    end_date = forms.DateField(required=False, help_text="YYYY-MM-DD; empty: no end.")
+    max_orders = forms.IntegerField(
+        required=False, min_value=1, help_text="Empty: as many as the schedule allows."
+    )
+
+    GROUPS = [
+        ("Subscription", ["channel", "currency"]),
+        EntryForm.CUSTOMER_GROUP,
+        ("Delivery", ["shipping_method"]),
+        EntryForm.ADDRESS_GROUP,
+        ("Lines and totals", ["lines", "shipping_total", "tax_total"]),
+        ("Payment", ["payment_method", "payment_reference"]),
+        ("Schedule", [
+            "interval_unit", "interval_count", "anchor_day", "time_zone", "local_time",
+            "start_date", "end_date", "max_orders",
+        ]),
+    ]
+
+    def body(self) -> dict:
+        """The API's subscription body for what the form holds."""
+        data = self.cleaned_data
+        body = {
+            **self.common_body(),
+            "payment_method": data["payment_method"],
+            "payment_reference": data["payment_reference"],
+            "interval_unit": data["interval_unit"],
+            "interval_count": data["interval_count"],
+            "time_zone": data["time_zone"],
+            "local_time": data["local_time"].isoformat(),
+            "start_date": data["start_date"].isoformat(),
+        }
+        for name in ("anchor_day", "max_orders"):
+            if data[name] is not None:
+                body[name] = data[name]
+        if data["end_date"]:
+            body["end_date"] = data["end_date"].isoformat()
+        return body
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     list_display = [
@@ -177,9 +237,6 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
         "currency", "shipping_total", "tax_total", "payment_method", "payment_reference",
         "attributes_pretty", "created_at", "updated_at", "cancelled_at",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -305,6 +362,50 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
             ),
         ]
         return own + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A new subscription through the API's validation and `subscription_create`."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SubscriptionEntryForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            subscription = self._create(request, form)
+            if subscription is not None:
+                self.log_addition(request, subscription, [{"added": {}}])
+                self.message_user(
+                    request,
+                    f"{subscription} created; first run {subscription.next_occurrence_date}.",
+                    messages.SUCCESS,
+                )
+                return redirect(self.object_change_url(subscription))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add subscription",
+            "opts": self.opts,
+            "form": form,
+            "changelist_url": reverse("admin:orders_subscription_changelist"),
+            "intro": "The subscription places an ordinary order on every run of its schedule, "
+            "charging the stored payment method; the customer is reminded before each run "
+            "as the channel sets. Nothing is saved unless the whole subscription is valid.",
+            "submit_label": "Create subscription",
+        }
+        return TemplateResponse(request, "admin/entry_form.html", context)
+
+    def _create(self, request, form: SubscriptionEntryForm) -> Subscription | None:
+        payload = SubscriptionCreateSerializer(data=form.body())
+        if not payload.is_valid():
+            add_errors(form, payload.errors)
+            return None
+        try:
+            return services.subscription_create(
+                channel=form.cleaned_data["channel"],
+                data=dict(payload.validated_data),
+                actor=_actor(request),
+            )
+        except OmsError as error:
+            form.add_error(None, error.detail)
+            add_errors(form, error.errors)
+        return None
 
     def forecast_view(self, request):
         """Expected subscription demand per SKU for the next 30 days."""

@@ -146,8 +146,81 @@ def test_forecast_page_lists_expected_units_per_sku(admin_client, subscription):
     assert "<tr><td>B</td><td>Product B</td><td>1</td></tr>" in html
 
 
-def test_subscriptions_cannot_be_added_or_deleted_in_the_admin(admin_client, subscription):
-    assert admin_client.get(reverse("admin:orders_subscription_add")).status_code == 403
+def add_form(shop, **overrides) -> dict:
+    data = {
+        "channel": shop["channel"].pk,
+        "customer_email": "Sam@Example.com",
+        "customer_first_name": "Sam",
+        "shipping_method": "ground",
+        "ship_line1": "1 Main St",
+        "ship_city": "Reno",
+        "ship_postal_code": "89501",
+        "ship_country": "US",
+        "currency": "USD",
+        "lines": "A, 2, 10.00\nB, 1, 3.00",
+        "shipping_total": "4.00",
+        "tax_total": "0.00",
+        "payment_method": "card",
+        "payment_reference": "tok_123",
+        "interval_unit": "month",
+        "interval_count": "1",
+        "anchor_day": "",
+        "time_zone": "Europe/Berlin",
+        "local_time": "09:00",
+        "start_date": "2026-02-01",
+        "end_date": "",
+        "max_orders": "6",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_staff_add_a_subscription_through_the_service(admin_client, admin_user, shop):
+    url = reverse("admin:orders_subscription_add")
+    assert admin_client.get(url).status_code == 200
+    with frozen(NOW):
+        response = admin_client.post(url, add_form(shop))
+    subscription = Subscription.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "admin:orders_subscription_change", args=[subscription.pk]
+    )
+    assert (subscription.email, subscription.status, subscription.max_orders) == (
+        "sam@example.com", "active", 6
+    )
+    assert str(subscription.next_occurrence_date) == "2026-02-01"
+    assert subscription.shipping_address["city"] == "Reno"
+    assert sorted(subscription.lines.values_list("sku", "quantity")) == [("A", 2), ("B", 1)]
+    assert subscription.events.get().actor == f"user:{admin_user.username}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "Unknown time zone"),
+        ({"lines": "ZZZ, 1, 5.00"}, "lines", "Unknown SKU 'ZZZ'"),
+        ({"lines": "A, 1, 5.00, 1.00"}, "lines", "give SKU, quantity, unit price."),
+        ({"end_date": "2026-01-01"}, "end_date", "before the start date"),
+        ({"anchor_day": "40"}, "anchor_day", ""),
+        ({"ship_city": ""}, "ship_city", "required"),
+        ({"start_date": "soon"}, "start_date", "valid date"),
+    ],
+)
+def test_bad_subscription_input_is_shown_and_writes_nothing(
+    admin_client, shop, overrides, field, message
+):
+    with frozen(NOW):
+        response = admin_client.post(
+            reverse("admin:orders_subscription_add"), add_form(shop, **overrides)
+        )
+    assert response.status_code == 200
+    errors = response.context["form"].errors.get(field) or []
+    assert errors, response.context["form"].errors
+    assert message in " ".join(errors)
+    assert not Subscription.objects.exists()
+
+
+def test_subscriptions_cannot_be_deleted_in_the_admin(admin_client, subscription):
     delete = reverse("admin:orders_subscription_delete", args=[subscription.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert Subscription.objects.count() == 1
