@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -33,6 +32,7 @@ from oms_project.admin import (
     LimitedInlineFormSet,
     ObjectActionsMixin,
     ViewOnlyMixin,
+    form_page,
 )
 from oms_project.errors import OmsError
 from warehouses.admin import WarehouseAdmin
@@ -286,15 +286,30 @@ class StockLevelAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
             if len(levels) == 1:
                 return redirect(self.object_change_url(levels[0]))
             return redirect(changelist_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Adjust stock",
-            "opts": self.opts,
-            "form": form,
-            "levels": levels,
-            "changelist_url": changelist_url,
+        table = {
+            "head": [
+                "SKU", "Product", "Warehouse", "On hand", "Allocated", "Safety stock", "Available",
+            ],
+            "rows": [
+                [
+                    level.product.sku, level.product.name, level.warehouse.code, level.on_hand,
+                    level.allocated, level.safety_stock, level.available,
+                ]
+                for level in levels
+            ],
         }
-        return TemplateResponse(request, "admin/inventory/stocklevel/adjust_stock.html", context)
+        count = len(levels)
+        return form_page(
+            self,
+            request,
+            form=form,
+            title="Adjust stock",
+            submit_label=f"Adjust {count} stock level{'s' if count != 1 else ''}",
+            intro="Every change is written to the stock ledger with your name and the note "
+            "below. On hand cannot fall below the allocated units; if any level refuses, none "
+            "is changed.",
+            table=table,
+        )
 
     @staticmethod
     def _levels_to_adjust(raw_ids: str) -> list[StockLevel]:

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -191,6 +192,53 @@ def run_for_each(
             model_admin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
         else:
             model_admin.message_user(request, f"{obj}: {outcome}", messages.SUCCESS)
+
+
+def form_page(
+    model_admin: admin.ModelAdmin,
+    request,
+    *,
+    form,
+    title: str,
+    submit_label: str,
+    intro: str = "",
+    table: dict | None = None,
+    original=None,
+):
+    """Render the admin page of a form that calls one service.
+
+    The page shows `intro`, an optional `table` ({"head": [...], "rows": [[...], ...]}) of
+    what the form acts on, and the form: in the groups of its `groups()` method when it has
+    one ([(heading, [bound fields])]), else in one block. `original` is the object the form
+    changes (linked in the breadcrumbs and the target of Cancel).
+    """
+    changelist_url = reverse(
+        f"{model_admin.admin_site.name}:{model_admin.opts.app_label}_"
+        f"{model_admin.opts.model_name}_changelist"
+    )
+    original_url = ""
+    if original is not None:
+        original_url = reverse(
+            f"{model_admin.admin_site.name}:{model_admin.opts.app_label}_"
+            f"{model_admin.opts.model_name}_change",
+            args=[original.pk],
+        )
+    groups = getattr(form, "groups", None)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.opts,
+        "form": form,
+        "fieldsets": groups() if callable(groups) else [(None, list(form))],
+        "intro": intro,
+        "table": table,
+        "submit_label": submit_label,
+        "original": original,
+        "original_url": original_url,
+        "changelist_url": changelist_url,
+        "cancel_url": original_url or changelist_url,
+    }
+    return TemplateResponse(request, "admin/oms/form_page.html", context)
 
 
 def pretty_json(value) -> str:

@@ -14,10 +14,10 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from oms_project.admin import form_page
 from oms_project.errors import OmsError
 from orders import services
 from orders.entry_forms import EntryForm, add_errors, present
@@ -165,18 +165,16 @@ def order_entry_view(model_admin, request):
                 messages.SUCCESS,
             )
             return redirect(reverse("admin:orders_order_change", args=[order.pk]))
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": "Enter an order",
-        "opts": model_admin.opts,
-        "form": form,
-        "changelist_url": reverse("admin:orders_order_changelist"),
-        "intro": "An order entered here is treated exactly like one a channel sends: the "
-        "customer profile is updated, a captured payment allocates stock at once, and the "
-        "customer gets the same e-mails. Nothing is saved unless the whole order is accepted.",
-        "submit_label": "Enter order",
-    }
-    return TemplateResponse(request, "admin/entry_form.html", context)
+    return form_page(
+        model_admin,
+        request,
+        form=form,
+        title="Enter an order",
+        submit_label="Enter order",
+        intro="An order entered here is treated exactly like one a channel sends: the customer "
+        "profile is updated, a captured payment allocates stock at once, and the customer gets "
+        "the same e-mails. Nothing is saved unless the whole order is accepted.",
+    )
 
 
 def _create(request, form: OrderEntryForm) -> Order | None:

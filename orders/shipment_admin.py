@@ -20,7 +20,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html, format_html_join
 
-from oms_project.admin import ObjectActionsMixin, ViewOnlyMixin, object_action, run_for_each
+from oms_project.admin import (
+    ObjectActionsMixin,
+    ViewOnlyMixin,
+    form_page,
+    object_action,
+    run_for_each,
+)
 from oms_project.errors import OmsError
 from oms_project.models import EmailMessage
 from orders.accounting import COLUMNS, accounting_journal, accounting_journal_csv
@@ -258,14 +264,16 @@ class ShipmentAdmin(ObjectActionsMixin, admin.ModelAdmin):
             shipment = self._record(request, form)
             if shipment is not None:
                 return redirect(reverse("admin:orders_order_change", args=[shipment.order_id]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Add shipment",
-            "opts": self.opts,
-            "form": form,
-            "changelist_url": reverse("admin:orders_shipment_changelist"),
-        }
-        return TemplateResponse(request, "admin/orders/shipment/add_shipment.html", context)
+        return form_page(
+            self,
+            request,
+            form=form,
+            title="Add shipment",
+            submit_label="Record shipment",
+            intro="The units leave stock at once (on hand and allocated both fall) and the order "
+            "moves to partially shipped or shipped. With a tracking number the customer is "
+            "e-mailed the tracking link.",
+        )
 
     def _record(self, request, form: ShipmentAddForm) -> Shipment | None:
         data = dict(form.cleaned_data)

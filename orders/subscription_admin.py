@@ -20,6 +20,7 @@ from oms_project.admin import (
     LimitedInlineFormSet,
     ObjectActionsMixin,
     ViewOnlyMixin,
+    form_page,
     object_action,
     pretty_json,
     run_for_each,
@@ -378,18 +379,16 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
                     messages.SUCCESS,
                 )
                 return redirect(self.object_change_url(subscription))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Add subscription",
-            "opts": self.opts,
-            "form": form,
-            "changelist_url": reverse("admin:orders_subscription_changelist"),
-            "intro": "The subscription places an ordinary order on every run of its schedule, "
-            "charging the stored payment method; the customer is reminded before each run "
-            "as the channel sets. Nothing is saved unless the whole subscription is valid.",
-            "submit_label": "Create subscription",
-        }
-        return TemplateResponse(request, "admin/entry_form.html", context)
+        return form_page(
+            self,
+            request,
+            form=form,
+            title="Add subscription",
+            submit_label="Create subscription",
+            intro="The subscription places an ordinary order on every run of its schedule, "
+            "charging the stored payment method; the customer is reminded before each run as "
+            "the channel sets. Nothing is saved unless the whole subscription is valid.",
+        )
 
     def _create(self, request, form: SubscriptionEntryForm) -> Subscription | None:
         payload = SubscriptionCreateSerializer(data=form.body())
@@ -439,17 +438,15 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
             else:
                 self.message_user(request, f"{subscription}: changed.", messages.SUCCESS)
                 return redirect(self.object_change_url(subscription))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Change {subscription}",
-            "opts": self.opts,
-            "form": form,
-            "subscription": subscription,
-            "changelist_url": reverse("admin:orders_subscription_changelist"),
-            "change_url": self.object_change_url(subscription),
-        }
-        return TemplateResponse(
-            request, "admin/orders/subscription/change_contents.html", context
+        return form_page(
+            self,
+            request,
+            form=form,
+            title="Change contents",
+            submit_label="Save changes",
+            intro="The changes apply to every run not placed yet. A quantity of 0 removes the "
+            "line; at least one line stays.",
+            original=subscription,
         )
 
 

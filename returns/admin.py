@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -21,6 +20,7 @@ from oms_project.admin import (
     ObjectActionsMixin,
     ReadOnlyInline,
     ViewOnlyMixin,
+    form_page,
     object_action,
     run_for_each,
 )
@@ -37,8 +37,6 @@ from returns.models import (
     ReturnRequest,
 )
 from returns.states import ReturnStatus
-
-FORM_TEMPLATE = "admin/returns/form_page.html"
 
 
 def _actor(request) -> str:
@@ -235,18 +233,10 @@ class ReturnRequestAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
 
     def _page(self, request, *, title: str, form, obj=None, intro: str = "", table=None,
               submit: str = "Save"):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "form": form,
-            "intro": intro,
-            "table": table,
-            "submit_label": submit,
-            "original": obj,
-            "changelist_url": reverse("admin:returns_returnrequest_changelist"),
-        }
-        return TemplateResponse(request, FORM_TEMPLATE, context)
+        return form_page(
+            self, request, form=form, title=title, submit_label=submit, intro=intro,
+            table=table, original=obj,
+        )
 
     def _editable(self, request, object_id) -> ReturnRequest:
         obj = self.get_object(request, object_id)

@@ -171,8 +171,10 @@ def test_adjust_action_opens_the_form_for_the_selected_levels(admin_client, stoc
         follow=True,
     )
     assert response.status_code == 200
-    assert response.context["levels"] == [stocked_level]
+    [row] = response.context["table"]["rows"]
+    assert row[:3] == [stocked_level.product.sku, "Red mug", stocked_level.warehouse.code]
     assert b"Red mug" in response.content
+    assert b"Adjust 1 stock level" in response.content
 
 
 def test_adjust_by_delta_writes_a_ledger_movement(admin_client, admin_user, stocked_level):
