@@ -1,4 +1,5 @@
-"""The admin in a real browser: log in, list orders, filter by status, open an order.
+"""The admin in a real browser: log in, list orders, filter by status, open an order, and
+enter a phone order.
 
 Drives Debian's Chromium through Playwright against pytest-django's live server (which also
 serves the admin's static files). Skips when Chromium or Playwright is missing, unless
@@ -92,6 +93,71 @@ def test_operator_logs_in_filters_orders_and_opens_one(live_server, admin_user, 
     assert "W1002" in page.inner_text("#content h2")
     assert page.locator(".fieldBox.field-number .readonly").inner_text() == "W1002"
     assert page.locator(".field-status_label .oms-status").inner_text() == "On hold"
+
+
+@pytest.fixture
+def phone_shop(db):
+    from inventory.services import stock_receive
+    from tests.factories import (
+        ProductFactory,
+        SalesChannelFactory,
+        ServiceLevelFactory,
+        WarehouseFactory,
+    )
+
+    channel = SalesChannelFactory(code="phone", name="Phone sales")
+    warehouse = WarehouseFactory(code="MAIN", priority=1)
+    channel.warehouses.add(warehouse)
+    ServiceLevelFactory(code="ground", name="Ground")
+    mug = ProductFactory(sku="MUG-RED", name="Red mug")
+    stock_receive(product=mug, warehouse=warehouse, quantity=10, reference="t", actor="t")
+
+
+def log_in(page, live_server, user):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+def test_operator_enters_a_paid_phone_order(live_server, admin_user, phone_shop, page):
+    log_in(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    page.get_by_role("link", name=re.compile("Add order")).click()
+    page.wait_for_url("**/admin/orders/order/add/")
+    page.select_option("#id_channel", label="Phone sales")
+    page.fill("#id_customer_email", "ann@example.com")
+    page.fill("#id_customer_first_name", "Ann")
+    page.select_option("#id_shipping_method", value="ground")
+    page.fill("#id_ship_line1", "1 Main St")
+    page.fill("#id_ship_city", "Reno")
+    page.fill("#id_ship_postal_code", "89501")
+    page.fill("#id_ship_country", "US")
+    page.fill("#id_lines", "MUG-RED, 3, 12.50")
+    page.fill("#id_shipping_total", "5.00")
+    page.select_option("#id_payment_status", value="captured")
+    page.fill("#id_payment_method", "card")
+    page.click("input[type=submit][value='Enter order']")
+    page.wait_for_url(re.compile(r"/admin/orders/order/\d+/change/"))
+    assert "entered; it is processing" in page.inner_text(".messagelist")
+    assert page.locator(".field-status_label .oms-status").inner_text() == "Processing"
+    assert page.locator(".fieldBox.field-total .readonly").inner_text() == "42.50"
+    line = page.locator("#lines-group tbody tr", has_text="MUG-RED")
+    assert line.locator("td.field-quantity_allocated").inner_text() == "3"
+
+    # A wrong SKU comes back on the form with the line it concerns; nothing is entered.
+    page.goto(f"{live_server.url}/admin/orders/order/add/")
+    page.select_option("#id_channel", label="Phone sales")
+    page.fill("#id_customer_email", "bob@example.com")
+    page.fill("#id_ship_line1", "2 Main St")
+    page.fill("#id_ship_city", "Reno")
+    page.fill("#id_ship_country", "US")
+    page.fill("#id_lines", "MUG-RED, 1, 12.50\nNO-SUCH, 1, 1.00")
+    page.click("input[type=submit][value='Enter order']")
+    page.wait_for_selector(".field-lines .errorlist")
+    assert "Line 2" in page.inner_text(".field-lines .errorlist")
+    assert "NO-SUCH" in page.inner_text(".field-lines .errorlist")
 
 
 def test_a_missing_browser_is_named_in_the_skip_reason(monkeypatch):
