@@ -1,16 +1,15 @@
 """Every write to stock: receipts, adjustments, counts, allocation, release and shipment.
 
+Allocation lives in `inventory.allocation` and is re-exported here.
+
 Each function opens its own transaction, changes `on_hand`/`allocated` only through
 conditional UPDATEs (never read-modify-save), writes one `StockMovement` per change, and
 touches stock rows in primary-key order so concurrent callers never deadlock.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,33 +18,28 @@ from inventory.alerts import (
     low_stock_clear_recovered,
     low_stock_refresh,
 )
-from inventory.errors import BelowAllocated, InsufficientStock, InvalidQuantity, StockChanged
+from inventory.allocation import Hold, stock_allocate
+from inventory.errors import BelowAllocated, InsufficientStock, StockChanged
 from inventory.models import MovementReason, Product, StockLevel, StockMovement, StockReservation
+from inventory.quantities import MAX_QUANTITY, check_quantity
 from warehouses.models import Warehouse
 
-MAX_QUANTITY = 10**9
+# The name other inventory modules import.
+_check_quantity = check_quantity
 
-
-@dataclass(frozen=True)
-class Hold:
-    """A request to reserve `quantity` units of a product at a warehouse for `reference`."""
-
-    product_id: int
-    warehouse_id: int
-    quantity: int
-    reference: str
-    expires_at: datetime | None = None
-
-
-def _check_quantity(quantity: int, *, allow_zero: bool = False, allow_negative: bool = False):
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidQuantity("Quantities must be whole numbers.")
-    if abs(quantity) > MAX_QUANTITY:
-        raise InvalidQuantity(f"Quantities must not exceed {MAX_QUANTITY:,}.")
-    if quantity < 0 and not allow_negative:
-        raise InvalidQuantity("Quantities must not be negative.")
-    if quantity == 0 and not allow_zero:
-        raise InvalidQuantity("Quantities must be greater than zero.")
+__all__ = [
+    "MAX_QUANTITY",
+    "Hold",
+    "reservation_consume",
+    "reservation_release",
+    "reservations_release_expired",
+    "stock_allocate",
+    "stock_change",
+    "stock_level_ensure",
+    "stock_level_settings_update",
+    "stock_receive",
+    "stock_set",
+]
 
 
 def stock_level_ensure(*, product: Product, warehouse: Warehouse) -> StockLevel:
@@ -95,7 +89,7 @@ def stock_change(
 
     Raises `BelowAllocated` if on hand would drop below what is allocated (or below zero).
     """
-    _check_quantity(delta, allow_negative=True)
+    check_quantity(delta, allow_negative=True)
     with transaction.atomic():
         updated = StockLevel.objects.filter(
             pk=level.pk, on_hand__gte=F("allocated") - delta
@@ -123,7 +117,7 @@ def stock_receive(
     actor: str = "system",
 ) -> StockLevel:
     """Book `quantity` received units into a warehouse."""
-    _check_quantity(quantity)
+    check_quantity(quantity)
     with transaction.atomic():
         level = stock_level_ensure(product=product, warehouse=warehouse)
         return stock_change(
@@ -150,7 +144,7 @@ def stock_set(
     Raises `StockChanged` when `expected_on_hand` is given and no longer true, and
     `BelowAllocated` when the count is below the allocated units.
     """
-    _check_quantity(on_hand, allow_zero=True)
+    check_quantity(on_hand, allow_zero=True)
     with transaction.atomic():
         current = StockLevel.objects.select_for_update().get(pk=level.pk)
         if expected_on_hand is not None and current.on_hand != expected_on_hand:
@@ -196,177 +190,13 @@ def stock_level_settings_update(
         if value is not None
     }
     for value in changes.values():
-        _check_quantity(value, allow_zero=True)
+        check_quantity(value, allow_zero=True)
     with transaction.atomic():
         if changes:
             StockLevel.objects.filter(pk=level.pk).update(**changes, updated_at=timezone.now())
             low_stock_refresh(level_ids=[level.pk])
         level.refresh_from_db()
     return level
-
-
-def stock_allocate(
-    *, holds: Iterable[Hold], actor: str = "system", respect_safety_stock: bool = True
-) -> list[StockReservation]:
-    """Reserve every hold, all or nothing, and return the reservations touched.
-
-    Demand is summed per stock level before checking (two holds of one SKU at one warehouse
-    count together), rows are touched in primary-key order so concurrent callers never
-    deadlock, and each is reserved with one conditional UPDATE
-    (`allocated + n` only where `on_hand - allocated [- safety_stock] >= n`). Raises
-    `InvalidQuantity` for a bad quantity and `InsufficientStock` listing every short
-    (SKU, warehouse) with the requested and available quantities; on failure nothing is
-    written.
-    """
-    holds = list(holds)
-    for hold in holds:
-        _check_quantity(hold.quantity)
-        if not hold.reference:
-            raise InvalidQuantity("Every hold needs a reference (what the stock is held for).")
-    demand: dict[tuple[int, int], int] = defaultdict(int)
-    for hold in holds:
-        demand[(hold.product_id, hold.warehouse_id)] += hold.quantity
-    if not demand:
-        return []
-    with transaction.atomic():
-        level_ids = {
-            (product_id, warehouse_id): pk
-            for pk, product_id, warehouse_id in StockLevel.objects.filter(
-                product_id__in={key[0] for key in demand},
-                warehouse_id__in={key[1] for key in demand},
-            ).values_list("pk", "product_id", "warehouse_id")
-            if (product_id, warehouse_id) in demand
-        }
-        failed, low = [], []
-        write = _AllocationWrite(
-            [hold for hold in holds if (hold.product_id, hold.warehouse_id) in level_ids],
-            level_ids,
-            actor,
-        )
-        sql = _RESERVE_SQL if respect_safety_stock else _RESERVE_IGNORING_SAFETY_SQL
-        # Raw SQL from here to the commit: these rows are locked, so every microsecond of
-        # Python spent now is waited for by every concurrent buyer of the same SKUs.
-        with connection.cursor() as cursor:
-            for key, level_id in sorted(level_ids.items(), key=lambda item: item[1]):
-                cursor.execute(sql, [demand[key], level_id, demand[key]])
-                row = cursor.fetchone()
-                if row is None:
-                    failed.append(key)
-                    continue
-                free, reorder_point, alerted_at = row
-                if reorder_point > 0 and free <= reorder_point and alerted_at is None:
-                    low.append(level_id)
-            missing = [key for key in demand if key not in level_ids]
-            if failed or missing:
-                raise InsufficientStock(
-                    _short_entries(demand, level_ids, failed, missing, respect_safety_stock)
-                )
-            rows = write.execute(cursor)
-        if low:
-            low_stock_alert_if_needed(level_ids=low)
-    return write.reservations(rows)
-
-
-_RESERVE_SQL = (
-    "UPDATE inventory_stocklevel SET allocated = allocated + %s"
-    " WHERE id = %s AND on_hand - allocated - safety_stock >= %s"
-    " RETURNING on_hand - allocated - safety_stock, reorder_point, low_stock_alerted_at"
-)
-_RESERVE_IGNORING_SAFETY_SQL = _RESERVE_SQL.replace(
-    "AND on_hand - allocated - safety_stock >=", "AND on_hand - allocated >="
-)
-
-
-def _short_entries(
-    demand: dict, level_ids: dict, failed: list, missing: list, respect_safety_stock: bool
-) -> list[dict]:
-    """Describe every short (SKU, warehouse), in the order the demand was given."""
-    entries = {}
-    failed_levels = StockLevel.objects.filter(
-        pk__in=[level_ids[key] for key in failed]
-    ).values_list(
-        "product_id", "warehouse_id", "product__sku", "warehouse__code",
-        "on_hand", "allocated", "safety_stock",
-    )
-    for product_id, warehouse_id, sku, code, on_hand, allocated, safety in failed_levels:
-        free = on_hand - allocated - (safety if respect_safety_stock else 0)
-        entries[(product_id, warehouse_id)] = {
-            "sku": sku,
-            "warehouse": code,
-            "requested": demand[(product_id, warehouse_id)],
-            "available": max(free, 0),
-        }
-    if missing:
-        skus = dict(
-            Product.objects.filter(pk__in={key[0] for key in missing}).values_list("pk", "sku")
-        )
-        codes = dict(
-            Warehouse.objects.filter(pk__in={key[1] for key in missing}).values_list("pk", "code")
-        )
-        for product_id, warehouse_id in missing:
-            entries[(product_id, warehouse_id)] = {
-                "sku": skus.get(product_id, str(product_id)),
-                "warehouse": codes.get(warehouse_id, str(warehouse_id)),
-                "requested": demand[(product_id, warehouse_id)],
-                "available": 0,
-            }
-    return [entries[key] for key in demand if key in entries]
-
-
-class _AllocationWrite:
-    """The reservation upsert and the ledger insert of one allocation, built before any row
-    is locked so that only their execution happens while the stock rows are held.
-
-    One `INSERT ... ON CONFLICT DO UPDATE` adds each (stock level, reference) demand to its
-    reservation or creates it (PostgreSQL and SQLite alike); one INSERT writes the movements.
-    """
-
-    def __init__(self, holds: list[Hold], level_ids: dict, actor: str):
-        self.merged: dict[tuple[int, str], int] = defaultdict(int)
-        self.expiry: dict[tuple[int, str], datetime | None] = {}
-        for hold in holds:
-            key = (level_ids[(hold.product_id, hold.warehouse_id)], hold.reference)
-            self.merged[key] += hold.quantity
-            self.expiry.setdefault(key, hold.expires_at)
-        self.keys = sorted(self.merged)
-        adapt = connection.ops.adapt_datetimefield_value
-        now = adapt(timezone.now())
-        self.reservation_params, self.movement_params = [], []
-        for level_id, reference in self.keys:
-            quantity = self.merged[(level_id, reference)]
-            expires_at = adapt(self.expiry[(level_id, reference)])
-            self.reservation_params += [level_id, reference, quantity, expires_at, now]
-            self.movement_params += [level_id, quantity, reference[:100], actor[:150], now]
-        self.reservation_sql = (
-            "INSERT INTO inventory_stockreservation"
-            " (stock_level_id, reference, quantity, expires_at, created_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(self.keys))
-            + " ON CONFLICT (reference, stock_level_id) DO UPDATE"
-            " SET quantity = inventory_stockreservation.quantity + excluded.quantity"
-            " RETURNING id, stock_level_id, reference, quantity"
-        )
-        self.movement_sql = (
-            "INSERT INTO inventory_stockmovement (stock_level_id, delta_on_hand,"
-            " delta_allocated, reason, reference, actor, note, created_at) VALUES "
-            + ", ".join([f"(%s, 0, %s, '{MovementReason.ALLOCATION.value}', %s, %s, '', %s)"]
-                        * len(self.keys))
-        )
-
-    def execute(self, cursor) -> list[tuple]:
-        cursor.execute(self.reservation_sql, self.reservation_params)
-        rows = cursor.fetchall()
-        cursor.execute(self.movement_sql, self.movement_params)
-        return rows
-
-    def reservations(self, rows: list[tuple]) -> list[StockReservation]:
-        by_key = {(row[1], row[2]): row for row in rows}
-        return [
-            StockReservation(
-                pk=by_key[key][0], stock_level_id=key[0], reference=key[1],
-                quantity=by_key[key][3], expires_at=self.expiry[key],
-            )
-            for key in self.keys
-        ]
 
 
 def reservation_release(
@@ -402,7 +232,7 @@ def reservation_consume(
 
     Raises `InsufficientStock` (nothing written) if fewer units are reserved than asked for.
     """
-    _check_quantity(quantity)
+    check_quantity(quantity)
     return _reservation_reduce(
         reference=reference,
         quantity=quantity,
@@ -455,7 +285,7 @@ def _reservation_reduce(
     expired_before: datetime | None = None,
 ) -> int:
     if quantity is not None:
-        _check_quantity(quantity, allow_zero=True)
+        check_quantity(quantity, allow_zero=True)
     with transaction.atomic():
         rows = StockReservation.objects.filter(reference=reference)
         if warehouse_id is not None:
@@ -499,9 +329,7 @@ def _reservation_reduce(
             done += take
         StockMovement.objects.bulk_create(movements)
         if movements and not consume:
-            low_stock_clear_recovered(
-                level_ids=[movement.stock_level_id for movement in movements]
-            )
+            low_stock_clear_recovered(level_ids=[movement.stock_level_id for movement in movements])
     return done
 
 
