@@ -34,6 +34,14 @@ class EmailMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The send tasks' batches and the sweep look for queued e-mails, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued"),
+                name="email_queued_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.template} to {self.to} ({self.status})"

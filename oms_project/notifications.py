@@ -1,17 +1,26 @@
 """Customer, supplier and staff e-mails: rendered from templates, logged, sent after commit."""
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from oms_project.models import EmailMessage
 
 logger = logging.getLogger(__name__)
+
+# Queued e-mails older than this are left to the operator (the sweep and batches skip them).
+PENDING_WINDOW = timedelta(days=2)
+# At most this many e-mails go out per send task, over one mail-server connection, and a
+# batch stops taking the next e-mail after this many seconds (well within the task's limit).
+SEND_BATCH = 50
+SEND_BATCH_SECONDS = 10.0
 
 
 def email_queue(
@@ -74,7 +83,7 @@ def email_pending_ids(*, limit: int = 500) -> list[int]:
         EmailMessage.objects.filter(
             status=EmailMessage.Status.QUEUED,
             created_at__lt=now - SWEEP_GRACE,
-            created_at__gte=now - timedelta(days=2),
+            created_at__gte=now - PENDING_WINDOW,
         )
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
@@ -87,20 +96,10 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
         message = EmailMessage.objects.select_for_update().filter(pk=message_pk).first()
         if message is None or (message.status == EmailMessage.Status.SENT and not resend):
             return False
-        mail = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-        )
-        if message.body_html:
-            mail.attach_alternative(message.body_html, "text/html")
-        for item in message.attachments or []:
-            mail.attach(item["filename"], item["content"], item.get("mimetype", "text/plain"))
         message.attempts += 1
         failure = None
         try:
-            mail.send()
+            _mail(message).send()
         except Exception as error:  # SMTP failures are recorded, then retried by the task
             failure = error
             message.status = EmailMessage.Status.FAILED
@@ -115,6 +114,106 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
         # Raised after the commit so the failed status is kept for the admin and the retry.
         raise failure
     return True
+
+
+def email_send_queued(*, message_pk: int) -> int:
+    """Send the e-mail `message_pk` unless it is sent, and other queued e-mails with it.
+
+    What the send task runs. The e-mail's own row is claimed with up to `SEND_BATCH - 1`
+    other queued ones (oldest first, `FOR UPDATE SKIP LOCKED`, so workers never wait for each
+    other's rows), all of them go out over one mail-server connection, and the sent ones are
+    marked with one UPDATE in the same transaction: a row marked sent is never sent again, and
+    the other rows' own tasks then find them sent. Only the task's own e-mail is marked failed
+    (and raised, for the task's retry with backoff); a failure on another row ends the batch
+    and leaves that row queued for its own task (or the sweep). Returns how many were sent.
+    """
+    status = EmailMessage.objects.filter(pk=message_pk).values_list("status", flat=True).first()
+    if status is None or status == EmailMessage.Status.SENT:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            EmailMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_pk)
+            .exclude(status=EmailMessage.Status.SENT)
+        )
+        own_claimed = bool(claimed)
+        claimed += (
+            EmailMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=EmailMessage.Status.QUEUED, created_at__gte=now - PENDING_WINDOW)
+            .exclude(pk=message_pk)
+            .order_by("created_at", "pk")[: SEND_BATCH - len(claimed)]
+        )
+        sent, failure = _send_batch(claimed)
+        if sent:
+            EmailMessage.objects.filter(pk__in=sent).update(
+                status=EmailMessage.Status.SENT,
+                sent_at=timezone.now(),
+                error="",
+                attempts=F("attempts") + 1,
+            )
+        if failure is not None and failure[0] == message_pk:
+            EmailMessage.objects.filter(pk=message_pk).update(
+                status=EmailMessage.Status.FAILED,
+                error=str(failure[1])[:2000],
+                attempts=F("attempts") + 1,
+            )
+    if failure is not None and failure[0] == message_pk:
+        # Raised after the commit so the failed status is kept for the admin and the retry.
+        raise failure[1]
+    if not own_claimed:
+        # Another worker holds the row in its batch: wait for it, then send the e-mail here if
+        # that batch did not.
+        return len(sent) + int(email_send(message_pk=message_pk))
+    return len(sent)
+
+
+def _send_batch(messages: list[EmailMessage]) -> tuple[list[int], tuple[int, Exception] | None]:
+    """Send `messages` in order over one connection until one fails or time runs short.
+
+    Returns the ids sent and, if one failed, `(id, error)`; the rest are left as they were.
+    """
+    sent: list[int] = []
+    if not messages:
+        return sent, None
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as error:  # the mail server is unreachable: nothing was sent
+        return sent, (messages[0].pk, error)
+    failure = None
+    deadline = time.monotonic() + SEND_BATCH_SECONDS
+    try:
+        for message in messages:
+            if sent and time.monotonic() > deadline:
+                break
+            try:
+                connection.send_messages([_mail(message, connection=connection)])
+            except Exception as error:  # the mail server's refusal, kept for the row's task
+                failure = (message.pk, error)
+                break
+            sent.append(message.pk)
+    finally:
+        try:
+            connection.close()
+        except Exception as error:  # what was handed over before stays sent
+            logger.warning("Closing the mail connection failed: %s", error)
+    return sent, failure
+
+
+def _mail(message: EmailMessage, connection=None) -> EmailMultiAlternatives:
+    mail = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        connection=connection,
+    )
+    if message.body_html:
+        mail.attach_alternative(message.body_html, "text/html")
+    for item in message.attachments or []:
+        mail.attach(item["filename"], item["content"], item.get("mimetype", "text/plain"))
+    return mail
 
 
 def email_queue_staff_alert(*, subject: str, body: str, reference: str = "") -> None:

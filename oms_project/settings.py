@@ -174,6 +174,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# A worker keeps its database connection from task to task: Celery's Django fixup closes it
+# only every this many tasks, and `oms_project.celery` drops it sooner, as a request would,
+# when it broke or is older than DATABASE_CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1000
 # Task modules outside the apps' `tasks.py` that workers must load.
 CELERY_IMPORTS = ["orders.notice_tasks"]
 CELERY_BEAT_SCHEDULE = {

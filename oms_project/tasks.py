@@ -38,8 +38,9 @@ def outbox_sweep_task() -> int:
     time_limit=60,
     soft_time_limit=50,
 )
-def email_send_task(message_pk: int) -> bool:
-    return notifications.email_send(message_pk=message_pk)
+def email_send_task(message_pk: int) -> int:
+    """Send the e-mail (with other queued ones in one batch); how many were sent."""
+    return notifications.email_send_queued(message_pk=message_pk)
 
 
 @shared_task(acks_late=True, time_limit=90, soft_time_limit=80)
