@@ -21,8 +21,18 @@ from inventory.models import MovementReason, Product, StockLevel, StockMovement
 from warehouses.models import Warehouse
 
 STAGING_COLUMNS = (
-    "row_number", "sku", "warehouse", "on_hand", "delta", "safety_stock", "reorder_point",
-    "reorder_quantity", "error_code", "error_column", "error_value", "error_number",
+    "row_number",
+    "sku",
+    "warehouse",
+    "on_hand",
+    "delta",
+    "safety_stock",
+    "reorder_point",
+    "reorder_quantity",
+    "error_code",
+    "error_column",
+    "error_value",
+    "error_number",
 )
 
 
@@ -37,9 +47,10 @@ def stock_import_with_copy(
     staging_name: str = "stock_import_staging",
 ) -> ImportCounts:
     """Stage, validate and write the rows; commit the write only if `keep(counts)` says so."""
-    table = connection.ops.quote_name(staging_name)
+    quote = connection.ops.quote_name
+    table, resolved = quote(staging_name), quote(f"{staging_name}_resolved")
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"DROP TABLE IF EXISTS {table}, {resolved}")
         cursor.execute(_STAGING_DDL.format(staging=table))
     try:
         total = 0
@@ -49,31 +60,26 @@ def stock_import_with_copy(
                 total += len(chunk)
                 on_progress(total)
         with transaction.atomic(), connection.cursor() as cursor:
-            counts = _validate_and_write(cursor, table, reference, actor)
+            counts = _validate_and_write(cursor, table, resolved, reference, actor)
             counts.total_rows = total
-            _collect_errors(table, errors)
+            _collect_errors(resolved, errors)
             if not keep(counts):
                 transaction.set_rollback(True)
         return counts
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}, {resolved}")
 
 
 _STAGING_DDL = """
 CREATE TEMPORARY TABLE {staging} (
-    row_number integer PRIMARY KEY,
+    row_number integer NOT NULL,
     sku text NOT NULL,
     warehouse text NOT NULL,
     on_hand bigint, delta bigint,
     safety_stock bigint, reorder_point bigint, reorder_quantity bigint,
     error_code text, error_column text NOT NULL DEFAULT '', error_value text NOT NULL DEFAULT '',
-    error_number bigint, result bigint,
-    product_id bigint, warehouse_id bigint, level_id bigint,
-    current_on_hand bigint, current_allocated bigint, current_safety_stock bigint,
-    current_reorder_point bigint, current_reorder_quantity bigint,
-    new_on_hand bigint, is_new boolean NOT NULL DEFAULT false,
-    is_changed boolean NOT NULL DEFAULT false
+    error_number bigint
 )
 """
 
@@ -83,9 +89,20 @@ def _copy_chunk(cursor, table: str, chunk: list[ParsedRow]) -> None:
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in chunk:
             copy.write_row(
-                (row.row_number, row.sku, row.warehouse, row.on_hand, row.delta,
-                 row.safety_stock, row.reorder_point, row.reorder_quantity, row.error_code,
-                 row.error_column, row.error_value, row.error_number)
+                (
+                    row.row_number,
+                    row.sku,
+                    row.warehouse,
+                    row.on_hand,
+                    row.delta,
+                    row.safety_stock,
+                    row.reorder_point,
+                    row.reorder_quantity,
+                    row.error_code,
+                    row.error_column,
+                    row.error_value,
+                    row.error_number,
+                )
             )
 
 
@@ -99,144 +116,186 @@ def _tables() -> dict[str, str]:
     }
 
 
-_VALIDATE_REFERENCES = """
-UPDATE {staging} s SET product_id = p.id FROM {product} p WHERE p.sku = s.sku;
-UPDATE {staging} s SET warehouse_id = w.id FROM {warehouse_table} w WHERE w.code = s.warehouse;
-UPDATE {staging} SET error_code = '{unknown_sku}'
- WHERE error_code IS NULL AND product_id IS NULL;
-UPDATE {staging} SET error_code = '{unknown_warehouse}'
- WHERE error_code IS NULL AND warehouse_id IS NULL;
-UPDATE {staging} s SET error_code = '{duplicate}', error_number = d.first_row
-  FROM (SELECT row_number, min(row_number) OVER (PARTITION BY sku, warehouse) AS first_row
-          FROM {staging} WHERE sku <> '' AND warehouse <> '') d
- WHERE s.row_number = d.row_number AND d.first_row <> s.row_number AND s.error_code IS NULL;
-"""
-
-_LOCK_AND_READ = """
-ANALYZE {staging};
+# Lock every stock level the file names, in primary-key order, before reading any of them, so
+# a concurrent allocation waits for the import instead of racing it (and neither deadlocks).
+_LOCK = """
 SELECT count(*) FROM (
     SELECT l.id FROM {level} l
-      JOIN {staging} s ON s.product_id = l.product_id AND s.warehouse_id = l.warehouse_id
+      JOIN {product} p ON p.id = l.product_id
+      JOIN {warehouse_table} w ON w.id = l.warehouse_id
+      JOIN {staging} s ON s.sku = p.sku AND s.warehouse = w.code
      WHERE s.error_code IS NULL
      ORDER BY l.id
        FOR UPDATE OF l
-) locked;
-UPDATE {staging} s
-   SET level_id = l.id, current_on_hand = l.on_hand, current_allocated = l.allocated,
-       current_safety_stock = l.safety_stock, current_reorder_point = l.reorder_point,
-       current_reorder_quantity = l.reorder_quantity
-  FROM {level} l
- WHERE s.product_id = l.product_id AND s.warehouse_id = l.warehouse_id AND s.error_code IS NULL;
-UPDATE {staging}
-   SET new_on_hand = COALESCE(on_hand, COALESCE(current_on_hand, 0) + delta)
- WHERE error_code IS NULL;
-UPDATE {staging}
-   SET error_code = CASE
-           WHEN new_on_hand < 0 THEN '{negative_result}'
-           WHEN new_on_hand > {max_quantity} THEN '{result_too_large}'
-           ELSE '{below_allocated}' END,
-       result = new_on_hand, error_number = COALESCE(current_allocated, 0)
- WHERE error_code IS NULL
-   AND (new_on_hand < 0 OR new_on_hand > {max_quantity}
-        OR new_on_hand < COALESCE(current_allocated, 0));
-CREATE INDEX ON {staging} (product_id, warehouse_id);
-CREATE INDEX ON {staging} (level_id);
-ANALYZE {staging};
-UPDATE {staging}
-   SET is_changed = new_on_hand IS DISTINCT FROM current_on_hand
-       OR COALESCE(safety_stock, current_safety_stock) IS DISTINCT FROM current_safety_stock
-       OR COALESCE(reorder_point, current_reorder_point) IS DISTINCT FROM current_reorder_point
-       OR COALESCE(reorder_quantity, current_reorder_quantity)
-          IS DISTINCT FROM current_reorder_quantity
- WHERE error_code IS NULL AND level_id IS NOT NULL;
+) locked
 """
 
-_INSERT_NEW = """
+# One pass over the staged rows gives each its SKU, warehouse and locked stock level, the on
+# hand it asks for, and its first problem: the reader's, then an unknown SKU or warehouse, a
+# repeat of an earlier row of the same pair, and last a result the stock cannot take.
+_RESOLVE = """
+CREATE TEMPORARY TABLE {resolved} AS
+SELECT checked.*,
+       CASE WHEN error_code = '{duplicate}' THEN first_row
+            WHEN error_code IN ('{negative_result}', '{result_too_large}', '{below_allocated}')
+            THEN COALESCE(current_allocated, 0)
+            ELSE staged_error_number END AS error_number,
+       CASE WHEN error_code IN ('{negative_result}', '{result_too_large}', '{below_allocated}')
+            THEN new_on_hand END AS result
+  FROM (
+    SELECT s.row_number, s.sku, s.warehouse, s.error_column, s.error_value,
+           s.error_number AS staged_error_number, s.first_row,
+           s.safety_stock, s.reorder_point, s.reorder_quantity,
+           p.id AS product_id, w.id AS warehouse_id, l.id AS level_id,
+           l.on_hand AS current_on_hand, l.allocated AS current_allocated, n.new_on_hand,
+           CASE WHEN s.error_code IS NOT NULL THEN s.error_code
+                WHEN p.id IS NULL THEN '{unknown_sku}'
+                WHEN w.id IS NULL THEN '{unknown_warehouse}'
+                WHEN s.first_row <> s.row_number THEN '{duplicate}'
+                WHEN n.new_on_hand < 0 THEN '{negative_result}'
+                WHEN n.new_on_hand > {max_quantity} THEN '{result_too_large}'
+                WHEN n.new_on_hand < COALESCE(l.allocated, 0) THEN '{below_allocated}'
+           END AS error_code,
+           l.id IS NULL
+             OR n.new_on_hand IS DISTINCT FROM l.on_hand
+             OR COALESCE(s.safety_stock, l.safety_stock) IS DISTINCT FROM l.safety_stock
+             OR COALESCE(s.reorder_point, l.reorder_point) IS DISTINCT FROM l.reorder_point
+             OR COALESCE(s.reorder_quantity, l.reorder_quantity)
+                IS DISTINCT FROM l.reorder_quantity AS is_changed
+      FROM (SELECT *, min(row_number) OVER (PARTITION BY sku, warehouse) AS first_row
+              FROM {staging}) s
+      LEFT JOIN {product} p ON p.sku = s.sku
+      LEFT JOIN {warehouse_table} w ON w.code = s.warehouse
+      LEFT JOIN {level} l ON l.product_id = p.id AND l.warehouse_id = w.id
+     CROSS JOIN LATERAL (
+        SELECT COALESCE(s.on_hand, COALESCE(l.on_hand, 0) + s.delta) AS new_on_hand
+     ) n
+  ) checked
+"""
+
+_EXPECTED = """
+SELECT count(*) FILTER (WHERE level_id IS NULL), count(*) FILTER (WHERE level_id IS NOT NULL)
+  FROM {resolved} WHERE error_code IS NULL AND is_changed
+"""
+
+# New levels are inserted (a level someone else created meanwhile is skipped, not
+# overwritten), changed ones updated under the `on_hand >= allocated` guard, and the ledger
+# written for exactly the rows that were, in file order. Only when some row was skipped are
+# the skipped rows looked for and reported.
+_WRITE = """
 WITH inserted AS (
     INSERT INTO {level} (product_id, warehouse_id, on_hand, allocated, safety_stock,
                          reorder_point, reorder_quantity, updated_at)
     SELECT product_id, warehouse_id, new_on_hand, 0, COALESCE(safety_stock, 0),
            COALESCE(reorder_point, 0), COALESCE(reorder_quantity, 0), now()
-      FROM {staging}
+      FROM {resolved}
      WHERE error_code IS NULL AND level_id IS NULL
      ORDER BY product_id, warehouse_id
     ON CONFLICT (product_id, warehouse_id) DO NOTHING
     RETURNING id, product_id, warehouse_id
+), updated AS (
+    UPDATE {level} l
+       SET on_hand = r.new_on_hand,
+           safety_stock = COALESCE(r.safety_stock, l.safety_stock),
+           reorder_point = COALESCE(r.reorder_point, l.reorder_point),
+           reorder_quantity = COALESCE(r.reorder_quantity, l.reorder_quantity),
+           updated_at = now()
+      FROM {resolved} r
+     WHERE l.id = r.level_id AND r.error_code IS NULL AND r.is_changed
+       AND r.new_on_hand >= l.allocated
+    RETURNING l.id
+), recorded AS (
+    INSERT INTO {movement} (stock_level_id, delta_on_hand, delta_allocated, reason, reference,
+                            actor, note, created_at)
+    SELECT level_id, delta, 0, %s, %s, %s, '', now()
+      FROM (
+        SELECT r.row_number, i.id AS level_id, r.new_on_hand AS delta
+          FROM {resolved} r
+          JOIN inserted i ON i.product_id = r.product_id AND i.warehouse_id = r.warehouse_id
+         WHERE r.error_code IS NULL AND r.level_id IS NULL AND r.new_on_hand <> 0
+         UNION ALL
+        SELECT r.row_number, r.level_id, r.new_on_hand - r.current_on_hand
+          FROM {resolved} r
+          JOIN updated u ON u.id = r.level_id
+         WHERE r.error_code IS NULL AND r.new_on_hand <> r.current_on_hand
+      ) changes
+     ORDER BY row_number
+), skipped AS (
+    UPDATE {resolved} r SET error_code = '{concurrent_change}'
+      FROM (
+        SELECT c.row_number
+          FROM {resolved} c
+          LEFT JOIN inserted i ON i.product_id = c.product_id AND i.warehouse_id = c.warehouse_id
+          LEFT JOIN updated u ON u.id = c.level_id
+         WHERE c.error_code IS NULL AND c.is_changed AND i.id IS NULL AND u.id IS NULL
+      ) gone
+     WHERE r.row_number = gone.row_number
+       AND (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) <> %s
 )
-UPDATE {staging} s SET level_id = i.id, is_new = true, is_changed = true
-  FROM inserted i
- WHERE s.product_id = i.product_id AND s.warehouse_id = i.warehouse_id AND s.error_code IS NULL;
-UPDATE {staging} SET error_code = '{concurrent_change}'
- WHERE error_code IS NULL AND level_id IS NULL;
-"""
-
-_UPDATE_EXISTING = """
-UPDATE {level} l
-   SET on_hand = s.new_on_hand,
-       safety_stock = COALESCE(s.safety_stock, l.safety_stock),
-       reorder_point = COALESCE(s.reorder_point, l.reorder_point),
-       reorder_quantity = COALESCE(s.reorder_quantity, l.reorder_quantity),
-       updated_at = now()
-  FROM {staging} s
- WHERE l.id = s.level_id AND s.error_code IS NULL AND s.is_changed AND NOT s.is_new
-   AND s.new_on_hand >= l.allocated;
-SELECT count(*) FROM {staging} WHERE error_code IS NULL AND is_changed AND NOT is_new;
-UPDATE {staging} s SET error_code = '{concurrent_change}', result = s.new_on_hand,
-       error_number = l.allocated
-  FROM {level} l
- WHERE l.id = s.level_id AND s.error_code IS NULL AND s.is_changed AND NOT s.is_new
-   AND s.new_on_hand < l.allocated;
-INSERT INTO {movement} (stock_level_id, delta_on_hand, delta_allocated, reason, reference,
-                        actor, note, created_at)
-SELECT level_id, new_on_hand - COALESCE(current_on_hand, 0), 0, %s, %s, %s, '', now()
-  FROM {staging}
- WHERE error_code IS NULL AND new_on_hand <> COALESCE(current_on_hand, 0)
- ORDER BY row_number;
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
 """
 
 _COUNTS = """
 SELECT count(*) FILTER (WHERE error_code IS NOT NULL),
-       count(*) FILTER (WHERE error_code IS NULL AND is_new),
-       count(*) FILTER (WHERE error_code IS NULL AND NOT is_new AND is_changed),
-       count(*) FILTER (WHERE error_code IS NULL AND NOT is_new AND NOT is_changed)
-  FROM {staging}
+       count(*) FILTER (WHERE error_code IS NULL AND level_id IS NULL),
+       count(*) FILTER (WHERE error_code IS NULL AND level_id IS NOT NULL AND is_changed),
+       count(*) FILTER (WHERE error_code IS NULL AND level_id IS NOT NULL AND NOT is_changed)
+  FROM {resolved}
 """
 
 
-def _validate_and_write(cursor, table: str, reference: str, actor: str) -> ImportCounts:
+def _validate_and_write(
+    cursor, table: str, resolved: str, reference: str, actor: str
+) -> ImportCounts:
     names = {
-        "staging": table, "max_quantity": MAX_QUANTITY, **_tables(),
-        **{name.lower(): value for name, value in vars(RowError).items()
-           if not name.startswith("_")},
+        "staging": table,
+        "resolved": resolved,
+        "max_quantity": MAX_QUANTITY,
+        **_tables(),
+        **{
+            name.lower(): value
+            for name, value in vars(RowError).items()
+            if not name.startswith("_")
+        },
     }
-    for script in (_VALIDATE_REFERENCES, _LOCK_AND_READ, _INSERT_NEW):
-        for statement in _statements(script.format(**names)):
-            cursor.execute(statement)
-    update, expected_count, mark_lost, ledger = _statements(_UPDATE_EXISTING.format(**names))
-    cursor.execute(update)
-    updated_count = cursor.rowcount
-    cursor.execute(expected_count)
-    if cursor.fetchone()[0] != updated_count:
-        # Only possible if a row escaped the lock: report it rather than drop it silently.
-        cursor.execute(mark_lost)
-    cursor.execute(ledger, [MovementReason.IMPORT.value, reference[:100], actor[:150]])
+    cursor.execute(f"ANALYZE {table}")
+    cursor.execute(_LOCK.format(**names))
+    cursor.execute(_RESOLVE.format(**names))
+    cursor.execute(f"ANALYZE {resolved}")
+    cursor.execute(_EXPECTED.format(**names))
+    expected_new, expected_changed = cursor.fetchone()
+    cursor.execute(
+        _WRITE.format(**names),
+        [
+            MovementReason.IMPORT.value,
+            reference[:100],
+            actor[:150],
+            expected_new + expected_changed,
+        ],
+    )
     cursor.execute(_COUNTS.format(**names))
     error_rows, inserted, updated, unchanged = cursor.fetchone()
-    return ImportCounts(error_rows=error_rows, inserted=inserted, updated=updated,
-                        unchanged=unchanged)
+    return ImportCounts(
+        error_rows=error_rows, inserted=inserted, updated=updated, unchanged=unchanged
+    )
 
 
-def _statements(script: str) -> list[str]:
-    return [statement.strip() for statement in script.split(";") if statement.strip()]
-
-
-def _collect_errors(table: str, errors: ErrorSink) -> None:
+def _collect_errors(resolved: str, errors: ErrorSink) -> None:
     with connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT row_number, sku, warehouse, error_code, error_column, error_value, "
-            f"error_number, result FROM {table} WHERE error_code IS NOT NULL ORDER BY row_number"
+            f"error_number, result FROM {resolved} WHERE error_code IS NOT NULL "
+            f"ORDER BY row_number"
         )
         while batch := cursor.fetchmany(2000):
             for row_number, sku, warehouse, code, column, value, number, result in batch:
-                errors.add(row_number=row_number, sku=sku, warehouse=warehouse, code=code,
-                           column=column, value=value, number=number, result=result)
+                errors.add(
+                    row_number=row_number,
+                    sku=sku,
+                    warehouse=warehouse,
+                    code=code,
+                    column=column,
+                    value=value,
+                    number=number,
+                    result=result,
+                )
