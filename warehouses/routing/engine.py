@@ -14,6 +14,8 @@ first asked for, however the stock changes afterwards.
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
+from itertools import compress, product, repeat
+from operator import attrgetter
 
 from warehouses.routing.reports import candidate_reports
 from warehouses.routing.terms import OrderTerms
@@ -46,13 +48,18 @@ def route(
     terms = OrderTerms(
         demand=demand, destination=destination, rules=rules, now=now, service=service
     )
-    holdings, survivors, fillers = _judge_all(terms, candidates, available)
-    # A location that fills the whole order always beats a split.
+    candidates = tuple(candidates)
+    held = _read_stock(terms, candidates, available)
+    columns = terms.usable_columns(candidates, held)
+    # A location that fills the whole order always beats a split, so the others are judged
+    # only when no location can fill it.
+    fillers = _judge_fillers(terms, candidates, columns)
     if fillers:
         candidate, stock, _covered = terms.best(fillers)
-        taken = {candidate.id: _take(stock, dict(terms.needs))}
+        taken = {candidate.id: _take(terms.products, stock, list(terms.quantities))}
         reason = f"{candidate.code} can fill the whole order"
     else:
+        survivors = _judge_survivors(terms, candidates, columns)
         taken, reason = _choose_partial(terms, survivors)
     allocations, short = _assign_to_lines(demand, taken)
     return Plan(
@@ -64,38 +71,68 @@ def route(
         report_builder=partial(
             candidate_reports,
             terms=terms,
-            holdings=holdings,
+            candidates=candidates,
+            columns=held,
             chosen={allocation.location_id for allocation in allocations},
         ),
     )
 
 
-def _judge_all(terms: OrderTerms, candidates, available):
-    """Return (holdings, survivors, fillers).
+_location_id = attrgetter("id")
 
-    Holdings pair every candidate with the units it holds of the order's products (None when
-    it holds none); survivors are (candidate, usable stock, units covered) for the locations
-    no rule rejects and that cover something; fillers are those covering the whole order.
-    """
-    needs = list(terms.needs.items())
-    total, restricted = terms.total, terms.restricted
+
+def _read_stock(terms: OrderTerms, candidates: tuple[Candidate, ...], available):
+    """Return the free units of each product of the order (in `terms.products` order) at each
+    candidate (in the given order), none below zero."""
+    count = len(candidates)
+    if not count:
+        return [[] for _product_id in terms.products]
+    # One pass without a Python-level loop: (product, location) keys, product by product.
+    keys = product(terms.products, map(_location_id, candidates))
+    units = list(map(available.get, keys, repeat(0)))
+    if units and min(units) < 0:
+        units = [free if free > 0 else 0 for free in units]
+    return [units[start : start + count] for start in range(0, len(units), count)]
+
+
+def _judge_fillers(terms: OrderTerms, candidates, columns) -> list[tuple]:
+    """(candidate, units per product, units covered) for every location no rule rejects that
+    may send the whole order (`columns` holds the units each may send), in the given order."""
+    if not terms.total:
+        return []
+    holds_enough = [
+        map(quantity.__le__, column)
+        for column, quantity in zip(columns, terms.quantities, strict=True)
+    ]
+    if len(holds_enough) == 1:
+        fills = holds_enough[0]
+    else:
+        fills = map(all, zip(*holds_enough, strict=True))
+    positions = compress(range(len(candidates)), fills)
+    return _judge(terms, candidates, columns, positions, filling=True)
+
+
+def _judge_survivors(terms: OrderTerms, candidates, columns) -> list[tuple]:
+    """(candidate, units per product, units covered) for every location no rule rejects that
+    may send part of the order (`columns` holds the units each may send), in the given order."""
+    if not terms.total:
+        return []
+    covered_per_product = [
+        map(min, column, repeat(quantity))
+        for column, quantity in zip(columns, terms.quantities, strict=True)
+    ]
+    covers = list(map(sum, zip(*covered_per_product, strict=True)))
+    positions = compress(range(len(candidates)), covers)
+    return _judge(terms, candidates, columns, positions, covers=covers, filling=False)
+
+
+def _judge(terms: OrderTerms, candidates, columns, positions, *, filling: bool, covers=None):
+    total = terms.total
+    rows = list(zip(*columns, strict=True))
     screened = terms.screened_rules
-    get = available.get
-    holdings, survivors, fillers = [], [], []
-    for candidate in candidates:
-        location_id = candidate.id
-        held, covered = None, 0
-        for product_id, quantity in needs:
-            free = get((product_id, location_id), 0)
-            if free > 0:
-                if held is None:
-                    held = {product_id: free}
-                else:
-                    held[product_id] = free
-                covered += free if free < quantity else quantity
-        holdings.append((candidate, held))
-        if held is None:
-            continue
+    entries = []
+    for position in positions:
+        candidate = candidates[position]
         if (
             candidate.daily_capacity is not None
             or candidate.ships_to
@@ -103,16 +140,8 @@ def _judge_all(terms: OrderTerms, candidates, available):
             or screened
         ) and terms.is_rejected(candidate):
             continue
-        stock = held
-        if restricted and not restricted.keys().isdisjoint(held):
-            stock, _notes = terms.usable_stock(candidate, held)
-            covered = terms.coverage(stock)
-        if covered:
-            entry = (candidate, stock, covered)
-            survivors.append(entry)
-            if covered == total:
-                fillers.append(entry)
-    return holdings, survivors, fillers
+        entries.append((candidate, rows[position], total if filling else covers[position]))
+    return entries
 
 
 def _choose_partial(terms: OrderTerms, survivors):
@@ -123,7 +152,7 @@ def _choose_partial(terms: OrderTerms, survivors):
     if not rules.allow_split or rules.max_shipments <= 1:
         most = max(covered for _candidate, _stock, covered in survivors)
         best, stock, _covered = terms.best([entry for entry in survivors if entry[2] == most])
-        taken = {best.id: _take(stock, dict(terms.needs))}
+        taken = {best.id: _take(terms.products, stock, list(terms.quantities))}
         reason = "no single location can fill the order and splits are off"
         return taken, f"{reason}; {best.code} fills the most"
     return _split(terms, survivors), "split: no single location can fill the order"
@@ -133,15 +162,14 @@ def _split(terms: OrderTerms, survivors):
     """Take from one location after another, best ranked first (or, with fewest_shipments,
     the one covering most of what is left, ties to the better ranked)."""
     rules = terms.rules
-    remaining = {product: quantity for product, quantity in terms.needs.items() if quantity > 0}
+    remaining = list(terms.quantities)
     most_first = "fewest_shipments" in rules.strategies
     pool, taken = list(survivors), {}
     # Before anything is taken each location covers what it was judged to cover.
     coverages = [covered for _candidate, _stock, covered in pool]
-    judged_on_remaining = len(remaining) == len(terms.needs)
-    while remaining and pool and len(taken) < rules.max_shipments:
-        if taken or not judged_on_remaining:
-            coverages = [_coverage(stock, remaining) for _candidate, stock, _covered in pool]
+    while pool and len(taken) < rules.max_shipments and any(remaining):
+        if taken:
+            coverages = [sum(map(min, stock, remaining)) for _candidate, stock, _covered in pool]
         most = max(coverages)
         if most <= 0:
             break
@@ -154,28 +182,19 @@ def _split(terms: OrderTerms, survivors):
             ]
         )
         pool = [entry for entry in pool if entry is not best]
-        taken[best[0].id] = _take(best[1], remaining)
+        taken[best[0].id] = _take(terms.products, best[1], remaining)
     return taken
 
 
-def _coverage(stock: dict[int, int], remaining: dict[int, int]) -> int:
-    covered = 0
-    for product, quantity in remaining.items():
-        free = stock.get(product, 0)
-        covered += free if free < quantity else quantity
-    return covered
-
-
-def _take(stock: dict[int, int], remaining: dict[int, int]) -> dict[int, int]:
-    """Take what the location has of each remaining product; `remaining` shrinks in place."""
+def _take(products, stock, remaining: list[int]) -> dict[int, int]:
+    """Take what the location has of each remaining product (`stock` and `remaining` are
+    units per product in `products` order); `remaining` shrinks in place."""
     taken = {}
-    for product_id, quantity in list(remaining.items()):
-        units = min(stock.get(product_id, 0), quantity)
+    for position, product_id in enumerate(products):
+        units = min(stock[position], remaining[position])
         if units > 0:
             taken[product_id] = units
-            remaining[product_id] = quantity - units
-            if remaining[product_id] == 0:
-                del remaining[product_id]
+            remaining[position] -= units
     return taken
 
 

@@ -4,6 +4,8 @@ Built from what each location held when the order was routed, through the same j
 the decision used, so every report states why the location was used, ranked or rejected.
 """
 
+from collections.abc import Sequence
+
 from warehouses.routing.terms import NO_STOCK, OrderTerms
 from warehouses.routing.types import Candidate, CandidateReport
 
@@ -11,16 +13,19 @@ from warehouses.routing.types import Candidate, CandidateReport
 def candidate_reports(
     *,
     terms: OrderTerms,
-    holdings: list[tuple[Candidate, dict[int, int] | None]],
+    candidates: Sequence[Candidate],
+    columns: list[list[int]],
     chosen: set[int],
 ) -> list[CandidateReport]:
     """Report on every candidate, in the order they were given.
 
-    `holdings` pairs each candidate with the units it held of the order's products (None when
-    it held none); `chosen` holds the ids of the locations the plan takes units from.
+    `columns` holds, for every product of the order (in `terms.products` order), the free units
+    at each candidate when the order was routed; `chosen` holds the ids of the locations the
+    plan takes units from.
     """
     reports, survivors, fillers = [], [], []
-    for candidate, held in holdings:
+    for position, candidate in enumerate(candidates):
+        held = terms.held([column[position] for column in columns])
         if not held:
             reports.append(CandidateReport(candidate.id, candidate.code, [NO_STOCK], []))
             continue

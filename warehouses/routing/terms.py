@@ -41,10 +41,16 @@ class OrderTerms:
         needs: dict[int, int] = {}
         freight: dict[int, str] = {}
         for line in demand:
+            if line.quantity < 0:
+                raise ValueError(f"Line {line.key} asks for a negative quantity.")
             needs[line.product_id] = needs.get(line.product_id, 0) + line.quantity
             freight[line.product_id] = line.freight_class or STANDARD_FREIGHT
         self.needs = needs
-        self.total = sum(needs.values())
+        # The order's products and the units of each, in the order they were first asked for;
+        # a location's stock is read as units per product in this order.
+        self.products = tuple(needs)
+        self.quantities = tuple(needs.values())
+        self.total = sum(self.quantities)
         self.destination = destination
         self.rules = rules
         self.now = now
@@ -65,6 +71,14 @@ class OrderTerms:
                     for product_id, freight_class in self.restricted.items()
                     if freight_class not in service.accepted_freight_classes
                 ]
+        uncarried = dict(self.uncarried)
+        # (position in `products`, freight class, whether the service carries it) for each
+        # product a location or the service may refuse.
+        self.restricted_positions = tuple(
+            (position, self.restricted[product_id], product_id not in uncarried)
+            for position, product_id in enumerate(self.products)
+            if product_id in self.restricted
+        )
         self.country = destination.country.upper()
         self.region_code = f"{destination.country}-{destination.region}".upper()
         # Whether a location without capacity, destination or outage data can be rejected.
@@ -91,6 +105,30 @@ class OrderTerms:
                 notes.append(f"service {self.service.code} does not carry {freight_class}")
             stock[product_id] = 0
         return stock, notes
+
+    def held(self, frees: tuple[int, ...]) -> dict[int, int]:
+        """{product id: units} for the products a location holds, from its units per product."""
+        return {
+            product_id: free
+            for product_id, free in zip(self.products, frees, strict=True)
+            if free > 0
+        }
+
+    def usable_columns(self, candidates: Sequence[Candidate], columns: list[list[int]]):
+        """The units of each product each candidate may send (`usable_stock` for every
+        candidate at once), from the units they hold (`columns`, one list per product)."""
+        if not self.restricted_positions:
+            return columns
+        usable = list(columns)
+        for position, freight_class, is_carried in self.restricted_positions:
+            if not is_carried:
+                usable[position] = [0] * len(candidates)
+                continue
+            usable[position] = [
+                free if freight_class in candidate.accepted_freight_classes else 0
+                for free, candidate in zip(columns[position], candidates, strict=True)
+            ]
+        return usable
 
     def coverage(self, stock: dict[int, int]) -> int:
         """Units of the order the stock covers."""
@@ -153,6 +191,7 @@ class OrderTerms:
         )
 
     def distance_km(self, candidate: Candidate) -> float | None:
+        """Great-circle distance from the location to the destination, when both are known."""
         distance = self._distances.get(candidate.id, _UNKNOWN)
         if distance is _UNKNOWN:
             distance = None
@@ -190,23 +229,35 @@ class OrderTerms:
             self._promises[kind] = promise
         return promise
 
-    def rank_value(self, strategy: str, candidate: Candidate, covered: int):
-        """The location's value under one ranking strategy (lower ranks first)."""
+    def rank_values(self, strategy: str, entries) -> list:
+        """The values of (candidate, stock, units covered) entries under one ranking strategy
+        (lower ranks first)."""
         if strategy == "priority":
             preferred = self.rules.preferred_locations
-            if candidate.code in preferred:
-                return (0, preferred.index(candidate.code))
-            return (1, candidate.priority)
+            if not preferred:
+                return [(1, entry[0].priority) for entry in entries]
+            return [
+                (0, preferred.index(entry[0].code))
+                if entry[0].code in preferred
+                else (1, entry[0].priority)
+                for entry in entries
+            ]
         if strategy == "nearest":
-            distance = self.distance_km(candidate)
-            return distance if distance is not None else FAR_AWAY_KM
+            values, known = [], self._distances
+            for entry in entries:
+                distance = known.get(entry[0].id, _UNKNOWN)
+                if distance is _UNKNOWN:
+                    distance = self.distance_km(entry[0])
+                values.append(FAR_AWAY_KM if distance is None else distance)
+            return values
         if strategy == "most_stock":
-            return -covered
-        return self.promise(candidate)[1].toordinal()
+            return [-entry[2] for entry in entries]
+        return [self.promise(entry[0])[1].toordinal() for entry in entries]
 
     def rank_key(self, candidate: Candidate, covered: int) -> tuple:
         """The full ranking key: every strategy in order, then the location code."""
-        values = [self.rank_value(strategy, candidate, covered) for strategy in self.ranking]
+        entry = [(candidate, None, covered)]
+        values = [self.rank_values(strategy, entry)[0] for strategy in self.ranking]
         return (*values, candidate.code)
 
     def best(self, contenders: list[tuple]) -> tuple:
@@ -215,7 +266,7 @@ class OrderTerms:
         for strategy in self.ranking:
             if len(contenders) == 1:
                 return contenders[0]
-            values = [self.rank_value(strategy, entry[0], entry[2]) for entry in contenders]
+            values = self.rank_values(strategy, contenders)
             lowest = min(values)
             contenders = [
                 entry for entry, value in zip(contenders, values, strict=True) if value == lowest
