@@ -8,6 +8,7 @@ file size. Checks that need the database (unknown SKUs, allocated units) belong 
 
 import codecs
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ def _records(file: BinaryIO, *, delimiter: str | None):
                 return
         for fields in csv.reader(lines, delimiter=delimiter, strict=False):
             row_number += 1
-            if fields and any(field.strip() for field in fields):
+            if fields and "".join(fields).strip():
                 yield row_number, fields
     except UnicodeDecodeError:
         raise ImportFileInvalid(
@@ -200,32 +201,70 @@ def iter_row_chunks(file: BinaryIO, layout: CsvLayout, *, size: int = CHUNK_ROWS
 
 def parse_row(row_number: int, fields: list[str], columns: tuple[str, ...]) -> ParsedRow:
     """Read one record against the header and record the first format problem, if any."""
-    values = {name: (fields[index].strip() if index < len(fields) else "")
-              for index, name in enumerate(columns)}
-    row = ParsedRow(row_number=row_number, sku=values["sku"], warehouse=values["warehouse"])
-    if len(fields) > len(columns) and any(field.strip() for field in fields[len(columns):]):
-        row.fail(RowError.TOO_MANY_FIELDS, number=len(fields))
+    width, count = len(columns), len(fields)
+    if count == width:
+        values = [field.strip() for field in fields]
+    else:
+        values = [fields[index].strip() if index < count else "" for index in range(width)]
+    positions = _positions(columns)
+    row = ParsedRow(
+        row_number=row_number,
+        sku=values[positions.sku],
+        warehouse=values[positions.warehouse],
+    )
+    if count > width and "".join(fields[width:]).strip():
+        row.fail(RowError.TOO_MANY_FIELDS, number=count)
         return row
-    for name in REQUIRED_COLUMNS:
-        if not values[name]:
+    for name, position in zip(REQUIRED_COLUMNS, (positions.sku, positions.warehouse), strict=True):
+        if not values[position]:
             row.fail(RowError.MISSING_VALUE, column=name)
             return row
-    given = [name for name in QUANTITY_COLUMNS if values.get(name)]
+    given = [name for name, position in positions.quantities if values[position]]
     if not given:
         row.fail(RowError.MISSING_QUANTITY)
         return row
     if len(given) > 1:
         row.fail(RowError.QUANTITY_CONFLICT)
         return row
-    for name in QUANTITY_COLUMNS + SETTING_COLUMNS:
-        text = values.get(name, "")
+    for name, position in positions.numbers:
+        text = values[position]
         if not text:
             continue
-        number = _read_integer(row, name, text)
-        if row.error_code:
-            return row
+        if text.isdigit() and len(text) <= _SAFE_DIGITS and text.isascii():
+            number = int(text)  # a plain count, surely within the limits
+        else:
+            number = _read_integer(row, name, text)
+            if row.error_code:
+                return row
         setattr(row, name, number)
     return row
+
+
+# Whole numbers of at most this many digits are below MAX_QUANTITY.
+_SAFE_DIGITS = len(str(MAX_QUANTITY)) - 1
+
+
+@dataclass(frozen=True)
+class _Positions:
+    """Where each known column sits in a header's records."""
+
+    sku: int
+    warehouse: int
+    quantities: tuple[tuple[str, int], ...]
+    numbers: tuple[tuple[str, int], ...]
+
+
+@functools.lru_cache(maxsize=32)
+def _positions(columns: tuple[str, ...]) -> _Positions:
+    where = {name: index for index, name in enumerate(columns)}
+    return _Positions(
+        sku=where["sku"],
+        warehouse=where["warehouse"],
+        quantities=tuple((name, where[name]) for name in QUANTITY_COLUMNS if name in where),
+        numbers=tuple(
+            (name, where[name]) for name in QUANTITY_COLUMNS + SETTING_COLUMNS if name in where
+        ),
+    )
 
 
 def _read_integer(row: ParsedRow, column: str, text: str) -> int | None:
