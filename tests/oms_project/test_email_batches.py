@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from oms_project import notifications
 from oms_project.models import EmailMessage
@@ -129,10 +129,9 @@ def test_a_missing_or_sent_email_is_not_sent(mailoutbox):
     assert mailoutbox == []
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_never_send_an_email_twice():
-    if connection.vendor != "postgresql":
-        pytest.skip("Row locks (SKIP LOCKED) are PostgreSQL's; SQLite runs one writer.")
     messages = queued(60)
     mail.outbox = []
     errors = []
@@ -160,10 +159,9 @@ def test_concurrent_workers_never_send_an_email_twice():
     assert set(EmailMessage.objects.values_list("status", "attempts")) == {("sent", 1)}
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_task_whose_email_is_in_another_batch_waits_for_that_batch(mailoutbox):
-    if connection.vendor != "postgresql":
-        pytest.skip("Row locks (SKIP LOCKED) are PostgreSQL's; SQLite runs one writer.")
     own, other = queued(2)
     locked = threading.Event()
     release = threading.Event()
