@@ -62,22 +62,31 @@ from bench.orders_setup import (
 SEED = 20260311
 HOT_SKUS, COLD_SKUS, HOT_SHARE, LINES = 20, 200, 0.8, (1, 4)
 EXPECTED_HOT_UNITS_PER_ORDER = (sum(LINES) / 2) * HOT_SHARE * 2
-TARGETS = {"ours_vs_raw_min": 0.25, "ours_vs_minimal_view_min": 0.6,
-           "p99_vs_minimal_view_max": 2.0, "oversell": 0, "server_errors": 0}
+TARGETS = {
+    "ours_vs_raw_min": 0.25,
+    "ours_vs_minimal_view_min": 0.6,
+    "p99_vs_minimal_view_max": 2.0,
+    "oversell": 0,
+    "server_errors": 0,
+}
 
 
 def sample_summary(outcome: dict, checks: dict) -> dict:
     statuses = outcome["statuses"]
-    server_errors = sum(count for status, count in statuses.items()
-                        if status.startswith("5") or status.startswith("error"))
+    server_errors = sum(
+        count
+        for status, count in statuses.items()
+        if status.startswith("5") or status.startswith("error")
+    )
     return {
         "orders_per_second": outcome["committed"] / outcome["elapsed"],
         "committed": outcome["committed"],
         "rejected": statuses.get("409", 0),
         "sent": outcome["sent"],
         "elapsed_s": round(outcome["elapsed"], 3),
-        "sold_out_at_s": (round(outcome["sold_out_at"], 3)
-                          if outcome["sold_out_at"] is not None else None),
+        "sold_out_at_s": (
+            round(outcome["sold_out_at"], 3) if outcome["sold_out_at"] is not None else None
+        ),
         "p50_ms": round(percentile(outcome["latencies"], 0.50) * 1000, 1),
         "p99_ms": round(percentile(outcome["latencies"], 0.99) * 1000, 1),
         "server_errors": server_errors,
@@ -102,16 +111,22 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
     lock: dict = {}
 
     def stock_lock_timer(execute, sql, params, many, context):
-        if "start" not in lock and sql.startswith('UPDATE "inventory_stocklevel"'):
+        if "start" not in lock and sql.replace('"', "").startswith("UPDATE inventory_stocklevel"):
             lock["start"], lock["queries"] = time.perf_counter(), len(connection.queries_log)
-            transaction.on_commit(lambda: lock.update(
-                end=time.perf_counter(), queries_end=len(connection.queries_log)))
+            transaction.on_commit(
+                lambda: lock.update(
+                    end=time.perf_counter(), queries_end=len(connection.queries_log)
+                )
+            )
         return execute(sql, params, many, context)
 
     def post(index: int, body: dict):
-        return client.post("/api/v1/orders/", data=json.dumps(body),
-                           content_type="application/json",
-                           HTTP_IDEMPOTENCY_KEY=f"profile-{index}")
+        return client.post(
+            "/api/v1/orders/",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"profile-{index}",
+        )
 
     timed = bodies[: count // 2]
     walls, cpus, database, held, held_queries, queries, statuses = [], [], [], [], [], [], []
@@ -119,8 +134,10 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
         lock.clear()
         connection.queries_log.clear()
         began, cpu_began = time.perf_counter(), time.process_time()
-        with CaptureQueriesContext(connection) as captured, \
-                connection.execute_wrapper(stock_lock_timer):
+        with (
+            CaptureQueriesContext(connection) as captured,
+            connection.execute_wrapper(stock_lock_timer),
+        ):
             response = post(index, body)
         walls.append(time.perf_counter() - began)
         cpus.append(time.process_time() - cpu_began)
@@ -130,13 +147,14 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
         if "end" in lock:
             held.append(lock["end"] - lock["start"])
             held_queries.append(lock["queries_end"] - lock["queries"])
-    statements = Counter(" ".join(query["sql"].split()[:6])[:90]
-                         for query in captured.captured_queries)
+    statements = Counter(
+        " ".join(query["sql"].split()[:6])[:90] for query in captured.captured_queries
+    )
     print(f"Queries of the last order ({sum(statements.values())}):", file=sys.stderr)
     for statement, times in statements.most_common():
         print(f"{times:4d}  {statement}", file=sys.stderr)
     profiler = cProfile.Profile()
-    for index, body in enumerate(bodies[count // 2: count], start=len(timed)):
+    for index, body in enumerate(bodies[count // 2 : count], start=len(timed)):
         profiler.enable()
         statuses.append(post(index, body).status_code)
         profiler.disable()
@@ -151,14 +169,17 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
     def milliseconds(values: list[float]) -> dict:
         return spread([value * 1000 for value in values]) | {"samples": None}
 
-    return {"orders": count, "timed_orders": len(timed),
-            "wall_ms_per_order": milliseconds(walls),
-            "process_cpu_ms_per_order": milliseconds(cpus),
-            "database_round_trips_ms_per_order": milliseconds(database),
-            "stock_rows_locked_ms": milliseconds(held),
-            "queries_while_stock_rows_locked": spread([float(value) for value in held_queries]),
-            "queries_per_order": spread([float(value) for value in queries]) | {"samples": None},
-            "statuses": {str(status): statuses.count(status) for status in set(statuses)}}
+    return {
+        "orders": count,
+        "timed_orders": len(timed),
+        "wall_ms_per_order": milliseconds(walls),
+        "process_cpu_ms_per_order": milliseconds(cpus),
+        "database_round_trips_ms_per_order": milliseconds(database),
+        "stock_rows_locked_ms": milliseconds(held),
+        "queries_while_stock_rows_locked": spread([float(value) for value in held_queries]),
+        "queries_per_order": spread([float(value) for value in queries]) | {"samples": None},
+        "statuses": {str(status): statuses.count(status) for status in set(statuses)},
+    }
 
 
 def main(arguments) -> int:
@@ -168,17 +189,33 @@ def main(arguments) -> int:
     url = database_url(arguments.database)
     database_create(arguments.database)
     django_setup(url)
-    seeded = seed(hot_skus=HOT_SKUS, cold_skus=COLD_SKUS, hot_units=hot_units,
-                  cold_units=1_000_000)
+    seeded = seed(hot_skus=HOT_SKUS, cold_skus=COLD_SKUS, hot_units=hot_units, cold_units=1_000_000)
     hot, cold = hot_sku_names(HOT_SKUS), cold_sku_names(COLD_SKUS)
-    bodies = order_bodies(count=order_count, seed_value=SEED, prefix="B1", hot=hot, cold=cold,
-                          hot_share=HOT_SHARE, lines_range=LINES, customers=order_count // 2)
+    bodies = order_bodies(
+        count=order_count,
+        seed_value=SEED,
+        prefix="B1",
+        hot=hot,
+        cold=cold,
+        hot_share=HOT_SHARE,
+        lines_range=LINES,
+        customers=order_count // 2,
+    )
     if arguments.profile:
-        profile_bodies = order_bodies(count=arguments.profile, seed_value=SEED + 1,
-                                      prefix="P", hot=hot, cold=cold, hot_share=0.0,
-                                      lines_range=LINES, customers=arguments.profile // 2)
-        result = {"benchmark": "B1", "profile": run_profile(arguments.profile, seeded["key"],
-                                                            profile_bodies)}
+        profile_bodies = order_bodies(
+            count=arguments.profile,
+            seed_value=SEED + 1,
+            prefix="P",
+            hot=hot,
+            cold=cold,
+            hot_share=0.0,
+            lines_range=LINES,
+            customers=arguments.profile // 2,
+        )
+        result = {
+            "benchmark": "B1",
+            "profile": run_profile(arguments.profile, seeded["key"], profile_bodies),
+        }
         print(json.dumps(result))
         if not arguments.keep:
             database_drop(arguments.database)
@@ -190,32 +227,53 @@ def main(arguments) -> int:
     targets = {
         "ours": ("http", {"port": server.port, "path": "/api/v1/orders/", "key": seeded["key"]}),
         "raw": ("raw", {"url": url, "context": context}),
-        "minimal_view": ("http", {"port": server.port, "path": "/bench/orders/minimal/",
-                                  "key": seeded["key"]}),
-        "negative_control": ("http", {"port": server.port, "path": "/bench/orders/unlocked/",
-                                      "key": seeded["key"]}),
+        "minimal_view": (
+            "http",
+            {"port": server.port, "path": "/bench/orders/minimal/", "key": seeded["key"]},
+        ),
+        "negative_control": (
+            "http",
+            {"port": server.port, "path": "/bench/orders/unlocked/", "key": seeded["key"]},
+        ),
     }
 
     def run(name: str, order_bodies_to_send: list[dict], hot_ids: list[int]) -> dict:
         reset(url)
         kind, target = targets[name]
-        outcome = load_run(kind=kind, bodies=order_bodies_to_send, clients=arguments.clients,
-                           target=target, monitor_url=url, hot_product_ids=hot_ids,
-                           time_limit=arguments.time_limit,
-                           sold_out_units=max(1, hot_total // 100) if hot_ids else 0)
+        outcome = load_run(
+            kind=kind,
+            bodies=order_bodies_to_send,
+            clients=arguments.clients,
+            target=target,
+            monitor_url=url,
+            hot_product_ids=hot_ids,
+            time_limit=arguments.time_limit,
+            sold_out_units=max(1, hot_total // 100) if hot_ids else 0,
+        )
         return sample_summary(outcome, allocation_checks(url))
 
     samples: dict[str, list[dict]] = {"ours": [], "raw": [], "minimal_view": []}
     try:
-        warm = order_bodies(count=8 * arguments.workers, seed_value=SEED + 2, prefix="W",
-                            hot=hot, cold=cold, hot_share=0.0, lines_range=LINES, customers=50)
+        warm = order_bodies(
+            count=8 * arguments.workers,
+            seed_value=SEED + 2,
+            prefix="W",
+            hot=hot,
+            cold=cold,
+            hot_share=0.0,
+            lines_range=LINES,
+            customers=50,
+        )
         for name in ("ours", "minimal_view", "negative_control"):
             run(name, warm, [])
         for _pair in range(arguments.pairs):
             for name in samples:
                 samples[name].append(run(name, bodies, seeded["hot_product_ids"]))
-                print(f"{name}: {samples[name][-1]['orders_per_second']:.1f} orders/s, "
-                      f"p99 {samples[name][-1]['p99_ms']} ms", file=sys.stderr)
+                print(
+                    f"{name}: {samples[name][-1]['orders_per_second']:.1f} orders/s, "
+                    f"p99 {samples[name][-1]['p99_ms']} ms",
+                    file=sys.stderr,
+                )
         negative = run("negative_control", bodies, seeded["hot_product_ids"])
     finally:
         server.stop()
@@ -223,32 +281,42 @@ def main(arguments) -> int:
         if not arguments.keep:
             database_drop(arguments.database)
 
-    rates = {name: [item["orders_per_second"] for item in items] for name, items in
-             samples.items()}
+    rates = {name: [item["orders_per_second"] for item in items] for name, items in samples.items()}
     p99 = {name: [item["p99_ms"] for item in items] for name, items in samples.items()}
     ratios = {
-        "ours_vs_raw": spread([a / b for a, b in zip(rates["ours"], rates["raw"], strict=True)],
-                              3),
-        "ours_vs_minimal_view": spread([a / b for a, b in zip(rates["ours"],
-                                                               rates["minimal_view"],
-                                                               strict=True)], 3),
-        "p99_ours_vs_minimal_view": spread([a / b for a, b in zip(p99["ours"],
-                                                                   p99["minimal_view"],
-                                                                   strict=True)], 3),
+        "ours_vs_raw": spread([a / b for a, b in zip(rates["ours"], rates["raw"], strict=True)], 3),
+        "ours_vs_minimal_view": spread(
+            [a / b for a, b in zip(rates["ours"], rates["minimal_view"], strict=True)], 3
+        ),
+        "p99_ours_vs_minimal_view": spread(
+            [a / b for a, b in zip(p99["ours"], p99["minimal_view"], strict=True)], 3
+        ),
     }
-    failed = [f"{name}#{index}" for name, items in samples.items()
-              for index, item in enumerate(items) if not item["correct"]]
+    failed = [
+        f"{name}#{index}"
+        for name, items in samples.items()
+        for index, item in enumerate(items)
+        if not item["correct"]
+    ]
     negative_detected = not checks_pass(negative["checks"], negative["committed"])
     result = {
         "benchmark": "B1",
         "mode": "quick" if arguments.quick else "full",
-        "workload": {"clients": arguments.clients, "gunicorn_workers": arguments.workers,
-                     "hot_skus": HOT_SKUS, "warehouses": 3, "hot_units_per_row": hot_units,
-                     "hot_units": hot_total,
-                     "sold_out_when_free_hot_units_at_most": max(1, hot_total // 100),
-                     "cold_skus": COLD_SKUS, "hot_line_share": HOT_SHARE,
-                     "lines_per_order": list(LINES), "orders_available": order_count,
-                     "pairs": arguments.pairs, "broker": broker.split("://")[0]},
+        "workload": {
+            "clients": arguments.clients,
+            "gunicorn_workers": arguments.workers,
+            "hot_skus": HOT_SKUS,
+            "warehouses": 3,
+            "hot_units_per_row": hot_units,
+            "hot_units": hot_total,
+            "sold_out_when_free_hot_units_at_most": max(1, hot_total // 100),
+            "cold_skus": COLD_SKUS,
+            "hot_line_share": HOT_SHARE,
+            "lines_per_order": list(LINES),
+            "orders_available": order_count,
+            "pairs": arguments.pairs,
+            "broker": broker.split("://")[0],
+        },
         "samples": samples,
         "orders_per_second": {name: spread(values) for name, values in rates.items()},
         "p99_ms": {name: spread(values) for name, values in p99.items()},
@@ -256,10 +324,12 @@ def main(arguments) -> int:
         "targets": TARGETS,
         "meets_targets": {
             "ours_vs_raw": ratios["ours_vs_raw"]["median"] >= TARGETS["ours_vs_raw_min"],
-            "ours_vs_minimal_view": (ratios["ours_vs_minimal_view"]["median"]
-                                     >= TARGETS["ours_vs_minimal_view_min"]),
-            "p99": (ratios["p99_ours_vs_minimal_view"]["median"]
-                    <= TARGETS["p99_vs_minimal_view_max"]),
+            "ours_vs_minimal_view": (
+                ratios["ours_vs_minimal_view"]["median"] >= TARGETS["ours_vs_minimal_view_min"]
+            ),
+            "p99": (
+                ratios["p99_ours_vs_minimal_view"]["median"] <= TARGETS["p99_vs_minimal_view_max"]
+            ),
         },
         "negative_control": {**negative, "oversell_detected": negative_detected},
         "failed_samples": failed,
@@ -270,8 +340,10 @@ def main(arguments) -> int:
         print(f"B1 correctness check failed: {failed}", file=sys.stderr)
         return 1
     if not negative_detected:
-        print("B1 negative control passed the oversell check: the check proves nothing",
-              file=sys.stderr)
+        print(
+            "B1 negative control passed the oversell check: the check proves nothing",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -286,8 +358,12 @@ def parse_arguments():
     parser.add_argument("--database", default="oms_bench_b1")
     parser.add_argument("--redis-db", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
-    parser.add_argument("--profile", type=int, default=0,
-                        help="only profile this many in-process orders (cold SKUs)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="only profile this many in-process orders (cold SKUs)",
+    )
     return parser.parse_args()
 
 

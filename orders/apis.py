@@ -2,7 +2,6 @@
 
 import django_filters
 from django.conf import settings
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -231,39 +230,59 @@ class OrderViewSet(
     def bulk_create(self, request):
         payload = inputs.BulkCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        actor = request_actor(request)
-        results = [
-            self._create_one(request, index, item, actor)
-            for index, item in enumerate(payload.validated_data["orders"])
-        ]
+        results: list = []
+        entries, positions = [], []
+        channels: dict = {}
+        # One serializer validates every item: its fields are built once, not once per order.
+        serializer = inputs.OrderCreateSerializer()
+        for index, item in enumerate(payload.validated_data["orders"]):
+            parsed = self._parse_one(request, index, item, serializer, channels)
+            if isinstance(parsed, dict):
+                results.append(parsed)
+                continue
+            results.append(None)
+            positions.append(index)
+            entries.append(parsed)
+        outcomes = services.orders_create_bulk(entries=entries, actor=request_actor(request))
+        for index, outcome in zip(positions, outcomes, strict=True):
+            results[index] = _bulk_result(index, outcome)
         return Response({"results": results})
 
-    def _create_one(self, request, index: int, item: dict, actor: str) -> dict:
-        serializer = inputs.OrderCreateSerializer(data=item)
-        if not serializer.is_valid():
+    def _parse_one(self, request, index: int, item: dict, serializer, channels: dict):
+        """(channel, validated payload) of one bulk item, or its error result."""
+        try:
+            data = dict(serializer.run_validation(item))
+        except serializers.ValidationError as error:
             return {
                 "index": index,
                 "status": 400,
                 "code": "validation_error",
-                "errors": serializer.errors,
+                "errors": serializers.as_serializer_error(error),
             }
-        data = dict(serializer.validated_data)
-        try:
-            channel = _channel_for_write(request, data.pop("channel", None))
-            with transaction.atomic():
-                order = services.order_create(channel=channel, data=data, actor=actor)
-        except OmsError as error:
-            result = {
-                "index": index,
-                "status": error.status,
-                "code": error.code,
-                "detail": error.detail,
-                **error.extra,
-            }
-            if error.errors is not None:
-                result["errors"] = error.errors
-            return result
-        return {"index": index, "status": 201, "number": order.number, "order_status": order.status}
+        code = data.pop("channel", None)
+        if code not in channels:
+            try:
+                channels[code] = _channel_for_write(request, code)
+            except OmsError as error:
+                channels[code] = error
+        if isinstance(channels[code], OmsError):
+            return _bulk_result(index, channels[code])
+        return channels[code], data
+
+
+def _bulk_result(index: int, outcome) -> dict:
+    if isinstance(outcome, OmsError):
+        result = {
+            "index": index,
+            "status": outcome.status,
+            "code": outcome.code,
+            "detail": outcome.detail,
+            **outcome.extra,
+        }
+        if outcome.errors is not None:
+            result["errors"] = outcome.errors
+        return result
+    return {"index": index, "status": 201, "number": outcome.number, "order_status": outcome.status}
 
 
 def _failure(number: str, status_code: int, code: str, detail: str) -> dict:

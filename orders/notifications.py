@@ -4,9 +4,12 @@ from oms_project.notifications import email_queue
 from orders.models import Order
 
 
-def order_email(*, order: Order, template: str, extra: dict | None = None):
-    """Queue `templates/emails/<template>.*` to the order's customer (sent after commit)."""
-    lines = list(order.lines.all().order_by("pk"))
+def order_email(*, order: Order, template: str, extra: dict | None = None, lines=None):
+    """Queue `templates/emails/<template>.*` to the order's customer (sent after commit).
+
+    `lines` may give the order's lines in pk order when the caller already holds them.
+    """
+    lines = list(order.lines.all().order_by("pk")) if lines is None else lines
     context = {
         "order": order,
         "lines": lines,

@@ -8,9 +8,12 @@ from decimal import Decimal
 from orders.models import Order
 
 
-def order_payload(order: Order) -> dict:
-    """Order header, money and lines as plain JSON (amounts as strings)."""
-    lines = list(order.lines.all().order_by("pk"))
+def order_payload(order: Order, lines=None) -> dict:
+    """Order header, money and lines as plain JSON (amounts as strings).
+
+    `lines` may give the order's lines in pk order when the caller already holds them.
+    """
+    lines = list(order.lines.all().order_by("pk")) if lines is None else lines
     return {
         "number": order.number,
         "channel": order.channel.code,

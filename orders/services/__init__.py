@@ -2,6 +2,7 @@
 
 from orders.services.allocation import order_allocate, order_deallocate
 from orders.services.api_keys import KNOWN_SCOPES, api_key_create, api_key_revoke
+from orders.services.bulk_creation import orders_create_bulk
 from orders.services.cancellation import order_cancel
 from orders.services.creation import order_create
 from orders.services.lifecycle import order_hold, order_release_hold, order_transition
@@ -26,6 +27,7 @@ __all__ = [
     "order_ready_for_pickup",
     "order_release_hold",
     "order_transition",
+    "orders_create_bulk",
     "payment_apply",
     "shipment_create",
     "shipment_mark_delivered",

@@ -1,6 +1,8 @@
 """Creating orders from channels: validate, upsert the customer, write, pay, allocate."""
 
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -38,7 +40,9 @@ def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None
     )
     if existing:
         raise DuplicateOrder(existing)
-    resolved = _resolve(channel, data)
+    resolved = order_resolve(
+        channel=channel, data=data, lookups=order_lookups_load(entries=[(channel, data)])
+    )
     try:
         with transaction.atomic():
             return _write(channel, data, resolved, actor, checkout)
@@ -53,10 +57,48 @@ def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None
         raise
 
 
-def _resolve(channel: SalesChannel, data: dict) -> dict:
+@dataclass
+class OrderLookups:
+    """The rows order payloads refer to, read once for one order or a whole batch."""
+
+    products: dict[str, Product] = field(default_factory=dict)
+    service_levels: dict[str, ServiceLevel] = field(default_factory=dict)
+    pickups: dict[tuple[int, str], Warehouse] = field(default_factory=dict)
+
+
+def order_lookups_load(*, entries: list[tuple[SalesChannel, dict]]) -> OrderLookups:
+    """Read the products, service levels and pickup stores the payloads name (<= 2 + channels
+    with pickup orders queries)."""
+    skus = {line["sku"] for _channel, data in entries for line in data["lines"]}
+    lookups = OrderLookups(products={p.sku: p for p in Product.objects.filter(sku__in=skus)})
+    codes = {data["shipping_method"] for _channel, data in entries if data.get("shipping_method")}
+    if codes:
+        lookups.service_levels = {
+            level.code: level
+            for level in ServiceLevel.objects.filter(code__in=codes, is_active=True)
+        }
+    pickups = defaultdict(set)
+    for channel, data in entries:
+        if data.get("fulfillment_method") == FulfillmentMethod.PICKUP and data.get(
+            "pickup_location"
+        ):
+            pickups[channel].add(data["pickup_location"])
+    for channel, pickup_codes in pickups.items():
+        for warehouse in Warehouse.objects.filter(
+            code__in=pickup_codes, pickup_enabled=True, is_active=True, channels=channel
+        ):
+            lookups.pickups[(channel.pk, warehouse.code)] = warehouse
+    return lookups
+
+
+def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -> dict:
+    """Check what the serializer cannot (SKUs, pickup store, service level, totals).
+
+    Returns the products, pickup store, service level, subtotal and total; raises
+    `OrderValidationError` with every field error.
+    """
     errors: dict = {}
-    skus = {line["sku"] for line in data["lines"]}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products = lookups.products
     line_errors = []
     for line in data["lines"]:
         product = products.get(line["sku"])
@@ -73,13 +115,7 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
     pickup = None
     if data.get("fulfillment_method") == FulfillmentMethod.PICKUP:
         code = data.get("pickup_location")
-        pickup = (
-            Warehouse.objects.filter(
-                code=code, pickup_enabled=True, is_active=True, channels=channel
-            ).first()
-            if code
-            else None
-        )
+        pickup = lookups.pickups.get((channel.pk, code)) if code else None
         if pickup is None:
             errors["pickup_location"] = [
                 "Give the code of an active pickup store of this channel."
@@ -92,12 +128,10 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
         errors["shipping_address"] = ["A shipped order needs a shipping address."]
     service_level = None
     if data.get("shipping_method"):
-        service_level = ServiceLevel.objects.filter(
-            code=data["shipping_method"], is_active=True
-        ).first()
+        service_level = lookups.service_levels.get(data["shipping_method"])
         if service_level is None:
             errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
-    totals = _totals(data)
+    totals = order_totals(data)
     if totals["total"] < 0:
         errors["discount_total"] = ["The discounts exceed the order's value."]
     payment = data.get("payment")
@@ -111,10 +145,11 @@ def _resolve(channel: SalesChannel, data: dict) -> dict:
         errors["payment"] = {"currency": ["The payment currency differs from the order's."]}
     if errors:
         raise OrderValidationError("The order has invalid fields.", errors=errors)
+    products = {line["sku"]: products[line["sku"]] for line in data["lines"]}
     return {"products": products, "pickup": pickup, "service_level": service_level, **totals}
 
 
-def _totals(data: dict) -> dict:
+def order_totals(data: dict) -> dict:
     subtotal = sum(
         (
             pricing.line_total(
@@ -166,8 +201,8 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
         tax_total=data.get("tax_total", Decimal("0")),
         total=resolved["total"],
         payment_method=payment["method"] if payment else "",
-        shipping_address=_address_snapshot(data.get("shipping_address")),
-        billing_address=_address_snapshot(data.get("billing_address")),
+        shipping_address=address_snapshot(data.get("shipping_address")),
+        billing_address=address_snapshot(data.get("billing_address")),
         attributes=data.get("attributes") or {},
         placed_at=data.get("placed_at") or timezone.now(),
     )
@@ -251,7 +286,7 @@ def _allocate_new(order: Order, actor: str) -> None:
         order_allocate(order=order, actor=actor, allow_backorder=True)
 
 
-def _address_snapshot(address: dict | None) -> dict:
+def address_snapshot(address: dict | None) -> dict:
     if not address:
         return {}
     return {key: (str(value) if value is not None else None) for key, value in address.items()}

@@ -1,0 +1,431 @@
+"""Bulk order creation leaves exactly what the same orders sent one by one leave.
+
+Each scenario runs the batch through `POST /api/v1/orders/bulk/`, takes a snapshot of every
+row the orders produced (ids and numbers replaced by their positions), rolls back, sends the
+same orders one by one to `POST /api/v1/orders/`, and compares.
+"""
+
+import json
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from customers.models import Address, Customer, CustomerChannel
+from inventory.models import StockLevel, StockMovement, StockReservation
+from oms_project.models import EmailMessage, OutboxEvent
+from orders.models import Order
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(shop, make_client):
+    return make_client(channel=shop["channel"])
+
+
+def post(client, path, data):
+    return client.post(
+        path,
+        data=json.dumps(data),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+
+
+def payload(channel_order_id: str, **overrides) -> dict:
+    data = {
+        "channel_order_id": channel_order_id,
+        "customer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+        "shipping_address": {
+            "line1": "1 Main St",
+            "city": "Reno",
+            "postal_code": "89501",
+            "country": "US",
+        },
+        "shipping_method": "ground",
+        "currency": "USD",
+        "lines": [
+            {"sku": "A", "quantity": 2, "unit_price": "10.00"},
+            {"sku": "B", "quantity": 1, "unit_price": "4.50", "discount": "0.50"},
+        ],
+        "shipping_total": "5.00",
+        "tax_total": "2.00",
+        "payment": {"method": "card", "amount": "31.00", "status": "captured", "reference": "p"},
+    }
+    data.update(overrides)
+    return data
+
+
+def _unpaid(channel_order_id: str, **overrides) -> dict:
+    return payload(channel_order_id, payment=None, **overrides)
+
+
+def snapshot() -> dict:
+    """Every order-related row, with ids and numbers replaced by positions."""
+    orders = list(Order.objects.order_by("pk"))
+    names = {}
+    for position, order in enumerate(orders):
+        names[order.number] = f"N{position}"
+        for line_position, line_id in enumerate(
+            order.lines.order_by("pk").values_list("pk", flat=True)
+        ):
+            names[f"line:{line_id}"] = f"L{position}.{line_position}"
+        for fo_position, fo_id in enumerate(
+            order.fulfillment_orders.order_by("pk").values_list("pk", flat=True)
+        ):
+            names[f"fo:{fo_id}"] = f"F{position}.{fo_position}"
+        for decision_id in order.routing_decisions.values_list("pk", flat=True):
+            names[f"decision:{decision_id}"] = f"D{position}"
+
+    def clean(value, key=""):
+        if isinstance(value, dict):
+            return {clean_key(k, key): clean(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(item, key) for item in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            if key in ("line_id", "line"):
+                return names.get(f"line:{value}", value)
+            if key == "fulfillment_order":
+                return names.get(f"fo:{value}", value)
+            if key == "routing_decision":
+                return names.get(f"decision:{value}", value)
+            if key == "id":
+                return "id"
+        if isinstance(value, str) and key == "placed_at":
+            return value[:10]  # "now" moved on between the two runs
+        if isinstance(value, str):
+            value = re.sub(r"FO-(\d+)", lambda m: names.get(f"fo:{m.group(1)}", m.group(0)), value)
+            for number, name in names.items():
+                if not number.startswith(("line:", "fo:", "decision:")):
+                    value = value.replace(number, name)
+        return value
+
+    def clean_key(key, parent):
+        if parent == "short" and str(key).isdigit():
+            return names.get(f"line:{key}", key)
+        return key
+
+    def rows(queryset, *fields):
+        return [clean(dict(zip(fields, row, strict=True))) for row in queryset.values_list(*fields)]
+
+    result = {}
+    for position, order in enumerate(orders):
+        result[f"order {position}"] = {
+            "header": rows(
+                Order.objects.filter(pk=order.pk),
+                "number",
+                "channel_order_id",
+                "customer__email",
+                "email",
+                "status",
+                "fulfillment_method",
+                "pickup_location__code",
+                "shipping_method__code",
+                "currency",
+                "subtotal",
+                "discount_total",
+                "shipping_total",
+                "tax_total",
+                "total",
+                "paid_total",
+                "payment_method",
+                "shipping_address",
+                "billing_address",
+                "attributes",
+                "promised_ship_date",
+                "promised_delivery_date",
+            ),
+            "lines": rows(
+                order.lines.order_by("pk"),
+                "sku",
+                "name",
+                "quantity",
+                "quantity_allocated",
+                "unit_price",
+                "discount",
+                "line_total",
+            ),
+            "payments": rows(
+                order.payments.order_by("pk"),
+                "method",
+                "amount",
+                "currency",
+                "status",
+                "reference",
+            ),
+            "events": rows(
+                order.events.order_by("pk"),
+                "type",
+                "from_status",
+                "to_status",
+                "message",
+                "actor",
+                "data",
+            ),
+            "decisions": rows(
+                order.routing_decisions.order_by("pk"),
+                "trigger",
+                "rules_version",
+                "strategies",
+                "locations",
+                "is_complete",
+                "is_split",
+                "explanation",
+                "actor",
+            ),
+            "fulfillment": rows(
+                order.fulfillment_orders.order_by("pk"),
+                "warehouse__code",
+                "status",
+                "service_level__code",
+                "promised_ship_date",
+                "promised_delivery_date",
+                "routing_decision__trigger",
+            ),
+            "fulfillment lines": rows(
+                order.fulfillment_orders.order_by("pk", "lines__pk"),
+                "lines__order_line__sku",
+                "lines__quantity",
+            ),
+            "reservations": rows(
+                StockReservation.objects.filter(
+                    reference__in=[f"order_line:{pk}" for pk in order.lines.values("pk")]
+                ).order_by("reference"),
+                "stock_level__product__sku",
+                "stock_level__warehouse__code",
+                "quantity",
+            ),
+            "outbox": rows(
+                OutboxEvent.objects.filter(reference=order.number).order_by("pk"),
+                "topic",
+                "payload",
+            ),
+            "emails": rows(
+                EmailMessage.objects.filter(reference=f"order:{order.number}").order_by("pk"),
+                "to",
+                "template",
+                "subject",
+                "body_text",
+                "body_html",
+            ),
+        }
+    result["customers"] = rows(
+        Customer.objects.order_by("email"),
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "orders_count",
+        "lifetime_value",
+        "preferred_shipping_method",
+        "preferred_payment_method",
+    )
+    result["customer dates"] = [
+        (customer.email, customer.first_order_at is not None, customer.last_order_at is not None)
+        for customer in Customer.objects.order_by("email")
+    ]
+    result["links"] = rows(
+        CustomerChannel.objects.order_by("customer__email", "channel_code"),
+        "customer__email",
+        "channel_code",
+        "external_id",
+    )
+    result["addresses"] = rows(
+        Address.objects.order_by("customer__email", "line1"),
+        "customer__email",
+        "line1",
+        "city",
+        "postal_code",
+        "country",
+        "is_default_shipping",
+        "is_default_billing",
+        "fingerprint",
+    )
+    result["stock"] = rows(
+        StockLevel.objects.order_by("product__sku", "warehouse__code"),
+        "product__sku",
+        "warehouse__code",
+        "on_hand",
+        "allocated",
+    )
+    result["ledger"] = sorted(
+        (
+            row["stock_level__product__sku"],
+            row["stock_level__warehouse__code"],
+            row["delta_allocated"],
+            row["reason"],
+        )
+        for row in rows(
+            StockMovement.objects.all(),
+            "stock_level__product__sku",
+            "stock_level__warehouse__code",
+            "delta_allocated",
+            "reason",
+        )
+    )
+    return result
+
+
+def assert_same(bulk, single, path="") -> None:
+    """Fail at the first place where the two snapshots differ, naming it."""
+    if isinstance(single, dict) and isinstance(bulk, dict):
+        assert sorted(bulk, key=str) == sorted(single, key=str), path
+        for key in single:
+            assert_same(bulk[key], single[key], f"{path}/{key}")
+    elif isinstance(single, list) and isinstance(bulk, list):
+        assert len(bulk) == len(single), (path, bulk, single)
+        for position, (left, right) in enumerate(zip(bulk, single, strict=True)):
+            assert_same(left, right, f"{path}[{position}]")
+    else:
+        assert bulk == single, path
+
+
+def bulk_and_single(api, orders: list[dict]) -> tuple[list, dict, list, dict]:
+    """Results and snapshots of the batch via the bulk API, then (from the same start) one by
+    one via the single API."""
+    with transaction.atomic():
+        response = post(api, "/api/v1/orders/bulk/", {"orders": orders})
+        assert response.status_code == 200, response.content
+        bulk_results = response.json()["results"]
+        bulk = snapshot()
+        transaction.set_rollback(True)
+    single_results = []
+    for order in orders:
+        response = post(api, "/api/v1/orders/", order)
+        single_results.append((response.status_code, response.json()))
+    return bulk_results, bulk, single_results, snapshot()
+
+
+def test_bulk_leaves_what_single_posts_leave(api, shop, stock):
+    stock("A", "EAST", 50)
+    stock("B", "WEST", 50)
+    stock("A", "STORE1", 5)
+    orders = [
+        payload(
+            "M-1",
+            customer={
+                "email": "Jane@Example.com",
+                "first_name": "Jane",
+                "channel_customer_id": "c-1",
+            },
+        ),
+        payload(
+            "M-2",
+            customer={"email": "jane@example.com", "first_name": "Janet", "phone": "555"},
+            shipping_address={
+                "line1": "9 Elm St",
+                "city": "Reno",
+                "postal_code": "89502",
+                "country": "US",
+            },
+            billing_address={
+                "line1": "1 Main St",
+                "city": "Reno",
+                "postal_code": "89501",
+                "country": "US",
+            },
+        ),
+        _unpaid("M-3", customer={"email": "bob@example.com", "last_name": "Roe"}),
+        payload("M-4", payment={"method": "card", "amount": "31.00", "status": "authorized"}),
+        payload(
+            "M-5",
+            fulfillment_method="pickup",
+            pickup_location="STORE1",
+            shipping_address=None,
+            lines=[{"sku": "A", "quantity": 1, "unit_price": "3.00"}],
+            payment={"method": "cash", "amount": "10.00", "status": "captured"},
+        ),
+        payload(
+            "M-6",
+            customer={"email": "ann@example.com", "channel_customer_id": "c-1"},
+            placed_at="2026-01-02T03:04:05+02:00",
+            attributes={"gift": "yes"},
+        ),
+        payload(
+            "M-7",
+            lines=[{"sku": "A", "quantity": 1, "unit_price": "0.00"}],
+            shipping_total="0.00",
+            tax_total="0.00",
+            payment=None,
+        ),
+    ]
+    bulk_results, bulk, single_results, single = bulk_and_single(api, orders)
+    assert [item["status"] for item in bulk_results] == [201] * len(orders)
+    assert [status for status, _body in single_results] == [201] * len(orders)
+    assert [item["order_status"] for item in bulk_results] == [
+        body["status"] for _status, body in single_results
+    ]
+    assert_same(bulk, single)
+
+
+def test_bulk_matches_single_on_shortage_duplicates_and_errors(api, shop, stock):
+    shop["products"]["D"] = ProductFactory(sku="D", name="Product D")
+    stock("A", "EAST", 3)
+    stock("B", "WEST", 20)
+    stock("D", "EAST", 1)
+    orders = [
+        payload(
+            "S-1",
+            lines=[{"sku": "D", "quantity": 3, "unit_price": "2.00"}],
+            payment={"method": "card", "amount": "13.00", "status": "captured"},
+        ),
+        payload("S-2"),
+        payload("S-2", lines=[{"sku": "B", "quantity": 1, "unit_price": "1.00"}]),
+        payload("S-3", lines=[{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]),
+        payload("S-4"),  # A is gone: backordered on this channel
+        payload("S-5", payment={"method": "card", "amount": "99.00", "status": "captured"}),
+    ]
+    bulk_results, bulk, single_results, single = bulk_and_single(api, orders)
+    assert [item["status"] for item in bulk_results] == [201, 201, 409, 400, 201, 400]
+    assert [status for status, _body in single_results] == [201, 201, 409, 400, 201, 400]
+    assert bulk_results[2]["code"] == "duplicate_order"
+    assert [item.get("order_status") for item in bulk_results] == [
+        "backordered",
+        "processing",
+        None,
+        None,
+        "backordered",
+        None,
+    ]
+    assert_same(bulk, single)
+
+
+def test_bulk_on_a_rejecting_channel_refuses_only_the_short_orders(api, shop, stock):
+    shop["channel"].shortage_policy = "reject"
+    shop["channel"].save()
+    stock("A", "EAST", 2)
+    stock("B", "WEST", 10)
+    orders = [
+        payload("R-1"),
+        payload("R-2"),
+        payload("R-3", lines=[{"sku": "B", "quantity": 1, "unit_price": "26.00"}]),
+    ]
+    bulk_results, bulk, single_results, single = bulk_and_single(api, orders)
+    assert [item["status"] for item in bulk_results] == [201, 409, 201]
+    assert bulk_results[1]["code"] == "insufficient_stock"
+    assert [status for status, _body in single_results] == [201, 409, 201]
+    assert_same(bulk, single)
+
+
+def test_bulk_writes_in_constant_queries(api, shop, stock, django_assert_max_num_queries):
+    stock("A", "EAST", 1000)
+    stock("B", "WEST", 1000)
+    small = [payload(f"Q-{i}", customer={"email": f"q{i}@example.com"}) for i in range(2)]
+    large = [payload(f"Q-{i}", customer={"email": f"q{i}@example.com"}) for i in range(2, 22)]
+    with transaction.atomic():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as few:
+            post(api, "/api/v1/orders/bulk/", {"orders": small})
+        with CaptureQueriesContext(connection) as many:
+            post(api, "/api/v1/orders/bulk/", {"orders": large})
+    per_order = (len(many) - len(few)) / (len(large) - len(small))
+    # E-mails and outbox rows are still written one by one; everything else is per batch.
+    assert per_order <= 4, per_order
+    assert Order.objects.filter(status="processing").count() == 22
+    assert sum(Order.objects.values_list("total", flat=True)) == Decimal("31.00") * 22
