@@ -258,6 +258,8 @@ def _validate_and_write(
             if not name.startswith("_")
         },
     }
+    # Enough memory to hash and sort a whole file's rows without spilling to disk.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
     cursor.execute(f"ANALYZE {table}")
     cursor.execute(_LOCK.format(**names))
     cursor.execute(_RESOLVE.format(**names))
