@@ -1,12 +1,14 @@
 """Allocation: reserve stock for holds, all or nothing, without overselling or deadlocking.
 
-On PostgreSQL one statement does the whole allocation: it locks the stock rows in
-primary-key order (`SELECT ... ORDER BY id FOR UPDATE`), checks every line against the locked
-numbers, and only when all of them fit adds to `allocated`, upserts the reservations and writes
-the ledger. The rows stay locked for one round trip and the commit, and a short basket writes
-nothing at all. Other databases (SQLite in development and tests) run the same steps as
-separate statements: one conditional UPDATE per stock row in primary-key order, then the
-reservation upsert and the ledger insert.
+On PostgreSQL one prepared statement does the whole allocation: it reads the stock rows, and
+when they show enough stock locks them in primary-key order (`SELECT ... ORDER BY id FOR
+UPDATE`), checks every line again against the locked numbers, and only when all of them fit
+adds to `allocated`, upserts the reservations and writes the ledger. Called outside a
+transaction the statement commits by itself, so the rows stay locked for that one statement
+and its commit; a short basket writes nothing and, when the plain read already shows it short,
+locks nothing either. Other databases (SQLite in development and tests) run the same steps as
+separate statements in a transaction: one conditional UPDATE per stock row in primary-key
+order, then the reservation upsert and the ledger insert.
 """
 
 from collections import defaultdict
@@ -59,7 +61,8 @@ def stock_allocate(
             with transaction.atomic():
                 rows, level_ids = _allocate_portable(request)
     except _Short as short:
-        # Named only now, outside the allocation's own transaction: it takes two more queries.
+        # Raised once the allocation's own transaction is over (on SQLite, naming the short
+        # lines takes two more queries, which need not hold the stock rows).
         raise request.short_error(short.available, short.missing, short.names) from None
     return request.reservations(rows, level_ids)
 
@@ -272,8 +275,8 @@ def _allocate_postgresql(request: _Request) -> tuple[list[tuple], dict]:
     ]
     # Outside a transaction the statement is one by itself, committed as soon as it ends, so
     # the stock rows are locked for no longer than the statement and its commit. Inside the
-    # caller's transaction a failure marks that transaction for rollback (no savepoint is
-    # needed: a short basket writes nothing).
+    # caller's transaction a database error marks that transaction for rollback (no savepoint
+    # is needed: a short basket writes nothing).
     guard = transaction.atomic(savepoint=False) if connection.in_atomic_block else nullcontext()
     with guard, _prepared_cursor() as cursor:
         cursor.execute(_ALLOCATE_SQL, params)
