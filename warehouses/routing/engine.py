@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from itertools import compress, product, repeat
-from operator import attrgetter
+from operator import add, attrgetter
 
 from warehouses.routing.reports import candidate_reports
 from warehouses.routing.terms import OrderTerms
@@ -50,17 +50,15 @@ def route(
     )
     candidates = tuple(candidates)
     held = _read_stock(terms, candidates, available)
-    columns = terms.usable_columns(candidates, held)
-    # A location that fills the whole order always beats a split, so the others are judged
-    # only when no location can fill it.
-    fillers = _judge_fillers(terms, candidates, columns)
+    locations = _Locations(terms, candidates, terms.usable_columns(candidates, held))
+    # A location that fills the whole order always beats a split.
+    fillers = locations.fillers()
     if fillers:
-        candidate, stock, _covered = terms.best(fillers)
-        taken = {candidate.id: _take(terms.products, stock, list(terms.quantities))}
+        candidate, position, _covered = terms.best(fillers)
+        taken = {candidate.id: locations.take(position, list(terms.quantities))}
         reason = f"{candidate.code} can fill the whole order"
     else:
-        survivors = _judge_survivors(terms, candidates, columns)
-        taken, reason = _choose_partial(terms, survivors)
+        taken, reason = _choose_partial(terms, locations)
     allocations, short = _assign_to_lines(demand, taken)
     return Plan(
         allocations=allocations,
@@ -95,106 +93,134 @@ def _read_stock(terms: OrderTerms, candidates: tuple[Candidate, ...], available)
     return [units[start : start + count] for start in range(0, len(units), count)]
 
 
-def _judge_fillers(terms: OrderTerms, candidates, columns) -> list[tuple]:
-    """(candidate, units per product, units covered) for every location no rule rejects that
-    may send the whole order (`columns` holds the units each may send), in the given order."""
-    if not terms.total:
+class _Locations:
+    """The candidates with the units of each product each may send (`columns`, one list per
+    product); the rules judge a location only when it is compared with others."""
+
+    def __init__(self, terms: OrderTerms, candidates: tuple[Candidate, ...], columns):
+        self.terms = terms
+        self.candidates = candidates
+        self.columns = columns
+        self.verdicts: dict[int, bool] = {}
+        self.covers: list[int] | None = None
+
+    def fillers(self) -> list[tuple]:
+        """(candidate, position, units covered) for every admitted location that may send the
+        whole order, in the given order."""
+        terms = self.terms
+        if not terms.total or not self.candidates:
+            return []
+        positions = range(len(self.candidates))
+        for column, quantity in zip(self.columns, terms.quantities, strict=True):
+            positions = [position for position in positions if column[position] >= quantity]
+        return self.entries(positions, terms.total)
+
+    def coverages(self, remaining) -> list[int]:
+        """Units of `remaining` (units per product) each location may send."""
+        coverages = None
+        for column, quantity in zip(self.columns, remaining, strict=True):
+            if quantity <= 0:
+                continue
+            covered = [free if free < quantity else quantity for free in column]
+            coverages = covered if coverages is None else list(map(add, coverages, covered))
+        if coverages is None:
+            coverages = [0] * len(self.candidates)
+        if self.covers is None and remaining == list(self.terms.quantities):
+            self.covers = list(coverages)
+        return coverages
+
+    def entries(self, positions, covered=None) -> list[tuple]:
+        """(candidate, position, units of the order covered) for the admitted positions."""
+        if covered is None and self.covers is None:
+            self.coverages(list(self.terms.quantities))
+        candidates, verdicts, terms = self.candidates, self.verdicts, self.terms
+        screened = terms.screened_rules
+        entries = []
+        for position in positions:
+            candidate = candidates[position]
+            admitted = verdicts.get(position)
+            if admitted is None:
+                admitted = not (
+                    (
+                        candidate.daily_capacity is not None
+                        or candidate.ships_to
+                        or candidate.outages
+                        or screened
+                    )
+                    and terms.is_rejected(candidate)
+                )
+                verdicts[position] = admitted
+            if admitted:
+                entries.append(
+                    (candidate, position, covered if covered is not None else self.covers[position])
+                )
+        return entries
+
+    def most_covering(self, coverages: list[int]) -> list[tuple]:
+        """Entries for the admitted locations covering the most (by `coverages`); empty when
+        no admitted location covers anything. Positions found rejected are zeroed."""
+        positions = range(len(coverages))
+        while coverages:
+            most = max(coverages)
+            if most <= 0:
+                break
+            level = list(compress(positions, map(most.__eq__, coverages)))
+            entries = self.entries(level)
+            if entries:
+                return entries
+            for position in level:
+                coverages[position] = 0
         return []
-    holds_enough = [
-        map(quantity.__le__, column)
-        for column, quantity in zip(columns, terms.quantities, strict=True)
-    ]
-    if len(holds_enough) == 1:
-        fills = holds_enough[0]
-    else:
-        fills = map(all, zip(*holds_enough, strict=True))
-    positions = compress(range(len(candidates)), fills)
-    return _judge(terms, candidates, columns, positions, filling=True)
+
+    def take(self, position: int, remaining: list[int]) -> dict[int, int]:
+        """Take what the location has of each remaining product; `remaining` (units per
+        product) shrinks in place."""
+        taken = {}
+        for index, product_id in enumerate(self.terms.products):
+            units = min(self.columns[index][position], remaining[index])
+            if units > 0:
+                taken[product_id] = units
+                remaining[index] -= units
+        return taken
 
 
-def _judge_survivors(terms: OrderTerms, candidates, columns) -> list[tuple]:
-    """(candidate, units per product, units covered) for every location no rule rejects that
-    may send part of the order (`columns` holds the units each may send), in the given order."""
-    if not terms.total:
-        return []
-    covered_per_product = [
-        map(min, column, repeat(quantity))
-        for column, quantity in zip(columns, terms.quantities, strict=True)
-    ]
-    covers = list(map(sum, zip(*covered_per_product, strict=True)))
-    positions = compress(range(len(candidates)), covers)
-    return _judge(terms, candidates, columns, positions, covers=covers, filling=False)
-
-
-def _judge(terms: OrderTerms, candidates, columns, positions, *, filling: bool, covers=None):
-    total = terms.total
-    rows = list(zip(*columns, strict=True))
-    screened = terms.screened_rules
-    entries = []
-    for position in positions:
-        candidate = candidates[position]
-        if (
-            candidate.daily_capacity is not None
-            or candidate.ships_to
-            or candidate.outages
-            or screened
-        ) and terms.is_rejected(candidate):
-            continue
-        entries.append((candidate, rows[position], total if filling else covers[position]))
-    return entries
-
-
-def _choose_partial(terms: OrderTerms, survivors):
+def _choose_partial(terms: OrderTerms, locations: _Locations):
     """No location fills the order: return ({location id: {product id: units}}, reason)."""
     rules = terms.rules
-    if not survivors:
-        return {}, "no location can take this order"
     if not rules.allow_split or rules.max_shipments <= 1:
-        most = max(covered for _candidate, _stock, covered in survivors)
-        best, stock, _covered = terms.best([entry for entry in survivors if entry[2] == most])
-        taken = {best.id: _take(terms.products, stock, list(terms.quantities))}
+        contenders = locations.most_covering(locations.coverages(list(terms.quantities)))
+        if not contenders:
+            return {}, "no location can take this order"
+        best, position, _covered = terms.best(contenders)
+        taken = {best.id: locations.take(position, list(terms.quantities))}
         reason = "no single location can fill the order and splits are off"
         return taken, f"{reason}; {best.code} fills the most"
-    return _split(terms, survivors), "split: no single location can fill the order"
+    taken = _split(terms, locations)
+    if not taken:
+        return {}, "no location can take this order"
+    return taken, "split: no single location can fill the order"
 
 
-def _split(terms: OrderTerms, survivors):
+def _split(terms: OrderTerms, locations: _Locations):
     """Take from one location after another, best ranked first (or, with fewest_shipments,
     the one covering most of what is left, ties to the better ranked)."""
     rules = terms.rules
     remaining = list(terms.quantities)
     most_first = "fewest_shipments" in rules.strategies
-    pool, taken = list(survivors), {}
-    # Before anything is taken each location covers what it was judged to cover.
-    coverages = [covered for _candidate, _stock, covered in pool]
-    while pool and len(taken) < rules.max_shipments and any(remaining):
-        if taken:
-            coverages = [sum(map(min, stock, remaining)) for _candidate, stock, _covered in pool]
-        most = max(coverages)
-        if most <= 0:
+    taken, used = {}, []
+    while len(taken) < rules.max_shipments and any(remaining):
+        coverages = locations.coverages(remaining)
+        for position in used:
+            coverages[position] = 0
+        if most_first:
+            contenders = locations.most_covering(coverages)
+        else:
+            contenders = locations.entries(compress(range(len(coverages)), coverages))
+        if not contenders:
             break
-        threshold = most if most_first else 1
-        best = terms.best(
-            [
-                entry
-                for entry, coverage in zip(pool, coverages, strict=True)
-                if coverage >= threshold
-            ]
-        )
-        pool = [entry for entry in pool if entry is not best]
-        taken[best[0].id] = _take(terms.products, best[1], remaining)
-    return taken
-
-
-def _take(products, stock, remaining: list[int]) -> dict[int, int]:
-    """Take what the location has of each remaining product (`stock` and `remaining` are
-    units per product in `products` order); `remaining` shrinks in place."""
-    taken = {}
-    for position, product_id in enumerate(products):
-        units = min(stock[position], remaining[position])
-        if units > 0:
-            taken[product_id] = units
-            remaining[position] -= units
+        best, position, _covered = terms.best(contenders)
+        used.append(position)
+        taken[best.id] = locations.take(position, remaining)
     return taken
 
 
