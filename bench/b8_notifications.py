@@ -5,7 +5,8 @@ request does it (`orders.notifications.order_email`: render the channel's templa
 `EmailMessage`, enqueue `email_send_task` after commit) into a queue of the sample's own;
 then one real worker (`celery -A oms_project worker`, prefork, concurrency 2) on the local
 Redis is told to consume that queue and sends them with Django's file e-mail backend. The
-worker's throughput is timed from `add_consumer` until every e-mail is sent, so the request
+worker's throughput is timed from `add_consumer` until every e-mail is sent and its queue
+is empty (a task may send other queued e-mails with its own), so the request
 side (rendering, the insert, the commit) is measured apart, per e-mail.
 
 Peer (same run, same broker, same worker, interleaved ours, peer, ours, ...): Celery's no-op
@@ -140,7 +141,9 @@ def drain(app, hostname: str, queue: str, done, what: str) -> float:
     return finished - started
 
 
-def sample_ours(app, hostname: str, order, count: int, mail_directory: str) -> dict:
+def sample_ours(
+    app, hostname: str, order, count: int, mail_directory: str, counter: redis.Redis
+) -> dict:
     from django.db import transaction
 
     from oms_project import notifications
@@ -172,8 +175,14 @@ def sample_ours(app, hostname: str, order, count: int, mail_directory: str) -> d
     finally:
         notifications._enqueue = original
     mine = EmailMessage.objects.filter(pk__gt=first_pk)
+    # Done when every e-mail is sent and the queue is empty: a send task may send other queued
+    # e-mails with its own, and the tasks still queued for those are work the worker owes too.
     seconds = drain(
-        app, hostname, queue, lambda: mine.filter(status="sent").count() == count, "our e-mails"
+        app,
+        hostname,
+        queue,
+        lambda: mine.filter(status="sent").count() == count and counter.llen(queue) == 0,
+        "our e-mails",
     )
     sent_files = 0
     for name in os.listdir(mail_directory):
@@ -238,7 +247,7 @@ def main(arguments) -> int:
         _wait(lambda: bool(app.control.ping(destination=[hostname], timeout=1)), "the worker")
         sample_noop(app, hostname, 20, counter)  # warm up
         for _ in range(arguments.pairs):
-            ours.append(sample_ours(app, hostname, order, count, mail_directory))
+            ours.append(sample_ours(app, hostname, order, count, mail_directory, counter))
             peers.append(sample_noop(app, hostname, count, counter))
     finally:
         worker.stop()
