@@ -1,6 +1,6 @@
 """Creating many orders in one call (the bulk API) with set-based writes.
 
-Every order of the batch gets exactly what `order_create` gives one order: the same checks
+Every order of the batch gets exactly what `order_create_stepwise` gives one order: the same checks
 and errors, the customer upsert and order history, totals, payment, routing decision,
 fulfillment orders, audit events, outbox events and confirmation e-mail, reserved stock, and
 the same status. What changes is how it is written: the payloads are checked against one
@@ -11,7 +11,7 @@ row for the whole batch at once and reserves all the stock last, in one `stock_a
 Orders stand alone, as if sent one by one in the batch's order: a bad or duplicate order is
 reported and the others go on. Anything the batch cannot decide by itself (an order that
 repeats an earlier order of the batch, an order the channel would refuse for lack of stock,
-a payment the single path would refuse) is handed to `order_create` after the batch, and so
+a payment the single path would refuse) is handed to `order_create_stepwise` after the batch, and so
 is the whole batch if stock moved under it more than `PLAN_ATTEMPTS` times or a concurrent
 writer clashed with it, so those orders get the single path's own answer.
 """
@@ -56,7 +56,7 @@ from orders.services.allocation import _describe, line_reference
 from orders.services.bulk_planning import BatchRouter
 from orders.services.creation import (
     address_snapshot,
-    order_create,
+    order_create_stepwise,
     order_lookups_load,
     order_resolve,
 )
@@ -146,7 +146,7 @@ def orders_create_bulk(
 def _create_one(channel: SalesChannel, data: dict, actor: str) -> Order | OmsError:
     try:
         with transaction.atomic():
-            return order_create(channel=channel, data=data, actor=actor)
+            return order_create_stepwise(channel=channel, data=data, actor=actor)
     except OmsError as error:
         return error
 

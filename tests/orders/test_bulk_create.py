@@ -2,7 +2,8 @@
 
 Each scenario runs the batch through `POST /api/v1/orders/bulk/`, takes a snapshot of every
 row the orders produced (ids and numbers replaced by their positions), rolls back, sends the
-same orders one by one to `POST /api/v1/orders/`, and compares.
+same orders one by one to `POST /api/v1/orders/` served by the step-by-step reference path
+(`order_create_stepwise`), and compares.
 """
 
 import json
@@ -284,6 +285,15 @@ def assert_same(bulk, single, path="") -> None:
         assert bulk == single, path
 
 
+@pytest.fixture
+def stepwise(monkeypatch):
+    """Serve the single-order API with the step-by-step reference path."""
+    from orders import services
+    from orders.services.creation import order_create_stepwise
+
+    monkeypatch.setattr(services, "order_create", order_create_stepwise)
+
+
 def bulk_and_single(api, orders: list[dict]) -> tuple[list, dict, list, dict]:
     """Results and snapshots of the batch via the bulk API, then (from the same start) one by
     one via the single API."""
@@ -300,7 +310,7 @@ def bulk_and_single(api, orders: list[dict]) -> tuple[list, dict, list, dict]:
     return bulk_results, bulk, single_results, snapshot()
 
 
-def test_bulk_leaves_what_single_posts_leave(api, shop, stock):
+def test_bulk_leaves_what_single_posts_leave(api, shop, stock, stepwise):
     stock("A", "EAST", 50)
     stock("B", "WEST", 50)
     stock("A", "STORE1", 5)
@@ -362,7 +372,7 @@ def test_bulk_leaves_what_single_posts_leave(api, shop, stock):
     assert_same(bulk, single)
 
 
-def test_bulk_matches_single_on_shortage_duplicates_and_errors(api, shop, stock):
+def test_bulk_matches_single_on_shortage_duplicates_and_errors(api, shop, stock, stepwise):
     shop["products"]["D"] = ProductFactory(sku="D", name="Product D")
     stock("A", "EAST", 3)
     stock("B", "WEST", 20)
@@ -394,7 +404,7 @@ def test_bulk_matches_single_on_shortage_duplicates_and_errors(api, shop, stock)
     assert_same(bulk, single)
 
 
-def test_bulk_on_a_rejecting_channel_refuses_only_the_short_orders(api, shop, stock):
+def test_bulk_on_a_rejecting_channel_refuses_only_the_short_orders(api, shop, stock, stepwise):
     shop["channel"].shortage_policy = "reject"
     shop["channel"].save()
     stock("A", "EAST", 2)
@@ -429,3 +439,20 @@ def test_bulk_writes_in_constant_queries(api, shop, stock, django_assert_max_num
     assert per_order <= 4, per_order
     assert Order.objects.filter(status="processing").count() == 22
     assert sum(Order.objects.values_list("total", flat=True)) == Decimal("31.00") * 22
+
+
+def test_single_api_writes_what_the_stepwise_path_writes(api, shop, stock, monkeypatch):
+    stock("A", "EAST", 5)
+    stock("B", "WEST", 5)
+    orders = [payload("T-1"), _unpaid("T-2", customer={"email": "zed@example.com"})]
+    with transaction.atomic():
+        fast = [post(api, "/api/v1/orders/", order).json()["status"] for order in orders]
+        fast_rows = snapshot()
+        transaction.set_rollback(True)
+    from orders import services
+    from orders.services.creation import order_create_stepwise
+
+    monkeypatch.setattr(services, "order_create", order_create_stepwise)
+    reference = [post(api, "/api/v1/orders/", order).json()["status"] for order in orders]
+    assert fast == reference == ["processing", "created"]
+    assert_same(fast_rows, snapshot())
