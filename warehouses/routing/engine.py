@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from itertools import compress, product, repeat
-from operator import add, attrgetter
+from operator import attrgetter
 
 from warehouses.routing.reports import candidate_reports
 from warehouses.routing.terms import OrderTerms
@@ -110,21 +110,25 @@ class _Locations:
         terms = self.terms
         if not terms.total or not self.candidates:
             return []
-        positions = range(len(self.candidates))
+        positions = None
         for column, quantity in zip(self.columns, terms.quantities, strict=True):
+            if quantity <= 0:
+                continue
+            if positions is None:
+                positions = compress(range(len(column)), column)
             positions = [position for position in positions if column[position] >= quantity]
         return self.entries(positions, terms.total)
 
     def coverages(self, remaining) -> list[int]:
         """Units of `remaining` (units per product) each location may send."""
-        coverages = None
+        coverages = [0] * len(self.candidates)
         for column, quantity in zip(self.columns, remaining, strict=True):
             if quantity <= 0:
                 continue
-            covered = [free if free < quantity else quantity for free in column]
-            coverages = covered if coverages is None else list(map(add, coverages, covered))
-        if coverages is None:
-            coverages = [0] * len(self.candidates)
+            # Only the locations holding the product add to its coverage.
+            for position in compress(range(len(column)), column):
+                free = column[position]
+                coverages[position] += free if free < quantity else quantity
         if self.covers is None and remaining == list(self.terms.quantities):
             self.covers = list(coverages)
         return coverages
