@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -306,3 +307,61 @@ def test_plan_never_oversells_and_reports_exactly_what_is_short(
     ]
     if usable_single:
         assert plan.is_complete and len(plan.location_ids) == 1
+
+
+def test_explanation_states_the_stock_seen_when_routed_even_after_it_changes():
+    available = {(10, 1): 5, (10, 2): 5}
+    plan = plan_for([line(quantity=2)], [EAST, WEST], available)
+    available[(10, 1)] = 0
+    available[(10, 2)] = 0
+    assert placed(plan) == [(1, "EAST", 2)]
+    assert [(c.code, c.coverable_units, c.rank, c.chosen) for c in plan.candidates] == [
+        ("EAST", 2, 1, True),
+        ("WEST", 2, 2, False),
+    ]
+
+
+def test_negative_quantity_is_refused():
+    with pytest.raises(ValueError, match="negative quantity"):
+        plan_for([line(quantity=-1)], [EAST], {(10, 1): 5})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.integers(1, 4), st.integers(1, 4), st.sampled_from(["standard", "hazmat"])),
+        min_size=1, max_size=4,
+    ),
+    stock=st.dictionaries(
+        st.tuples(st.integers(1, 4), st.integers(1, 6)), st.integers(0, 6), max_size=20
+    ),
+    strategies=st.lists(st.sampled_from(STRATEGY_NAMES), min_size=1, max_size=5, unique=True),
+    max_shipments=st.integers(1, 4),
+    full=st.sets(st.integers(1, 6)),
+)
+def test_explanation_agrees_with_the_decision(lines, stock, strategies, max_shipments, full):
+    freight = {}
+    demand = [
+        line(index, product, quantity, freight.setdefault(product, freight_class))
+        for index, (product, quantity, freight_class) in enumerate(lines)
+    ]
+    candidates = [
+        Candidate(id=i, code=f"L{i}", priority=i % 3, latitude=30 + i, longitude=-100 - i,
+                  accepted_freight_classes=frozenset({"hazmat"}) if i % 2 else frozenset(),
+                  daily_capacity=1 if i in full else None, routed_today=1)
+        for i in range(1, 7)
+    ]
+    rules = Rules(strategies=tuple(strategies), max_shipments=max_shipments)
+    plan = plan_for(demand, candidates, stock, rules)
+    reports = {report.location_id: report for report in plan.candidates}
+    assert list(reports) == [candidate.id for candidate in candidates]
+    for location_id in plan.location_ids:
+        assert reports[location_id].chosen and not reports[location_id].rejected
+        assert reports[location_id].rank is not None
+    for report in plan.candidates:
+        assert report.chosen == (report.location_id in plan.location_ids)
+    total = sum(demand_line.quantity for demand_line in demand)
+    fillers = [r for r in plan.candidates if not r.rejected and r.coverable_units == total]
+    if fillers:
+        best = min(fillers, key=lambda report: report.rank)
+        assert plan.location_ids == [best.location_id]
