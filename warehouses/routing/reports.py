@@ -5,6 +5,7 @@ the decision used, so every report states why the location was used, ranked or r
 """
 
 from collections.abc import Sequence
+from itertools import repeat
 
 from warehouses.routing.terms import NO_STOCK, OrderTerms
 from warehouses.routing.types import Candidate, CandidateReport
@@ -24,32 +25,51 @@ def candidate_reports(
     plan takes units from.
     """
     reports, survivors, fillers = [], [], []
-    for position, candidate in enumerate(candidates):
-        held = terms.held([column[position] for column in columns])
+    products, needs, total = terms.products, terms.needs, terms.total
+    restricted, screened = terms.restricted, terms.screened_rules
+    rows = zip(*columns, strict=True) if columns else repeat((), len(candidates))
+    for candidate, frees in zip(candidates, rows, strict=True):
+        held = {}
+        for product_id, free in zip(products, frees, strict=True):
+            if free > 0:
+                held[product_id] = free
         if not held:
             reports.append(CandidateReport(candidate.id, candidate.code, [NO_STOCK], []))
             continue
-        stock, notes = terms.usable_stock(candidate, held)
-        rejected = terms.rejections(candidate)
-        covered = terms.coverage(stock)
+        stock, notes = held, []
+        if restricted and not restricted.keys().isdisjoint(held):
+            stock, notes = terms.usable_stock(candidate, held)
+        rejected = []
+        if (
+            candidate.daily_capacity is not None
+            or candidate.ships_to
+            or candidate.outages
+            or screened
+        ):
+            rejected = terms.rejections(candidate)
+        covered = 0
+        for product_id, free in stock.items():
+            quantity = needs[product_id]
+            covered += free if free < quantity else quantity
         if not rejected and not covered:
             rejected.append(NO_STOCK)
         report = CandidateReport(candidate.id, candidate.code, rejected, notes, covered)
         reports.append(report)
         if not rejected:
-            survivors.append((candidate, report))
-            if covered == terms.total:
-                fillers.append((candidate, report))
+            survivors.append((candidate, report, covered))
+            if covered == total:
+                fillers.append((candidate, report, covered))
     # Only locations filling the whole order compete when there are any.
     contenders = fillers or survivors
-    for candidate, report in contenders:
+    for candidate, report, _covered in contenders:
         report.distance_km = terms.distance_km(candidate)
         report.ship_date, report.delivery_date = terms.promise(candidate)
-    ranked = sorted(
-        contenders, key=lambda entry: terms.rank_key(entry[0], entry[1].coverable_units)
-    )
-    for position, (_candidate, report) in enumerate(ranked, start=1):
-        report.rank = position
+    values = [terms.rank_values(strategy, contenders) for strategy in terms.ranking]
+    codes = [candidate.code for candidate, _report, _covered in contenders]
+    keys = list(zip(*values, codes, strict=True))
+    order = sorted(range(len(contenders)), key=keys.__getitem__)
+    for position, index in enumerate(order, start=1):
+        contenders[index][1].rank = position
     report_by_id = {report.location_id: report for report in reports}
     for location_id in chosen:
         report_by_id[location_id].chosen = True
