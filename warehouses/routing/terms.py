@@ -6,6 +6,7 @@ methods, so a report always states the reasons the decision acted on.
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
 from warehouses.routing.distance import great_circle_km
 from warehouses.routing.promise import delivery_date, ship_date
@@ -26,6 +27,11 @@ KEYED_STRATEGIES = frozenset({"priority", "nearest", "most_stock", "earliest_pro
 _UNKNOWN = object()
 
 
+@lru_cache(maxsize=64)
+def _ranking(strategies: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in strategies if name in KEYED_STRATEGIES)
+
+
 class OrderTerms:
     """One order's demand, destination, rules and moment, with the per-location judgements."""
 
@@ -44,7 +50,7 @@ class OrderTerms:
             if line.quantity < 0:
                 raise ValueError(f"Line {line.key} asks for a negative quantity.")
             needs[line.product_id] = needs.get(line.product_id, 0) + line.quantity
-            freight[line.product_id] = line.freight_class or STANDARD_FREIGHT
+            freight[line.product_id] = line.freight_class
         self.needs = needs
         # The order's products and the units of each, in the order they were first asked for;
         # a location's stock is read as units per product in this order.
@@ -59,33 +65,40 @@ class OrderTerms:
         # cannot take from anywhere (a subset of them).
         self.restricted: dict[int, str] = {}
         self.uncarried: list[tuple[int, str]] = []
-        if rules.check_freight:
-            self.restricted = {
-                product_id: freight_class
-                for product_id, freight_class in freight.items()
-                if freight_class != STANDARD_FREIGHT
-            }
-            if service is not None:
-                self.uncarried = [
-                    (product_id, freight_class)
-                    for product_id, freight_class in self.restricted.items()
-                    if freight_class not in service.accepted_freight_classes
-                ]
-        uncarried = dict(self.uncarried)
         # (position in `products`, freight class, whether the service carries it) for each
         # product a location or the service may refuse.
+        self.restricted_positions: tuple[tuple[int, str, bool], ...] = ()
+        if rules.check_freight and any(
+            freight_class and freight_class != STANDARD_FREIGHT
+            for freight_class in freight.values()
+        ):
+            self._restrict(freight, service)
+        self.country = destination.country.upper()
+        self.region_code = f"{destination.country}-{destination.region}".upper()
+        # Whether a location without capacity, destination or outage data can be rejected.
+        self.screened_rules = bool(rules.excluded_locations)
+        self.ranking = _ranking(tuple(rules.strategies))
+        self._promises: dict[tuple, tuple[date, date]] = {}
+        self._distances: dict[int, float | None] = {}
+
+    def _restrict(self, freight: dict[int, str], service: ServiceTerms | None) -> None:
+        self.restricted = {
+            product_id: freight_class
+            for product_id, freight_class in freight.items()
+            if freight_class and freight_class != STANDARD_FREIGHT
+        }
+        if service is not None:
+            self.uncarried = [
+                (product_id, freight_class)
+                for product_id, freight_class in self.restricted.items()
+                if freight_class not in service.accepted_freight_classes
+            ]
+        uncarried = dict(self.uncarried)
         self.restricted_positions = tuple(
             (position, self.restricted[product_id], product_id not in uncarried)
             for position, product_id in enumerate(self.products)
             if product_id in self.restricted
         )
-        self.country = destination.country.upper()
-        self.region_code = f"{destination.country}-{destination.region}".upper()
-        # Whether a location without capacity, destination or outage data can be rejected.
-        self.screened_rules = bool(rules.excluded_locations)
-        self.ranking = tuple(name for name in rules.strategies if name in KEYED_STRATEGIES)
-        self._promises: dict[tuple, tuple[date, date]] = {}
-        self._distances: dict[int, float | None] = {}
 
     def usable_stock(self, candidate: Candidate, held: dict[int, int]):
         """Return (units the location may send per product, notes on what it may not) from
