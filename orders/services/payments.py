@@ -37,7 +37,10 @@ def payment_apply(
     from orders.services.lifecycle import order_transition
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        # Lock the order row only: a plain FOR UPDATE would lock the shared channel row too.
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        )
         if reference:
             previous = Payment.objects.filter(
                 order=order, reference=reference, status=status
