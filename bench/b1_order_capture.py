@@ -111,7 +111,11 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
     lock: dict = {}
 
     def stock_lock_timer(execute, sql, params, many, context):
-        if "start" not in lock and sql.replace('"', "").startswith("UPDATE inventory_stocklevel"):
+        text = sql.replace('"', "") if isinstance(sql, str) else ""
+        takes_stock_lock = text.startswith("UPDATE inventory_stocklevel") or (
+            "FOR UPDATE" in text and "inventory_stocklevel" in text
+        )
+        if "start" not in lock and takes_stock_lock:
             lock["start"], lock["queries"] = time.perf_counter(), len(connection.queries_log)
             transaction.on_commit(
                 lambda: lock.update(
@@ -148,7 +152,9 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
             held.append(lock["end"] - lock["start"])
             held_queries.append(lock["queries_end"] - lock["queries"])
     statements = Counter(
-        " ".join(query["sql"].split()[:6])[:90] for query in captured.captured_queries
+        # A statement prepared by the allocation has no text in Django's capture.
+        " ".join((query["sql"] or "(prepared statement)").split()[:6])[:90]
+        for query in captured.captured_queries
     )
     print(f"Queries of the last order ({sum(statements.values())}):", file=sys.stderr)
     for statement, times in statements.most_common():
