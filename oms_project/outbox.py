@@ -16,6 +16,8 @@ from oms_project.models import OutboxEvent
 logger = logging.getLogger(__name__)
 
 SWEEP_GRACE = timedelta(seconds=30)
+# Events per dispatch task when many are written at once (bulk order creation).
+DISPATCH_CHUNK = 100
 
 
 def outbox_emit(*, topic: str, payload: dict, reference: str = "") -> OutboxEvent:
@@ -23,6 +25,27 @@ def outbox_emit(*, topic: str, payload: dict, reference: str = "") -> OutboxEven
     event = OutboxEvent.objects.create(topic=topic, payload=payload, reference=reference)
     transaction.on_commit(lambda: _enqueue(event.pk))
     return event
+
+
+def outbox_emit_many(events: list[OutboxEvent]) -> list[OutboxEvent]:
+    """Record many unsaved events in one INSERT (inside the business transaction, like
+    `outbox_emit`); after commit they are dispatched `DISPATCH_CHUNK` events per task."""
+    OutboxEvent.objects.bulk_create(events)
+    event_pks = [event.pk for event in events]
+    if event_pks:
+        transaction.on_commit(lambda: _enqueue_many(event_pks))
+    return events
+
+
+def _enqueue_many(event_pks: list[int]) -> None:
+    from oms_project.tasks import outbox_dispatch_many_task
+
+    for start in range(0, len(event_pks), DISPATCH_CHUNK):
+        chunk = event_pks[start : start + DISPATCH_CHUNK]
+        try:
+            outbox_dispatch_many_task.delay(chunk)
+        except Exception:  # the broker is down: the periodic sweep sends them later
+            logger.warning("%s outbox events not enqueued; the sweep will retry", len(chunk))
 
 
 def _enqueue(event_pk: int) -> None:
@@ -50,6 +73,20 @@ def outbox_dispatch(*, event_pk: int) -> bool:
         event.attempts += 1
         event.save(update_fields=["dispatched_at", "attempts"])
     return True
+
+
+def outbox_dispatch_many(*, event_pks: list[int]) -> int:
+    """Dispatch each event in its own transaction; return how many were dispatched here.
+
+    An event whose dispatch fails is logged and left for the sweep; the others still go.
+    """
+    dispatched = 0
+    for event_pk in event_pks:
+        try:
+            dispatched += outbox_dispatch(event_pk=event_pk)
+        except Exception:
+            logger.exception("Outbox event %s not dispatched; the sweep will retry", event_pk)
+    return dispatched
 
 
 def outbox_pending_ids(*, limit: int = 500) -> list[int]:

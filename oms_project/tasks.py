@@ -17,6 +17,11 @@ def outbox_dispatch_task(event_pk: int) -> bool:
     return outbox.outbox_dispatch(event_pk=event_pk)
 
 
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+def outbox_dispatch_many_task(event_pks: list[int]) -> int:
+    return outbox.outbox_dispatch_many(event_pks=event_pks)
+
+
 @shared_task(time_limit=300, soft_time_limit=280)
 def outbox_sweep_task() -> int:
     """Dispatch outbox rows, e-mails and webhook deliveries whose enqueue was lost."""

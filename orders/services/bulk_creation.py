@@ -37,6 +37,7 @@ from inventory.errors import InsufficientStock
 from inventory.services import Hold, stock_allocate
 from oms_project.errors import OmsError
 from oms_project.models import OutboxEvent
+from oms_project.outbox import outbox_emit_many
 from orders import pricing
 from orders.errors import DuplicateOrder, OrderValidationError
 from orders.models import (
@@ -561,18 +562,4 @@ def _announce(drafts: list[_Draft]) -> None:
         if order.status == OrderStatus.BACKORDERED:
             product_ids = [line.product_id for line in lines]
             transaction.on_commit(lambda ids=product_ids: _date_backorders(ids))
-    _outbox_emit_many(events)
-
-
-def _outbox_emit_many(events: list[OutboxEvent]) -> None:
-    """`outbox_emit` for many events: one INSERT, each dispatched after commit as usual."""
-    from oms_project.outbox import _enqueue
-
-    OutboxEvent.objects.bulk_create(events)
-    pks = [event.pk for event in events]
-
-    def enqueue_all() -> None:
-        for pk in pks:
-            _enqueue(pk)
-
-    transaction.on_commit(enqueue_all)
+    outbox_emit_many(events)
