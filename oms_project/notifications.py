@@ -1,7 +1,9 @@
 """Customer, supplier and staff e-mails: rendered from templates, logged, sent after commit."""
 
 import logging
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +23,8 @@ PENDING_WINDOW = timedelta(days=2)
 # batch stops taking the next e-mail after this many seconds (well within the task's limit).
 SEND_BATCH = 50
 SEND_BATCH_SECONDS = 10.0
+# An e-mail that fails inside a batch is retried by its own task after this long.
+FIRST_RETRY_SECONDS = 30
 
 
 def email_queue(
@@ -42,7 +46,7 @@ def email_queue(
     subject = render_to_string(f"emails/{template}_subject.txt", context).strip().splitlines()[0]
     body_text = render_to_string(f"emails/{template}.txt", context)
     body_html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMessage.objects.create(
+    message = EmailMessage(
         to=to,
         template=template,
         subject=subject[:255],
@@ -58,8 +62,66 @@ def email_queue(
             for item in attachments or []
         ],
     )
+    pending = getattr(_together, "messages", None)
+    if pending is not None:
+        pending.append(message)
+        return message
+    message.save()
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
+
+
+_together = threading.local()
+
+
+@contextmanager
+def emails_queued_together():
+    """Queue the e-mails of this block with one INSERT and hand them to the workers after
+    commit, `SEND_BATCH` per task (for work that queues many, such as bulk order creation).
+
+    Use it inside the business transaction. The messages `email_queue` returns in the block
+    are saved (and get their primary key) when the block ends.
+    """
+    if getattr(_together, "messages", None) is not None:  # already batching: join it
+        yield
+        return
+    _together.messages = []
+    try:
+        yield
+        messages = _together.messages
+    finally:
+        _together.messages = None
+    if messages:
+        EmailMessage.objects.bulk_create(messages)
+        message_pks = [message.pk for message in messages]
+        transaction.on_commit(lambda: _enqueue_many(message_pks))
+
+
+def _enqueue_many(message_pks: list[int]) -> None:
+    from oms_project.tasks import email_send_many_task
+
+    for start in range(0, len(message_pks), SEND_BATCH):
+        chunk = message_pks[start : start + SEND_BATCH]
+        try:
+            email_send_many_task.delay(chunk)
+        except Exception:
+            logger.warning("%s e-mails not enqueued; the sweep will retry", len(chunk))
+
+
+def email_send_many(*, message_pks: list[int]) -> int:
+    """Send each of these e-mails unless it is sent (batched as `email_send_queued` does);
+    return how many went out. An e-mail that fails is handed to its own send task, which
+    retries it with backoff; the others still go."""
+    from oms_project.tasks import email_send_task
+
+    sent = 0
+    for message_pk in message_pks:
+        try:
+            sent += email_send_queued(message_pk=message_pk)
+        except Exception:
+            logger.warning("E-mail %s failed in a batch; its own task retries it", message_pk)
+            email_send_task.apply_async((message_pk,), countdown=FIRST_RETRY_SECONDS)
+    return sent
 
 
 def _enqueue(message_pk: int) -> None:

@@ -48,6 +48,12 @@ def email_send_task(message_pk: int) -> int:
     return notifications.email_send_queued(message_pk=message_pk)
 
 
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+def email_send_many_task(message_pks: list[int]) -> int:
+    """Send a batch of e-mails queued together; a failing one goes to its own task."""
+    return notifications.email_send_many(message_pks=message_pks)
+
+
 @shared_task(acks_late=True, time_limit=90, soft_time_limit=80)
 def webhook_deliver_task(delivery_pk: int) -> str:
     """One attempt of a webhook delivery; retries are scheduled in the row, not by Celery."""

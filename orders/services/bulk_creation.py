@@ -37,6 +37,7 @@ from inventory.errors import InsufficientStock
 from inventory.services import Hold, stock_allocate
 from oms_project.errors import OmsError
 from oms_project.models import OutboxEvent
+from oms_project.notifications import emails_queued_together
 from oms_project.outbox import outbox_emit_many
 from orders import pricing
 from orders.errors import DuplicateOrder, OrderValidationError
@@ -544,6 +545,12 @@ def _allocation_event(draft: _Draft) -> tuple:
 
 def _announce(drafts: list[_Draft]) -> None:
     """Outbox events and the confirmation e-mail, dispatched after commit."""
+    with emails_queued_together():
+        events = _announce_each(drafts)
+    outbox_emit_many(events)
+
+
+def _announce_each(drafts: list[_Draft]) -> list[OutboxEvent]:
     events = []
     for draft in drafts:
         order, lines = draft.order, draft.lines
@@ -562,4 +569,4 @@ def _announce(drafts: list[_Draft]) -> None:
         if order.status == OrderStatus.BACKORDERED:
             product_ids = [line.product_id for line in lines]
             transaction.on_commit(lambda ids=product_ids: _date_backorders(ids))
-    outbox_emit_many(events)
+    return events
