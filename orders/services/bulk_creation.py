@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -70,6 +70,8 @@ from warehouses.routing.loading import location_promise
 logger = logging.getLogger(__name__)
 
 PLAN_ATTEMPTS = 3
+# Deadlock detected, lock not available, serialization failure.
+LOCK_CONFLICTS = ("40P01", "55P03", "40001")
 
 
 @dataclass
@@ -128,6 +130,13 @@ def orders_create_bulk(
             continue  # stock moved between the plan and the reservation: plan again
         except IntegrityError:
             logger.info("Bulk order batch clashed with a concurrent write; one by one instead")
+            break
+        except OperationalError as error:
+            # Two batches touching the same customers in another order can deadlock; the
+            # loser is rolled back whole and its orders go one by one (one customer each).
+            if getattr(error.__cause__, "sqlstate", None) not in LOCK_CONFLICTS:
+                raise
+            logger.info("Bulk order batch lost a lock conflict; one by one instead")
             break
         written = True
         break

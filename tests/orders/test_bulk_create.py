@@ -456,3 +456,56 @@ def test_single_api_writes_what_the_stepwise_path_writes(api, shop, stock, monke
     reference = [post(api, "/api/v1/orders/", order).json()["status"] for order in orders]
     assert fast == reference == ["processing", "created"]
     assert_same(fast_rows, snapshot())
+
+
+class _LockConflict(Exception):
+    sqlstate = "40P01"
+
+
+def _lost_lock(*args, **kwargs):
+    from django.db import OperationalError
+
+    raise OperationalError("deadlock detected") from _LockConflict()
+
+
+def test_a_batch_that_loses_a_lock_conflict_creates_its_orders_one_by_one(
+    shop, stock, monkeypatch
+):
+    from orders.input_serializers import OrderCreateSerializer
+    from orders.services import bulk_creation
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    monkeypatch.setattr(bulk_creation, "_write", _lost_lock)
+    entries = []
+    for number in ("D-1", "D-2"):
+        data = OrderCreateSerializer(data=json.loads(json.dumps(
+            order_data(channel_order_id=number), default=str
+        )))
+        data.is_valid(raise_exception=True)
+        entries.append((shop["channel"], dict(data.validated_data)))
+    outcomes = bulk_creation.orders_create_bulk(entries=entries, actor="test")
+    assert [outcome.channel_order_id for outcome in outcomes] == ["D-1", "D-2"]
+    assert Order.objects.filter(status="processing").count() == 2
+    assert StockLevel.objects.get(product__sku="A", warehouse__code="EAST").allocated == 4
+
+
+def test_other_database_errors_are_not_hidden(shop, stock, monkeypatch):
+    from django.db import OperationalError
+
+    from orders.input_serializers import OrderCreateSerializer
+    from orders.services import bulk_creation
+    from tests.orders.conftest import order_data
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection")
+
+    stock("A", "EAST", 10)
+    monkeypatch.setattr(bulk_creation, "_write", broken)
+    data = OrderCreateSerializer(data=json.loads(json.dumps(order_data(), default=str)))
+    data.is_valid(raise_exception=True)
+    with pytest.raises(OperationalError):
+        bulk_creation.orders_create_bulk(
+            entries=[(shop["channel"], dict(data.validated_data))], actor="test"
+        )
+    assert not Order.objects.exists()
