@@ -39,7 +39,8 @@ def resolve(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         return []
-    return sorted({info[4][0] for info in infos})
+    # In the resolver's order of preference, without repeats.
+    return list(dict.fromkeys(info[4][0] for info in infos))
 
 
 class PublicOnlyBackend(httpcore.SyncBackend):
@@ -61,13 +62,20 @@ class PublicOnlyBackend(httpcore.SyncBackend):
             raise InternalAddressRefused(
                 f"'{host}' resolved to an internal address ({internal[0]}); not connecting."
             )
-        return super().connect_tcp(
-            addresses[0],
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
+        # Like the system's own connect: each checked address in turn until one answers.
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        raise failure
 
 
 class PublicOnlyTransport(httpx.HTTPTransport):

@@ -114,3 +114,25 @@ def test_delivery_ignores_proxies_from_the_environment(monkeypatch, connections,
     delivery = WebhookDelivery.objects.get()
     assert webhook_deliver(delivery_pk=delivery.pk) == WebhookAttempt.Outcome.RETRY
     assert connections == [("93.184.216.34", 443)]
+
+
+def test_backend_tries_each_public_address_in_the_resolvers_order(monkeypatch):
+    def dual_stack(host, *args, **kwargs):
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:2800:220:1::1", 0, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0)),
+        ]
+
+    tried = []
+
+    def fake_connect(self, host, port, **kwargs):
+        tried.append(host)
+        if host == "93.184.216.34":
+            raise httpcore.ConnectError("unreachable")
+        return "stream"
+
+    monkeypatch.setattr(socket, "getaddrinfo", dual_stack)
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", fake_connect)
+    assert PublicOnlyBackend().connect_tcp("hooks.example.com", 443) == "stream"
+    assert tried == ["93.184.216.34", "2606:2800:220:1::1"]
