@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -246,7 +247,10 @@ _NEVER_AUTOMATICALLY = 2**31
 
 
 def _prepared_cursor():
-    """A Django cursor (query logging and execute wrappers included) that prepares."""
+    """A Django cursor (query logging and execute wrappers included) that prepares, unless
+    `settings.DATABASE_PREPARE_ALLOCATION` is off (then Django's own cursor)."""
+    if not settings.DATABASE_PREPARE_ALLOCATION:
+        return connection.cursor()
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         # Nothing else is prepared automatically: Django's own cursors bind on the client.
@@ -294,7 +298,11 @@ def _allocate_postgresql(request: _Request) -> tuple[list[tuple], dict]:
             names[(first, second)] = text
     missing = [key for key in request.demand if key not in level_ids]
     short = {key: units for key, units in free.items() if units < request.demand[key]}
-    if short or missing:
+    if names and not (short or missing):
+        # The statement found the basket short but its rows changed under it (a stock level
+        # removed between the read and the lock): every line it could not lock is missing.
+        missing = [key for key in request.demand if key not in free or key in names]
+    if short or missing or names:
         raise _Short(short, missing, names)
     if low:
         # In the caller's transaction when there is one; otherwise in its own, right after
