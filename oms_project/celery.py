@@ -7,7 +7,10 @@ import time
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from oms_project.broker import use_for_redis_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
+use_for_redis_urls()
 
 app = Celery("oms_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
