@@ -27,12 +27,14 @@ from inventory.models import (
 )
 from inventory.selectors import product_search
 from inventory.services import MAX_QUANTITY, stock_change, stock_set
+from inventory.transfers import transfer_cancel, transfer_receive, transfer_ship
 from oms_project.admin import (
     IndexedSearchMixin,
     LimitedInlineFormSet,
     ObjectActionsMixin,
     ViewOnlyMixin,
     form_page,
+    object_action,
 )
 from oms_project.errors import OmsError
 from warehouses.admin import WarehouseAdmin
@@ -456,8 +458,10 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(IndexedSearchMixin, admin.ModelAdmin):
-    """Draft transfers are edited here; shipping and receiving change stock via services."""
+class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
+    """Draft transfers are edited here; the Ship, Receive and Cancel buttons change stock
+    through the transfer services (the source's on hand falls when shipped, the
+    destination's rises when received, each with its ledger rows)."""
 
     list_display = [
         "number", "source", "destination", "status", "created_at", "shipped_at", "received_at",
@@ -493,6 +497,30 @@ class TransferAdmin(IndexedSearchMixin, admin.ModelAdmin):
         if not change:
             obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+    object_actions = ("ship", "receive", "cancel")
+
+    @object_action(label="Ship", is_visible=lambda obj: obj.status == Transfer.Status.DRAFT)
+    def ship(self, request, obj):
+        self._run(request, obj, transfer_ship, "shipped; its units are in transit")
+
+    @object_action(
+        label="Receive all", is_visible=lambda obj: obj.status == Transfer.Status.IN_TRANSIT
+    )
+    def receive(self, request, obj):
+        self._run(request, obj, transfer_receive, "received into the destination")
+
+    @object_action(label="Cancel", is_visible=lambda obj: obj.status == Transfer.Status.DRAFT)
+    def cancel(self, request, obj):
+        self._run(request, obj, transfer_cancel, "cancelled")
+
+    def _run(self, request, obj, service, done: str) -> None:
+        try:
+            service(transfer=obj, actor=f"user:{request.user.get_username()}")
+        except OmsError as error:
+            self.message_user(request, f"Transfer {obj.number}: {error.detail}", messages.ERROR)
+        else:
+            self.message_user(request, f"Transfer {obj.number} {done}.", messages.SUCCESS)
 
 
 @admin.register(ImportJob)

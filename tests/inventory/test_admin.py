@@ -302,3 +302,20 @@ def test_product_and_warehouse_pages_show_stock(admin_client, stocked_level):
     for response in (product_page, warehouse_page):
         inline = response.context["inline_admin_formsets"][-1]
         assert [form.original for form in inline if form.original] == [stocked_level]
+
+
+def test_stock_state_filter_lists_empty_and_low_levels(admin_client, stock):
+    from inventory.models import StockLevel
+
+    empty = stock("SKU-E", on_hand=0)
+    low = stock("SKU-L", on_hand=3, reorder_point=5)
+    plenty = stock("SKU-P", on_hand=50, reorder_point=5)
+    url = admin_url(StockLevel, "changelist")
+
+    def shown(state):
+        changelist = admin_client.get(url, {"stock": state}).context["cl"]
+        return {level.pk for level in changelist.result_list}
+
+    assert shown("out") == {empty.pk}
+    assert shown("reorder") == {low.pk}
+    assert plenty.pk not in shown("reorder") | shown("out")

@@ -182,3 +182,52 @@ def test_api_list_query_count_is_constant(writer, source_level, django_assert_ma
     with django_assert_max_num_queries(4):
         response = writer.get("/api/v1/transfers/")
     assert len(response.json()["results"]) == 5
+
+
+def run_button(client, transfer, action):
+    from django.urls import reverse
+
+    url = reverse("admin:inventory_transfer_object_action", args=[transfer.pk, action])
+    return client.post(url, follow=True)
+
+
+def test_admin_buttons_ship_then_receive_with_ledger_rows(admin_client, admin_user, source_level):
+    transfer = draft(source_level)
+    page = admin_client.get(f"/admin/inventory/transfer/{transfer.pk}/change/").content.decode()
+    assert ">Ship<" in page and ">Cancel<" in page and "Receive all" not in page
+
+    response = run_button(admin_client, transfer, "ship")
+    assert "shipped; its units are in transit" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.status == "in_transit"
+    assert (on_hand("SKU-A", "MAIN"), on_hand("SKU-A", "EAST")) == (4, None)
+
+    run_button(admin_client, transfer, "receive")
+    transfer.refresh_from_db()
+    assert transfer.status == "received"
+    assert (on_hand("SKU-A", "MAIN"), on_hand("SKU-A", "EAST")) == (4, 6)
+    actors = set(
+        StockMovement.objects.filter(reason="transfer").values_list("actor", flat=True)
+    )
+    assert actors == {f"user:{admin_user.username}"}
+    assert stock_mismatches() == []
+
+
+def test_admin_ship_refused_for_allocated_units_changes_nothing(admin_client, source_level):
+    stock_allocate(holds=[Hold(source_level.product_id, source_level.warehouse_id, 8, "o:1")])
+    transfer = draft(source_level)
+    response = run_button(admin_client, transfer, "ship")
+    assert "SKU-A" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.status == "draft"
+    assert on_hand("SKU-A", "MAIN") == 10
+
+
+def test_admin_cancel_and_buttons_that_no_longer_apply(admin_client, source_level):
+    transfer = draft(source_level)
+    run_button(admin_client, transfer, "cancel")
+    transfer.refresh_from_db()
+    assert transfer.status == "cancelled"
+    response = run_button(admin_client, transfer, "ship")
+    assert "does not apply" in response.content.decode()
+    assert on_hand("SKU-A", "MAIN") == 10
