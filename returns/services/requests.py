@@ -340,23 +340,7 @@ def return_reject(*, return_request: ReturnRequest, actor: str, reason: str) -> 
 def return_cancel(*, return_request: ReturnRequest, actor: str, reason: str = "") -> ReturnRequest:
     """Withdraw a return that has not arrived (requested or approved); its units are free
     to be returned again. Raises `InvalidTransition` once received."""
-    with transaction.atomic():
-        return_request = return_transition(
-            return_request=return_request,
-            to_status=ReturnStatus.CANCELLED,
-            actor=actor,
-            reason=reason or "Cancelled",
-            fields={"closed_at": timezone.now()},
-        )
-        order_return_event_record(
-            order=return_request.order,
-            type="return_cancelled",
-            actor=actor,
-            message=f"Return {return_request.number} cancelled",
-            data={"return": return_request.number},
-        )
-        _emit(return_request, "return.cancelled")
-    return return_request
+    return _end(return_request, ReturnStatus.CANCELLED, actor, reason or "Cancelled", "cancelled")
 
 
 def return_close(*, return_request: ReturnRequest, actor: str, note: str = "") -> ReturnRequest:
@@ -364,20 +348,28 @@ def return_close(*, return_request: ReturnRequest, actor: str, note: str = "") -
 
     Raises `InvalidTransition` before receipt (approve, receive and refund first).
     """
+    return _end(return_request, ReturnStatus.CLOSED, actor, note or "Closed", "closed")
+
+
+def _end(
+    return_request: ReturnRequest, to_status: str, actor: str, reason: str, verb: str
+) -> ReturnRequest:
+    """Move a return to a final status, on the order's timeline and as a `return.<verb>`
+    event."""
     with transaction.atomic():
         return_request = return_transition(
             return_request=return_request,
-            to_status=ReturnStatus.CLOSED,
+            to_status=to_status,
             actor=actor,
-            reason=note or "Closed",
+            reason=reason,
             fields={"closed_at": timezone.now()},
         )
         order_return_event_record(
             order=return_request.order,
-            type="return_closed",
+            type=f"return_{verb}",
             actor=actor,
-            message=f"Return {return_request.number} closed",
+            message=f"Return {return_request.number} {verb}",
             data={"return": return_request.number},
         )
-        _emit(return_request, "return.closed")
+        _emit(return_request, f"return.{verb}")
     return return_request
