@@ -189,9 +189,9 @@ def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
 
     with transaction.atomic():
         lines = list(OrderLine.objects.select_for_update().filter(order=order).order_by("pk"))
-        order = Order.objects.select_related(
-            "channel", "pickup_location", "shipping_method"
-        ).get(pk=order.pk)
+        order = Order.objects.select_related("channel", "pickup_location", "shipping_method").get(
+            pk=order.pk
+        )
         demand = {
             line.pk: {line.product_id: line.quantity_open}
             for line in lines
@@ -215,18 +215,9 @@ def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
     )
     short = dict(plan.short)
     if short and not allow_backorder:
-        sku_by_line = {line.pk: line.sku for line in lines}
-        raise InsufficientStock(
-            [
-                {
-                    "sku": sku_by_line[line_id],
-                    "line_id": line_id,
-                    "warehouse": None,
-                    "requested": sum(demand[line_id].values()),
-                    "available": sum(demand[line_id].values()) - units,
-                }
-                for line_id, units in short.items()
-            ]
+        raise shortage_error(
+            short,
+            {line.pk: (line.sku, sum(demand.get(line.pk, {}).values())) for line in lines},
         )
     if plan.allocations:
         stock_allocate(
@@ -265,6 +256,24 @@ def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
         },
     )
     return {"allocated": allocated, "short": short, "decision": decision}
+
+
+def shortage_error(short: dict, lines: dict, *, key_name: str = "line_id") -> InsufficientStock:
+    """The refusal of a short order: `short` maps a line key to its missing units, `lines` a
+    line key to (SKU, units asked for); each entry names the line by `key_name` (`line_id`
+    for an existing order line, `line` for a position in an order being created)."""
+    return InsufficientStock(
+        [
+            {
+                "sku": lines[key][0],
+                key_name: key,
+                "warehouse": None,
+                "requested": lines[key][1],
+                "available": lines[key][1] - units,
+            }
+            for key, units in short.items()
+        ]
+    )
 
 
 def routing_decision_record(

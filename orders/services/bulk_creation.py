@@ -9,11 +9,12 @@ are routed in turn against one read of free stock; then one transaction inserts 
 row for the whole batch at once and reserves all the stock last, in one `stock_allocate`.
 
 Orders stand alone, as if sent one by one in the batch's order: a bad or duplicate order is
-reported and the others go on. Anything the batch cannot decide by itself (an order that
-repeats an earlier order of the batch, an order the channel would refuse for lack of stock,
-a payment the single path would refuse) is handed to `order_create_stepwise` after the batch, and so
-is the whole batch if stock moved under it more than `PLAN_ATTEMPTS` times or a concurrent
-writer clashed with it, so those orders get the single path's own answer.
+reported and the others go on, and an order the channel refuses for lack of stock (against
+what the orders before it left free) gets its `InsufficientStock` without anything written.
+Anything the batch cannot decide by itself (an order that repeats an earlier order of the
+batch, a payment the single path would refuse) is handed to `order_create_stepwise` after
+the batch, and so is the whole batch if stock moved under it more than `PLAN_ATTEMPTS` times
+or a concurrent writer clashed with it, so those orders get the single path's own answer.
 """
 
 import logging
@@ -54,7 +55,7 @@ from orders.models import (
 )
 from orders.notifications import order_email
 from orders.payloads import order_payload
-from orders.services.allocation import _describe, line_reference
+from orders.services.allocation import _describe, line_reference, shortage_error
 from orders.services.bulk_planning import BatchRouter
 from orders.services.creation import (
     address_snapshot,
@@ -89,6 +90,7 @@ class _Draft:
     plan: Plan | None = None
     decision: RoutingDecision | None = None
     fulfillment: list[tuple[FulfillmentOrder, str]] = field(default_factory=list)
+    refusal: InsufficientStock | None = None
 
     @property
     def payment(self) -> dict | None:
@@ -142,7 +144,9 @@ def orders_create_bulk(
         break
     if written:
         for draft in drafts:
-            if draft.index in deferred:
+            if draft.refusal is not None:
+                outcomes[draft.index] = draft.refusal
+            elif draft.index in deferred:
                 later.append(draft.index)
             else:
                 outcomes[draft.index] = draft.order
@@ -205,7 +209,7 @@ def _known_numbers(entries) -> dict[tuple[int, str], str]:
 def _write(drafts: list[_Draft], actor: str) -> set[int]:
     """Write the batch (inside its transaction); return the indexes left to the single path."""
     for draft in drafts:  # a new attempt starts from clean drafts
-        draft.customer = draft.order = draft.plan = draft.decision = None
+        draft.customer = draft.order = draft.plan = draft.decision = draft.refusal = None
         draft.lines, draft.fulfillment = [], []
     now = timezone.now()
     deferred = {draft.index for draft in drafts if _refused_by_payment(draft)}
@@ -219,9 +223,9 @@ def _write(drafts: list[_Draft], actor: str) -> set[int]:
         now=now,
     )
     for draft in drafts:
-        if draft.index not in deferred and draft.allocates and not _route(draft, router):
-            deferred.add(draft.index)
-    drafts = [draft for draft in drafts if draft.index not in deferred]
+        if draft.index not in deferred and draft.allocates:
+            _route(draft, router)
+    drafts = [draft for draft in drafts if draft.index not in deferred and draft.refusal is None]
     if not drafts:
         return deferred
     _write_customers(drafts)
@@ -267,8 +271,8 @@ def _refused_by_payment(draft: _Draft) -> bool:
     return bool(payment) and payment["amount"] <= 0
 
 
-def _route(draft: _Draft, router: BatchRouter) -> bool:
-    """Plan the draft's allocation; False if the channel would refuse it for lack of stock."""
+def _route(draft: _Draft, router: BatchRouter) -> None:
+    """Plan the draft's allocation, or set its refusal if the channel refuses short orders."""
     products = draft.resolved["products"]
     plan = router.plan(
         channel=draft.channel,
@@ -287,7 +291,15 @@ def _route(draft: _Draft, router: BatchRouter) -> bool:
         else True
     )
     if plan.short and not allow_backorder:
-        return False
+        draft.refusal = shortage_error(
+            dict(plan.short),
+            {
+                position: (line["sku"], line["quantity"])
+                for position, line in enumerate(draft.data["lines"])
+            },
+            key_name="line",
+        )
+        return
     router.take(
         channel=draft.channel,
         method=_method(draft),
@@ -296,7 +308,6 @@ def _route(draft: _Draft, router: BatchRouter) -> bool:
         creates_fulfillment=draft.is_paid,
     )
     draft.plan = plan
-    return True
 
 
 def _write_customers(drafts: list[_Draft]) -> None:

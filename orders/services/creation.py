@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.services import address_remember, customer_record_order, customer_upsert
+from inventory.errors import InsufficientStock
 from inventory.models import Product
 from oms_project.errors import OmsError
 from oms_project.outbox import outbox_emit
@@ -18,7 +19,7 @@ from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.notifications import order_email
 from orders.payloads import order_payload
-from orders.services.allocation import order_allocate, order_is_paid
+from orders.services.allocation import order_allocate, order_is_paid, shortage_error
 from orders.services.lifecycle import order_transition
 from orders.services.payments import payment_apply
 from orders.states import OrderStatus
@@ -293,7 +294,25 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
 
 def _allocate_new(order: Order, actor: str) -> None:
     if order_is_paid(order):
-        result = order_allocate(order=order, actor=actor)
+        try:
+            result = order_allocate(order=order, actor=actor)
+        except InsufficientStock as error:
+            if not all("line_id" in item for item in error.short):
+                raise
+            # The order is not kept: name its lines by their position in the request.
+            pks = order.lines.order_by("pk").values_list("pk", flat=True)
+            position = {pk: index for index, pk in enumerate(pks)}
+            raise shortage_error(
+                {
+                    position[item["line_id"]]: item["requested"] - item["available"]
+                    for item in error.short
+                },
+                {
+                    position[item["line_id"]]: (item["sku"], item["requested"])
+                    for item in error.short
+                },
+                key_name="line",
+            ) from None
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
         order_transition(
             order=order,

@@ -418,6 +418,10 @@ def test_bulk_on_a_rejecting_channel_refuses_only_the_short_orders(api, shop, st
     assert [item["status"] for item in bulk_results] == [201, 409, 201]
     assert bulk_results[1]["code"] == "insufficient_stock"
     assert [status for status, _body in single_results] == [201, 409, 201]
+    # The set-based refusal and the step-by-step one name the same line the same way.
+    shortage = [{"sku": "A", "line": 0, "warehouse": None, "requested": 2, "available": 0}]
+    assert bulk_results[1]["errors"] == shortage
+    assert single_results[1][1]["errors"] == shortage
     assert_same(bulk, single)
 
 

@@ -1,6 +1,7 @@
 """The order API: create (idempotent), validation, payments, holds, cancellation, bulk."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -151,8 +152,30 @@ def test_shortage_with_reject_policy_is_409_listing_lines(api, shop, stock):
     response = post(api, "/api/v1/orders/", body())
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_stock"
-    assert response.json()["errors"][0]["sku"] == "A"
+    assert response.json()["errors"] == [
+        {"sku": "A", "line": 0, "warehouse": None, "requested": 2, "available": 1}
+    ]
     assert Order.objects.count() == 0
+    assert Customer.objects.count() == 0
+    assert StockReservation.objects.count() == 0
+
+
+def test_refusing_a_short_order_writes_nothing_but_its_idempotency_record(
+    api, shop, stock, django_assert_max_num_queries
+):
+    shop["channel"].shortage_policy = "reject"
+    shop["channel"].save()
+    stock("A", "EAST", 1)
+    with django_assert_max_num_queries(16) as queries:
+        response = post(api, "/api/v1/orders/", body())
+    assert response.status_code == 409
+    written = {
+        match.group(1)
+        for query in queries.captured_queries
+        if (match := re.match(r'(?:INSERT INTO|UPDATE|DELETE FROM) "?(\w+)', query["sql"]))
+    }
+    # (The key's last-used time is refreshed at most once per interval, here on first use.)
+    assert written - {"orders_apikey"} == {"orders_idempotencyrecord"}
 
 
 def test_pickup_order_allocates_at_the_chosen_store(api, stock):
