@@ -22,6 +22,28 @@ def orders_visible(*, channel=None, with_events: bool = False) -> QuerySet[Order
     return queryset
 
 
+DETAIL_RELATED = ("lines", "payments", "events")
+
+
+def order_attach_related(order: Order, **related: list) -> Order:
+    """Give an order just written its related rows (lists in id order) as
+    `orders_visible(with_events=True)` would prefetch them, so it renders without a re-read."""
+    cache = getattr(order, "_prefetched_objects_cache", None) or {}
+    for name, rows in related.items():
+        # What Django's prefetching stores: the related manager's queryset, already evaluated.
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache
+    return order
+
+
+def order_has_detail_related(order: Order) -> bool:
+    cache = getattr(order, "_prefetched_objects_cache", None) or {}
+    return all(name in cache for name in DETAIL_RELATED)
+
+
 def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     """Exact order number or channel order id, or the customer's e-mail (indexed lookups)."""
     term = term.strip()

@@ -55,6 +55,7 @@ from orders.models import (
 )
 from orders.notifications import order_email
 from orders.payloads import order_payload
+from orders.selectors import order_attach_related
 from orders.services.allocation import _describe, line_reference, shortage_error
 from orders.services.bulk_planning import BatchRouter
 from orders.services.creation import (
@@ -91,6 +92,8 @@ class _Draft:
     decision: RoutingDecision | None = None
     fulfillment: list[tuple[FulfillmentOrder, str]] = field(default_factory=list)
     refusal: InsufficientStock | None = None
+    payments: list[Payment] = field(default_factory=list)
+    events: list[OrderEvent] = field(default_factory=list)
 
     @property
     def payment(self) -> dict | None:
@@ -149,13 +152,22 @@ def orders_create_bulk(
             elif draft.index in deferred:
                 later.append(draft.index)
             else:
-                outcomes[draft.index] = draft.order
+                outcomes[draft.index] = _as_written(draft)
     else:
         later.extend(draft.index for draft in drafts)
     for index in sorted(later):
         channel, data = entries[index]
         outcomes[index] = _create_one(channel, data, actor)
     return outcomes
+
+
+def _as_written(draft: _Draft) -> Order:
+    """The order with its lines, payments and events attached (renders without a re-read),
+    unless after-commit work still changes it (a backorder gets its expected dates)."""
+    order = draft.order
+    if order.status != OrderStatus.BACKORDERED:
+        order_attach_related(order, lines=draft.lines, payments=draft.payments, events=draft.events)
+    return order
 
 
 def _create_one(channel: SalesChannel, data: dict, actor: str) -> Order | OmsError:
@@ -210,7 +222,7 @@ def _write(drafts: list[_Draft], actor: str) -> set[int]:
     """Write the batch (inside its transaction); return the indexes left to the single path."""
     for draft in drafts:  # a new attempt starts from clean drafts
         draft.customer = draft.order = draft.plan = draft.decision = draft.refusal = None
-        draft.lines, draft.fulfillment = [], []
+        draft.lines, draft.fulfillment, draft.payments, draft.events = [], [], [], []
     now = timezone.now()
     deferred = {draft.index for draft in drafts if _refused_by_payment(draft)}
     router = BatchRouter.load(
@@ -410,20 +422,19 @@ def _write_lines(drafts: list[_Draft]) -> None:
 
 
 def _write_payments(drafts: list[_Draft]) -> None:
-    Payment.objects.bulk_create(
-        [
-            Payment(
-                order=draft.order,
-                method=draft.payment["method"],
-                amount=draft.payment["amount"],
-                currency=draft.order.currency,
-                status=draft.payment["status"],
-                reference=draft.payment.get("reference", ""),
+    for draft in drafts:
+        if draft.payment:
+            draft.payments.append(
+                Payment(
+                    order=draft.order,
+                    method=draft.payment["method"],
+                    amount=draft.payment["amount"],
+                    currency=draft.order.currency,
+                    status=draft.payment["status"],
+                    reference=draft.payment.get("reference", ""),
+                )
             )
-            for draft in drafts
-            if draft.payment
-        ]
-    )
+    Payment.objects.bulk_create([payment for draft in drafts for payment in draft.payments])
 
 
 def _write_decisions(drafts: list[_Draft], actor: str) -> None:
@@ -497,11 +508,12 @@ def _write_fulfillment_orders(drafts: list[_Draft], router: BatchRouter, now) ->
 def _write_events(drafts: list[_Draft], actor: str) -> None:
     """Each order's timeline, in the order the single path writes it."""
     actor = actor[:150]
-    events = []
     for draft in drafts:
-        order = draft.order
+        order, events = draft.order, draft.events
 
-        def event(type, message="", from_status="", to_status="", data=None, order=order):
+        def event(
+            type, message="", from_status="", to_status="", data=None, order=order, events=events
+        ):
             events.append(
                 OrderEvent(
                     order=order,
@@ -539,7 +551,7 @@ def _write_events(drafts: list[_Draft], actor: str) -> None:
                 from_status=OrderStatus.CREATED,
                 to_status=order.status,
             )
-    OrderEvent.objects.bulk_create(events)
+    OrderEvent.objects.bulk_create([event for draft in drafts for event in draft.events])
 
 
 def _allocation_event(draft: _Draft) -> tuple:

@@ -332,3 +332,48 @@ def test_warehouse_filter_finds_orders_routed_there(api, stock):
     assert numbers("EAST") == {east}
     assert numbers("WEST") == {west}
     assert numbers("STORE1") == set()
+
+
+SPLIT_LINES = [
+    {"sku": "A", "quantity": 4, "unit_price": "10.00", "discount": "1.50"},
+    {"sku": "B", "quantity": 1, "unit_price": "3.50"},
+]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({}, id="captured"),
+        pytest.param({"payment": None}, id="unpaid"),
+        pytest.param(
+            {"payment": {"method": "card", "amount": "27.00", "status": "authorized"}},
+            id="authorized",
+        ),
+        pytest.param(
+            {"fulfillment_method": "pickup", "pickup_location": "STORE1"}, id="pickup"
+        ),
+        pytest.param(
+            {
+                "lines": SPLIT_LINES,
+                "payment": {"method": "card", "amount": "48.00", "status": "captured"},
+                "placed_at": "2026-11-02T10:00:00+05:00",
+            },
+            id="split-over-locations",
+        ),
+        pytest.param(
+            {"lines": [{"sku": "A", "quantity": 9, "unit_price": "2.00"}],
+             "payment": {"method": "card", "amount": "25.00", "status": "captured"}},
+            id="backordered",
+        ),
+    ],
+)
+def test_create_answers_exactly_what_reading_the_order_back_gives(api, stock, overrides):
+    stock("A", "EAST", 3)
+    stock("A", "WEST", 1)
+    stock("A", "STORE1", 2)
+    stock("B", "WEST", 5)
+    created = post(api, "/api/v1/orders/", body(**overrides))
+    assert created.status_code == 201, created.content
+    read = api.get(f"/api/v1/orders/{created.json()['number']}/")
+    assert read.status_code == 200
+    assert created.json() == read.json()
