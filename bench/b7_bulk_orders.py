@@ -19,16 +19,22 @@ reserved over on hand, and the orders identical across implementations (channel 
 total, SKU, quantity and allocated units of every line).
 
     python -m bench.b7_bulk_orders [--quick] [--pairs 3] [--database oms_bench_b7]
+    python -m bench.b7_bulk_orders --profile   # one 500-order request in process, cProfiled
 """
 
 import argparse
+import cProfile
 import hashlib
+import io
 import json
+import pstats
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 
@@ -216,6 +222,43 @@ def orders_digest(url: str) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
+def run_profile(key: str, bodies: list[dict]) -> dict:
+    """Send the orders in process through `POST /api/v1/orders/bulk/`, 500 per request: the
+    first warms caches, the last runs under cProfile (hot spots to stderr), the others are
+    timed (milliseconds per order)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    batches = [bodies[start : start + BATCH] for start in range(0, len(bodies), BATCH)]
+    profiler, walls, queries = cProfile.Profile(), [], []
+    for index, batch in enumerate(batches):
+        body = json.dumps({"orders": batch})
+        began = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            if index and index == len(batches) - 1:
+                profiler.enable()
+            response = client.post("/api/v1/orders/bulk/", data=body,
+                                   content_type="application/json",
+                                   HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+            profiler.disable()
+        walls.append(time.perf_counter() - began)
+        queries.append(len(captured.captured_queries))
+        assert response.status_code == 200, response.content[:500]
+    dump = Path(tempfile.gettempdir()) / "b7-bulk.prof"
+    profiler.dump_stats(dump)
+    print(f"cProfile data: {dump}", file=sys.stderr)
+    for sort in ("cumulative", "tottime"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(50)
+        print(text.getvalue(), file=sys.stderr)
+    timed = [wall * 1000 / len(batch) for wall, batch in zip(walls[1:-1], batches[1:-1],
+                                                             strict=True)]
+    return {"requests": len(batches), "wall_s": [round(wall, 3) for wall in walls],
+            "queries": queries, "timed_ms_per_order": spread(timed, 3) if timed else None}
+
+
 def main(arguments) -> int:
     count = arguments.orders or (500 if arguments.quick else 5000)
     url = database_url(arguments.database)
@@ -225,6 +268,13 @@ def main(arguments) -> int:
     bodies = order_bodies(count=count, seed_value=SEED, prefix="B7", hot=[],
                           cold=cold_sku_names(SKUS), hot_share=0.0, lines_range=(3, 3),
                           customers=count // 2)
+    if arguments.profile:
+        try:
+            print(json.dumps({"benchmark": "B7", "profile": run_profile(seeded["key"], bodies)}))
+        finally:
+            if not arguments.keep:
+                database_drop(arguments.database)
+        return 0
     broker = redis_broker(arguments.redis_db)
     server = Gunicorn(url=url, workers=arguments.workers, broker=broker, timeout=1800)
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
@@ -309,6 +359,8 @@ def parse_arguments():
     parser.add_argument("--database", default="oms_bench_b7")
     parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--profile", action="store_true",
+                        help="only profile the bulk requests in process (no gunicorn, no peers)")
     return parser.parse_args()
 
 

@@ -67,7 +67,7 @@ def customers_upsert_for_orders(*, entries: list[OrderCustomer]) -> list[tuple[C
     known.save()
     for customer, copy in zip(customers, as_of, strict=True):
         copy.pk = customer.pk
-    _addresses_remember(entries, customers)
+    _addresses_remember(entries, customers, {customer.pk for customer in known.new_customers})
     return list(zip(customers, as_of, strict=True))
 
 
@@ -171,9 +171,15 @@ class _CustomerIndex:
             CustomerChannel.objects.bulk_update(list(self.changed_links.values()), ["external_id"])
 
 
-def _addresses_remember(entries: list[OrderCustomer], customers: list[Customer]) -> None:
-    """Add each address to its customer's book unless there; the last one used is default."""
-    uses = []  # (customer pk, fingerprint, data, kind) in the order the orders gave them
+def _addresses_remember(
+    entries: list[OrderCustomer], customers: list[Customer], new_customer_ids: set[int]
+) -> None:
+    """Add each address to its customer's book unless there; the last one used is default.
+
+    A customer created by this batch has no address yet: theirs are inserted already marked
+    default and used, and only customers known before are looked up and updated.
+    """
+    uses = []  # (customer pk, address key, data, kind) in the order the orders gave them
     for entry, customer in zip(entries, customers, strict=True):
         if entry.shipping_address:
             uses.append((customer.pk, entry.shipping_address, "shipping"))
@@ -181,35 +187,44 @@ def _addresses_remember(entries: list[OrderCustomer], customers: list[Customer])
             uses.append((customer.pk, entry.billing_address, "billing"))
     if not uses:
         return
-    uses = [(pk, address_fingerprint(data), data, kind) for pk, data, kind in uses]
-    customer_ids = {pk for pk, _fingerprint, _data, _kind in uses}
-    existing = {
-        (address.customer_id, address.fingerprint): address.pk
-        for address in Address.objects.filter(
-            customer_id__in=customer_ids,
-            fingerprint__in={fingerprint for _pk, fingerprint, _data, _kind in uses},
-        ).only("pk", "customer_id", "fingerprint")
-    }
+    uses = [(pk, (pk, address_fingerprint(data)), data, kind) for pk, data, kind in uses]
+    known_ids = {pk for pk, _key, _data, _kind in uses if pk not in new_customer_ids}
+    existing = {}
+    if known_ids:
+        existing = {
+            (address.customer_id, address.fingerprint): address.pk
+            for address in Address.objects.filter(
+                customer_id__in=known_ids,
+                fingerprint__in={key[1] for pk, key, _data, _kind in uses if pk in known_ids},
+            ).only("pk", "customer_id", "fingerprint")
+        }
+    now = timezone.now()
+    default = {"shipping": {}, "billing": {}}  # kind -> customer pk -> address key
     new = {}
-    for pk, fingerprint, data, _kind in uses:
-        if (pk, fingerprint) not in existing and (pk, fingerprint) not in new:
-            new[(pk, fingerprint)] = Address(
-                customer_id=pk, fingerprint=fingerprint, **_address_values(data)
+    for pk, key, data, kind in uses:
+        default[kind][pk] = key
+        if key not in existing and key not in new:
+            new[key] = Address(
+                customer_id=pk, fingerprint=key[1], last_used_at=now, **_address_values(data)
             )
+    for kind, chosen in default.items():
+        for key in chosen.values():
+            if key in new:
+                setattr(new[key], f"is_default_{kind}", True)
     Address.objects.bulk_create(list(new.values()))
-    existing.update({key: address.pk for key, address in new.items()})
-    default = {"shipping": {}, "billing": {}}
-    for pk, fingerprint, _data, kind in uses:
-        default[kind][pk] = existing[(pk, fingerprint)]
-    touched = {existing[(pk, fingerprint)] for pk, fingerprint, _data, _kind in uses}
     for kind, chosen in default.items():
         flag = f"is_default_{kind}"
-        if chosen:
-            Address.objects.filter(customer_id__in=chosen, **{flag: True}).exclude(
-                pk__in=chosen.values()
-            ).update(**{flag: False})
-            Address.objects.filter(pk__in=chosen.values()).update(**{flag: True})
-    Address.objects.filter(pk__in=touched).update(last_used_at=timezone.now())
+        known_chosen = {pk: key for pk, key in chosen.items() if pk in known_ids}
+        if not known_chosen:
+            continue
+        keep = [existing[key] if key in existing else new[key].pk for key in known_chosen.values()]
+        Address.objects.filter(customer_id__in=known_chosen, **{flag: True}).exclude(
+            pk__in=keep
+        ).update(**{flag: False})
+        if chosen_before := [existing[key] for key in known_chosen.values() if key in existing]:
+            Address.objects.filter(pk__in=chosen_before).update(**{flag: True})
+    if used_before := {existing[key] for _pk, key, _data, _kind in uses if key in existing}:
+        Address.objects.filter(pk__in=used_before).update(last_used_at=now)
 
 
 def _address_values(data: dict) -> dict:

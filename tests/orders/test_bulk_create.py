@@ -372,6 +372,64 @@ def test_bulk_leaves_what_single_posts_leave(api, shop, stock, stepwise):
     assert_same(bulk, single)
 
 
+def _address(line1: str, postal_code: str = "89501") -> dict:
+    return {"line1": line1, "city": "Reno", "postal_code": postal_code, "country": "US"}
+
+
+def test_bulk_keeps_address_books_as_single_posts_do(api, shop, stock, stepwise):
+    """Known customers with addresses on file next to customers the batch creates."""
+    stock("A", "EAST", 50)
+    stock("B", "WEST", 50)
+    for number, email, shipping, billing in [
+        ("K-1", "jane@example.com", _address("1 Main St"), _address("2 Oak St")),
+        ("K-2", "bob@example.com", _address("5 Pine St"), None),
+    ]:
+        body = payload(number, customer={"email": email}, shipping_address=shipping)
+        if billing:
+            body["billing_address"] = billing
+        assert post(api, "/api/v1/orders/", body).status_code == 201
+    orders = [
+        # Jane: a new shipping address, and her old shipping address now for billing.
+        payload(
+            "A-1",
+            shipping_address=_address("9 Elm St", "89502"),
+            billing_address=_address("1 Main St"),
+        ),
+        # Bob: the address he used before, again.
+        payload("A-2", customer={"email": "bob@example.com"}, shipping_address=_address("5 Pine St")),
+        # Carl is new: two orders, the second to another address, which becomes his default.
+        payload("A-3", customer={"email": "carl@example.com"}, shipping_address=_address("3 Ash St")),
+        payload(
+            "A-4",
+            customer={"email": "carl@example.com"},
+            shipping_address=_address("4 Fir St"),
+            billing_address=_address("3 Ash St"),
+        ),
+        # Jane again in the same batch: back to her first address.
+        payload("A-5", shipping_address=_address("1 Main St")),
+    ]
+    bulk_results, bulk, single_results, single = bulk_and_single(api, orders)
+    assert [item["status"] for item in bulk_results] == [201] * len(orders)
+    assert [status for status, _body in single_results] == [201] * len(orders)
+    assert_same(bulk, single)
+    defaults = {
+        (address.customer.email, address.line1): (
+            address.is_default_shipping,
+            address.is_default_billing,
+            address.last_used_at is not None,
+        )
+        for address in Address.objects.select_related("customer")
+    }
+    assert defaults == {
+        ("jane@example.com", "1 Main St"): (True, True, True),
+        ("jane@example.com", "2 Oak St"): (False, False, True),
+        ("jane@example.com", "9 Elm St"): (False, False, True),
+        ("bob@example.com", "5 Pine St"): (True, False, True),
+        ("carl@example.com", "3 Ash St"): (False, True, True),
+        ("carl@example.com", "4 Fir St"): (True, False, True),
+    }
+
+
 def test_bulk_matches_single_on_shortage_duplicates_and_errors(api, shop, stock, stepwise):
     shop["products"]["D"] = ProductFactory(sku="D", name="Product D")
     stock("A", "EAST", 3)
