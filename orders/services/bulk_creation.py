@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 from decimal import Decimal
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -378,10 +378,33 @@ def _write_orders(drafts: list[_Draft], now) -> None:
             promised_ship_date=promise[0],
             promised_delivery_date=promise[1],
         )
+    reserved = _order_ids_reserve(len(drafts))
+    if reserved is not None:  # the numbers are known before the INSERT
+        for draft, pk in zip(drafts, reserved, strict=True):
+            draft.order.pk = pk
+            draft.order.number = _order_number(draft)
     Order.objects.bulk_create([draft.order for draft in drafts])
-    for draft in drafts:
-        draft.order.number = f"{draft.channel.order_number_prefix}{100000 + draft.order.pk}"
-    Order.objects.bulk_update([draft.order for draft in drafts], ["number"])
+    if reserved is None:
+        for draft in drafts:
+            draft.order.number = _order_number(draft)
+        Order.objects.bulk_update([draft.order for draft in drafts], ["number"])
+
+
+def _order_number(draft: _Draft) -> str:
+    return f"{draft.channel.order_number_prefix}{100000 + draft.order.pk}"
+
+
+def _order_ids_reserve(count: int) -> list[int] | None:
+    """On PostgreSQL, take `count` order ids from the table's identity sequence (one query),
+    so each order is inserted with its number; elsewhere None (numbered after the INSERT)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Order._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _write_lines(drafts: list[_Draft]) -> None:

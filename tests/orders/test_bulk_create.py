@@ -388,6 +388,7 @@ def test_bulk_keeps_address_books_as_single_posts_do(api, shop, stock, stepwise)
         if billing:
             body["billing_address"] = billing
         assert post(api, "/api/v1/orders/", body).status_code == 201
+    bob, carl = "bob@example.com", "carl@example.com"
     orders = [
         # Jane: a new shipping address, and her old shipping address now for billing.
         payload(
@@ -396,12 +397,12 @@ def test_bulk_keeps_address_books_as_single_posts_do(api, shop, stock, stepwise)
             billing_address=_address("1 Main St"),
         ),
         # Bob: the address he used before, again.
-        payload("A-2", customer={"email": "bob@example.com"}, shipping_address=_address("5 Pine St")),
+        payload("A-2", customer={"email": bob}, shipping_address=_address("5 Pine St")),
         # Carl is new: two orders, the second to another address, which becomes his default.
-        payload("A-3", customer={"email": "carl@example.com"}, shipping_address=_address("3 Ash St")),
+        payload("A-3", customer={"email": carl}, shipping_address=_address("3 Ash St")),
         payload(
             "A-4",
-            customer={"email": "carl@example.com"},
+            customer={"email": carl},
             shipping_address=_address("4 Fir St"),
             billing_address=_address("3 Ash St"),
         ),
@@ -571,3 +572,17 @@ def test_other_database_errors_are_not_hidden(shop, stock, monkeypatch):
             entries=[(shop["channel"], dict(data.validated_data))], actor="test"
         )
     assert not Order.objects.exists()
+
+
+def test_orders_are_numbered_from_their_id_with_the_channel_prefix(api, shop, stock):
+    shop["channel"].order_number_prefix = "WEB-"
+    shop["channel"].save()
+    stock("A", "EAST", 50)
+    stock("B", "WEST", 50)
+    single = post(api, "/api/v1/orders/", payload("N-1")).json()["number"]
+    response = post(api, "/api/v1/orders/bulk/", {"orders": [payload("N-2"), payload("N-3")]})
+    numbers = [single] + [item["number"] for item in response.json()["results"]]
+    orders = list(Order.objects.order_by("pk"))
+    assert numbers == [order.number for order in orders]
+    assert [order.number for order in orders] == [f"WEB-{100000 + order.pk}" for order in orders]
+    assert len({order.pk for order in orders}) == 3
