@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oms_project.serializers import FieldsBuiltOnce
 from orders.models import Checkout, Order, OrderEvent, OrderLine, Payment
 
 
@@ -9,7 +10,7 @@ class AllocationSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     line_id = serializers.IntegerField(source="id", read_only=True)
     allocations = serializers.SerializerMethodField()
 
@@ -37,21 +38,21 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return self.context.get("allocations", {}).get(line.pk, [])
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["id", "method", "amount", "currency", "status", "reference", "created_at"]
         read_only_fields = fields
 
 
-class OrderEventSerializer(serializers.ModelSerializer):
+class OrderEventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = OrderEvent
         fields = ["type", "from_status", "to_status", "message", "actor", "data", "created_at"]
         read_only_fields = fields
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     customer_id = serializers.IntegerField(read_only=True)
     pickup_location = serializers.CharField(
@@ -107,7 +108,7 @@ class OrderDetailSerializer(OrderSerializer):
         read_only_fields = fields
 
 
-class CheckoutSerializer(serializers.ModelSerializer):
+class CheckoutSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     pickup_location = serializers.CharField(
         source="pickup_location.code", read_only=True, default=None
