@@ -117,12 +117,14 @@ class _Draft:
 
 
 def orders_create_bulk(
-    *, entries: list[tuple[SalesChannel, dict]], actor: str
+    *, entries: list[tuple[SalesChannel, dict]], actor: str, with_related: bool = False
 ) -> list[Order | OmsError]:
     """Create each (channel, validated payload) as `order_create` would; one outcome each.
 
     An outcome is the created `Order`, or the `OmsError` the single path raises for it
     (`DuplicateOrder`, `OrderValidationError`, `InsufficientStock`, `PaymentError`, ...).
+    `with_related` attaches to each order written here its lines, payments and events (for
+    an answer that shows them without reading them back).
     """
     outcomes: list = [None] * len(entries)
     drafts, later = _check(entries, outcomes)
@@ -152,7 +154,7 @@ def orders_create_bulk(
             elif draft.index in deferred:
                 later.append(draft.index)
             else:
-                outcomes[draft.index] = _as_written(draft)
+                outcomes[draft.index] = _as_written(draft) if with_related else draft.order
     else:
         later.extend(draft.index for draft in drafts)
     for index in sorted(later):

@@ -44,7 +44,7 @@ def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None
         return order_create_stepwise(channel=channel, data=data, actor=actor, checkout=checkout)
     from orders.services.bulk_creation import orders_create_bulk
 
-    (outcome,) = orders_create_bulk(entries=[(channel, data)], actor=actor)
+    (outcome,) = orders_create_bulk(entries=[(channel, data)], actor=actor, with_related=True)
     if isinstance(outcome, OmsError):
         raise outcome
     return outcome
