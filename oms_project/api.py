@@ -18,7 +18,8 @@ from django.db import DataError, IntegrityError, connections, transaction
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, pagination, permissions
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, pagination, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.response import Response
 
@@ -229,6 +230,28 @@ def problem_body(status: int, code: str, title: str, detail: str, errors=None, *
         body["errors"] = errors
     body.update(extra)
     return body
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An error answer (problem details, `application/problem+json`)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    errors = serializers.JSONField(
+        required=False,
+        help_text="Field errors (an object keyed by field) or item errors (a list), if any.",
+    )
+
+
+def problem_responses(described: dict[int, str]) -> dict[tuple[int, str], OpenApiResponse]:
+    """OpenAPI responses for error statuses, each described by the codes it may carry."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=text)
+        for status, text in described.items()
+    }
 
 
 def problem_response(status: int, code: str, title: str, detail: str, errors=None, **extra):

@@ -3,12 +3,12 @@
 import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from oms_project.api import request_actor, request_channel
+from oms_project.api import problem_responses, request_actor, request_channel
 from oms_project.errors import OmsError, ValidationFailed
 from oms_project.idempotency import idempotent
 from orders import input_serializers as inputs
@@ -126,7 +126,21 @@ class OrderViewSet(
 
     @extend_schema(
         request=inputs.OrderCreateSerializer,
-        responses={201: OrderDetailSerializer},
+        responses={
+            201: OrderDetailSerializer,
+            **problem_responses(
+                {
+                    400: "`validation_error` with field errors (nothing is written), or "
+                    "`idempotency_key_required` / `idempotency_key_invalid`.",
+                    409: "`duplicate_order` (the existing order's `number` is given); "
+                    "`insufficient_stock` on a channel that refuses short orders, `errors` "
+                    "listing each short line as `{sku, line (its position in the request), "
+                    "warehouse, requested, available}`; `request_in_progress` while the same "
+                    "key is being processed (retry after `Retry-After`).",
+                    422: "`idempotency_key_reused`: this key came with another body.",
+                }
+            ),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
     )
     @idempotent(required=True)
@@ -224,7 +238,22 @@ class OrderViewSet(
 
     @extend_schema(
         request=inputs.BulkCreateSerializer,
-        responses={200: BulkResultSerializer},
+        responses={
+            200: OpenApiResponse(
+                BulkResultSerializer,
+                description="One result per order, in the request's order: `{index, status: "
+                "201, number, order_status}` for a created order, or `{index, status, code, "
+                "detail, errors}` with the code and errors a single POST would answer.",
+            ),
+            **problem_responses(
+                {
+                    400: "`validation_error` for the envelope (not a list, over 500 orders); "
+                    "`idempotency_key_required` / `idempotency_key_invalid`.",
+                    409: "`request_in_progress` while the same key is being processed.",
+                    422: "`idempotency_key_reused`: this key came with another body.",
+                }
+            ),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
     )
     @action(detail=False, methods=["post"], url_path="bulk")

@@ -95,3 +95,20 @@ def test_docs_page_uses_only_local_assets(client, unhashed_static):
         assert served.status_code == 200, asset
         if hasattr(served, "streaming_content"):
             b"".join(served.streaming_content)
+
+
+@pytest.mark.django_db
+def test_order_creation_documents_its_error_answers(client):
+    schema = json.loads(client.get("/api/v1/schema/?format=json").content)
+    single = schema["paths"]["/api/v1/orders/"]["post"]["responses"]
+    bulk = schema["paths"]["/api/v1/orders/bulk/"]["post"]["responses"]
+    assert set(single) == {"201", "400", "409", "422"}
+    assert set(bulk) == {"200", "400", "409", "422"}
+    for code in ("duplicate_order", "insufficient_stock", "request_in_progress"):
+        assert code in single["409"]["description"]
+    content = single["409"]["content"]
+    assert list(content) == ["application/problem+json"]
+    problem = content["application/problem+json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][problem]["properties"]) == {
+        "type", "title", "status", "detail", "code", "errors",
+    }
