@@ -115,7 +115,9 @@ class OrderViewSet(
         return order
 
     def _render(self, order: Order, status_code=status.HTTP_200_OK, *, as_written=False):
-        """The order's detail; `as_written` trusts the related rows its writer attached."""
+        """The order's detail; `as_written` trusts the related rows its writer attached (JSON
+        fields then read as sent; a later read gives the database's normalised form, e.g. its
+        key order)."""
         if not (as_written and selectors.order_has_detail_related(order)):
             order = get_object_or_404(selectors.orders_visible(with_events=True), pk=order.pk)
         self._allocations = selectors.allocations_for_orders([order])
@@ -149,7 +151,9 @@ class OrderViewSet(
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         channel = _channel_for_write(request, data.pop("channel", None))
-        order = services.order_create(channel=channel, data=data, actor=request_actor(request))
+        order = services.order_create(
+            channel=channel, data=data, actor=request_actor(request), with_related=True
+        )
         return self._render(order, status.HTTP_201_CREATED, as_written=True)
 
     @extend_schema(request=inputs.PaymentCreateSerializer, responses={200: OrderDetailSerializer})

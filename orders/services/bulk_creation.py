@@ -403,7 +403,8 @@ def _order_ids_reserve(count: int) -> list[int] | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+            " ORDER BY 1",
             [Order._meta.db_table, count],
         )
         return [row[0] for row in cursor.fetchall()]

@@ -19,14 +19,16 @@ from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.notifications import order_email
 from orders.payloads import order_payload
-from orders.services.allocation import order_allocate, order_is_paid, shortage_error
+from orders.services.allocation import order_allocate, order_is_paid
 from orders.services.lifecycle import order_transition
 from orders.services.payments import payment_apply
 from orders.states import OrderStatus
 from warehouses.models import ServiceLevel, Warehouse
 
 
-def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None) -> Order:
+def order_create(
+    *, channel: SalesChannel, data: dict, actor: str, checkout=None, with_related: bool = False
+) -> Order:
     """Create an order from a channel's validated payload.
 
     Checks what the serializer cannot (SKUs, pickup store, service level, totals), upserts the
@@ -39,12 +41,17 @@ def order_create(*, channel: SalesChannel, data: dict, actor: str, checkout=None
     batch of one: a constant, small number of statements, stock reserved last); an order
     taking over a checkout's holds, and any order that writer hands back, goes step by step
     through `order_create_stepwise`.
+
+    `with_related` gives the order its written lines, payments and events as if prefetched
+    (to answer with them at once); leave it off when the order is changed afterwards.
     """
     if checkout is not None:
         return order_create_stepwise(channel=channel, data=data, actor=actor, checkout=checkout)
     from orders.services.bulk_creation import orders_create_bulk
 
-    (outcome,) = orders_create_bulk(entries=[(channel, data)], actor=actor, with_related=True)
+    (outcome,) = orders_create_bulk(
+        entries=[(channel, data)], actor=actor, with_related=with_related
+    )
     if isinstance(outcome, OmsError):
         raise outcome
     return outcome
@@ -297,22 +304,7 @@ def _allocate_new(order: Order, actor: str) -> None:
         try:
             result = order_allocate(order=order, actor=actor)
         except InsufficientStock as error:
-            if not all("line_id" in item for item in error.short):
-                raise
-            # The order is not kept: name its lines by their position in the request.
-            pks = order.lines.order_by("pk").values_list("pk", flat=True)
-            position = {pk: index for index, pk in enumerate(pks)}
-            raise shortage_error(
-                {
-                    position[item["line_id"]]: item["requested"] - item["available"]
-                    for item in error.short
-                },
-                {
-                    position[item["line_id"]]: (item["sku"], item["requested"])
-                    for item in error.short
-                },
-                key_name="line",
-            ) from None
+            raise _shortage_by_position(order, error) from None
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
         order_transition(
             order=order,
@@ -322,6 +314,31 @@ def _allocate_new(order: Order, actor: str) -> None:
         )
     elif order.channel.reserve_on_create:
         order_allocate(order=order, actor=actor, allow_backorder=True)
+
+
+def _shortage_by_position(order: Order, error: InsufficientStock) -> InsufficientStock:
+    """The refusal of an order that is not kept names its lines by their position in the
+    request (`line`): the routing refusal names line ids; a reservation that lost a race to
+    another order names the SKU and warehouse, and is given the SKU's first line."""
+    lines = list(order.lines.order_by("pk").values_list("pk", "sku"))
+    position = {pk: index for index, (pk, _sku) in enumerate(lines)}
+    first_with_sku: dict[str, int] = {}
+    for index, (_pk, sku) in enumerate(lines):
+        first_with_sku.setdefault(sku, index)
+    return InsufficientStock(
+        [
+            {
+                "sku": item["sku"],
+                "line": position[item["line_id"]]
+                if "line_id" in item
+                else first_with_sku.get(item["sku"]),
+                "warehouse": item.get("warehouse"),
+                "requested": item["requested"],
+                "available": item["available"],
+            }
+            for item in error.short
+        ]
+    )
 
 
 def address_snapshot(address: dict | None) -> dict:

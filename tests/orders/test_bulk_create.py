@@ -285,13 +285,19 @@ def assert_same(bulk, single, path="") -> None:
         assert bulk == single, path
 
 
+def _stepwise(*, with_related: bool = False, **arguments):
+    """`order_create_stepwise` in `order_create`'s place (its orders are always read back)."""
+    from orders.services.creation import order_create_stepwise
+
+    return order_create_stepwise(**arguments)
+
+
 @pytest.fixture
 def stepwise(monkeypatch):
     """Serve the single-order API with the step-by-step reference path."""
     from orders import services
-    from orders.services.creation import order_create_stepwise
 
-    monkeypatch.setattr(services, "order_create", order_create_stepwise)
+    monkeypatch.setattr(services, "order_create", _stepwise)
 
 
 def bulk_and_single(api, orders: list[dict]) -> tuple[list, dict, list, dict]:
@@ -513,9 +519,8 @@ def test_single_api_writes_what_the_stepwise_path_writes(api, shop, stock, monke
         fast_rows = snapshot()
         transaction.set_rollback(True)
     from orders import services
-    from orders.services.creation import order_create_stepwise
 
-    monkeypatch.setattr(services, "order_create", order_create_stepwise)
+    monkeypatch.setattr(services, "order_create", _stepwise)
     reference = [post(api, "/api/v1/orders/", order).json()["status"] for order in orders]
     assert fast == reference == ["processing", "created"]
     assert_same(fast_rows, snapshot())
@@ -586,3 +591,50 @@ def test_orders_are_numbered_from_their_id_with_the_channel_prefix(api, shop, st
     assert numbers == [order.number for order in orders]
     assert [order.number for order in orders] == [f"WEB-{100000 + order.pk}" for order in orders]
     assert len({order.pk for order in orders}) == 3
+
+
+def _validated(data: dict) -> dict:
+    from orders.input_serializers import OrderCreateSerializer
+
+    serializer = OrderCreateSerializer(data=data)
+    assert serializer.is_valid(), serializer.errors
+    return dict(serializer.validated_data)
+
+
+def test_a_refusal_after_losing_the_stock_race_names_the_line_by_position(
+    shop, stock, monkeypatch
+):
+    from inventory.errors import InsufficientStock
+    from orders.services import allocation
+    from orders.services.creation import order_create_stepwise
+
+    shop["channel"].shortage_policy = "reject"
+    shop["channel"].save()
+    stock("A", "EAST", 50)
+    stock("B", "WEST", 50)
+
+    def lost(**_kwargs):  # another order took the units between the plan and the reservation
+        raise InsufficientStock([{"sku": "B", "warehouse": "WEST", "requested": 1, "available": 0}])
+
+    monkeypatch.setattr(allocation, "stock_allocate", lost)
+    with pytest.raises(InsufficientStock) as refused:
+        order_create_stepwise(channel=shop["channel"], data=_validated(payload("R-1")), actor="t")
+    assert refused.value.short == [
+        {"sku": "B", "line": 1, "warehouse": "WEST", "requested": 1, "available": 0}
+    ]
+    assert Order.objects.count() == 0
+
+
+def test_only_a_caller_that_asks_gets_the_written_rows_attached(shop, stock):
+    from orders.services.creation import order_create
+
+    stock("A", "EAST", 50)
+    stock("B", "WEST", 50)
+    plain = order_create(channel=shop["channel"], data=_validated(payload("P-1")), actor="t")
+    assert not getattr(plain, "_prefetched_objects_cache", None)
+    loaded = order_create(
+        channel=shop["channel"], data=_validated(payload("P-2")), actor="t", with_related=True
+    )
+    assert [line.sku for line in loaded.lines.all()] == ["A", "B"]
+    assert [event.type for event in loaded.events.all()][0] == "created"
+    assert len(loaded.payments.all()) == 1
