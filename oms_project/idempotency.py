@@ -38,10 +38,11 @@ module is cross-cutting and sits below the apps.
 import functools
 import hashlib
 import json
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -148,8 +149,11 @@ def _claim(scope: str, key: str, request_hash: str):
     """Insert the in-flight row; return (record, None) or (None, response to send instead)."""
     from orders.models import IdempotencyRecord
 
+    # Outside a transaction the INSERT commits by itself (one round trip); inside one, a
+    # savepoint keeps a clash from breaking the caller's transaction.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             record = IdempotencyRecord.objects.create(
                 scope=scope, key=key, request_hash=request_hash
             )
