@@ -212,19 +212,42 @@ def _addresses_remember(
             if key in new:
                 setattr(new[key], f"is_default_{kind}", True)
     Address.objects.bulk_create(list(new.values()))
-    for kind, chosen in default.items():
-        flag = f"is_default_{kind}"
-        known_chosen = {pk: key for pk, key in chosen.items() if pk in known_ids}
-        if not known_chosen:
+    _addresses_update_known(
+        {
+            kind: {
+                pk: existing[key] if key in existing else new[key].pk
+                for pk, key in chosen.items()
+                if pk in known_ids
+            }
+            for kind, chosen in default.items()
+        },
+        used_before={existing[key] for _pk, key, _data, _kind in uses if key in existing},
+        now=now,
+    )
+
+
+def _addresses_update_known(chosen: dict[str, dict[int, int]], used_before: set[int], now):
+    """One UPDATE for customers known before the batch: per kind, the chosen address (by
+    customer) becomes the default and the customer's other default loses the flag; addresses
+    used again get `last_used_at` (a chosen address known before is always one of them)."""
+    condition = Q(pk__in=used_before)
+    changes = {}
+    for kind, by_customer in chosen.items():
+        if not by_customer:
             continue
-        keep = [existing[key] if key in existing else new[key].pk for key in known_chosen.values()]
-        Address.objects.filter(customer_id__in=known_chosen, **{flag: True}).exclude(
-            pk__in=keep
-        ).update(**{flag: False})
-        if chosen_before := [existing[key] for key in known_chosen.values() if key in existing]:
-            Address.objects.filter(pk__in=chosen_before).update(**{flag: True})
-    if used_before := {existing[key] for _pk, key, _data, _kind in uses if key in existing}:
-        Address.objects.filter(pk__in=used_before).update(last_used_at=now)
+        flag = f"is_default_{kind}"
+        condition |= Q(customer_id__in=by_customer, **{flag: True})
+        changes[flag] = Case(
+            When(pk__in=by_customer.values(), then=Value(True)),
+            When(customer_id__in=by_customer, then=Value(False)),
+            default=F(flag),
+        )
+    if not changes and not used_before:
+        return
+    changes["last_used_at"] = Case(
+        When(pk__in=used_before, then=Value(now)), default=F("last_used_at")
+    )
+    Address.objects.filter(condition).update(**changes)
 
 
 def _address_values(data: dict) -> dict:
