@@ -89,7 +89,7 @@ class SalesChannelAdmin(IndexedSearchMixin, admin.ModelAdmin):
         ),
         (
             "Customer communication",
-            {"fields": ["support_email", "brand_color", "follow_up_days"]},
+            {"fields": ["customer_emails", "support_email", "brand_color", "follow_up_days"]},
         ),
         ("Record", {"fields": ["created_at"]}),
     ]
@@ -284,7 +284,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin
                 "fields": [
                     ("number", "status_label", "hold_reason"),
                     ("channel", "channel_order_id"),
-                    ("customer", "email"),
+                    ("customer", "email", "notify_customer"),
                     ("placed_at", "created_at", "updated_at"),
                 ]
             },
@@ -308,7 +308,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin
     ]
     readonly_fields = [
         "number", "status_label", "hold_reason", "channel", "channel_order_id", "customer",
-        "email", "placed_at", "created_at", "updated_at", "fulfillment_method",
+        "email", "notify_customer", "placed_at", "created_at", "updated_at", "fulfillment_method",
         "pickup_location", "shipping_method", "currency", "payment_method", "subtotal",
         "discount_total", "shipping_total", "tax_total", "total", "paid_total", "refund_due",
         "shipping_address_block", "billing_address_block", "attribute_table",

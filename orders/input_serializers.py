@@ -101,6 +101,12 @@ class OrderCreateSerializer(StrictSerializer):
     payment = PaymentInputSerializer(required=False, allow_null=True)
     attributes = serializers.DictField(required=False, default=dict)
     placed_at = serializers.DateTimeField(required=False)
+    notify_customer = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="false: never e-mail the customer about this order (historic imports, or "
+        "orders whose customer the channel informs itself).",
+    )
 
     # Computed by the server: refused when sent.
     READ_ONLY = ("number", "status", "subtotal", "total", "paid_total", "refund_due")

@@ -48,6 +48,11 @@ class SalesChannel(models.Model):
         "(0: no follow-up; empty: the OMS default, OMS_FOLLOW_UP_DAYS).",
     )
     order_number_prefix = models.CharField(max_length=8, default="", blank=True)
+    customer_emails = models.BooleanField(
+        default=True,
+        help_text="E-mail this channel's customers about their orders (confirmation, shipping, "
+        "delivery, returns...). Turn off for marketplaces that message their buyers themselves.",
+    )
     support_email = models.EmailField(blank=True)
     brand_color = models.CharField(max_length=7, default="#1f4e79")
     is_active = models.BooleanField(default=True)
@@ -131,6 +136,11 @@ class Order(models.Model):
     shipping_address = models.JSONField(default=dict, blank=True)
     billing_address = models.JSONField(default=dict, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    notify_customer = models.BooleanField(
+        default=True,
+        help_text="Off when the order came in without customer e-mails (e.g. a historic "
+        "import): nothing about it is e-mailed to the customer.",
+    )
     promised_ship_date = models.DateField(null=True, blank=True, editable=False)
     promised_delivery_date = models.DateField(null=True, blank=True, editable=False)
     placed_at = models.DateTimeField()

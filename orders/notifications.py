@@ -8,7 +8,11 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
     """Queue `templates/emails/<template>.*` to the order's customer (sent after commit).
 
     `lines` may give the order's lines in pk order when the caller already holds them.
+    Returns the logged `EmailMessage`, or None when the customer is not e-mailed about this
+    order (`customer_may_be_emailed`).
     """
+    if not customer_may_be_emailed(order):
+        return None
     lines = list(order.lines.all().order_by("pk")) if lines is None else lines
     context = {
         "order": order,
@@ -22,3 +26,9 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
     return email_queue(
         to=order.email, template=template, context=context, reference=f"order:{order.number}"
     )
+
+
+def customer_may_be_emailed(order: Order) -> bool:
+    """Whether the OMS e-mails this order's customer: the channel sends customer e-mails and
+    the order did not come in without them (`notify_customer`, e.g. a historic import)."""
+    return order.notify_customer and order.channel.customer_emails

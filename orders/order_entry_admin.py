@@ -80,6 +80,13 @@ class OrderEntryForm(EntryForm):
         help_text="Empty: the order total.",
     )
     payment_reference = forms.CharField(max_length=100, required=False, label="Reference")
+    notify_customer = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="E-mail the customer",
+        help_text="Untick for an order the customer must not hear about from us (e.g. one "
+        "recorded after the fact); the channel's own setting can also turn e-mails off.",
+    )
     gift_message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False, max_length=2000
     )
@@ -94,7 +101,7 @@ class OrderEntryForm(EntryForm):
         EntryForm.ADDRESS_GROUP,
         ("Lines and totals", ["lines", "shipping_total", "tax_total", "discount_total"]),
         ("Payment", ["payment_status", "payment_method", "payment_amount", "payment_reference"]),
-        ("Notes", list(ATTRIBUTE_FIELDS)),
+        ("Notes", [*ATTRIBUTE_FIELDS, "notify_customer"]),
     ]
 
     def clean(self):
@@ -112,6 +119,7 @@ class OrderEntryForm(EntryForm):
             "fulfillment_method": data["fulfillment_method"],
             "discount_total": str(data["discount_total"]),
             "attributes": present({name: data[name] for name in ATTRIBUTE_FIELDS}),
+            "notify_customer": data["notify_customer"],
         }
         if data["pickup_location"]:
             body["pickup_location"] = data["pickup_location"].code
@@ -173,7 +181,8 @@ def order_entry_view(model_admin, request):
         submit_label="Enter order",
         intro="An order entered here is treated exactly like one a channel sends: the customer "
         "profile is updated, a captured payment allocates stock at once, and the customer gets "
-        "the same e-mails. Nothing is saved unless the whole order is accepted.",
+        "the same e-mails (unless you untick them). Nothing is saved unless the whole order is "
+        "accepted.",
     )
 
 

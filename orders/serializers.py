@@ -89,6 +89,7 @@ class OrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "shipping_address",
             "billing_address",
             "attributes",
+            "notify_customer",
             "placed_at",
             "promised_ship_date",
             "promised_delivery_date",

@@ -210,9 +210,10 @@ def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
                 order=order, template="backorder_delay",
                 extra={"dated_lines": sorted(new.values(), key=lambda line: line.pk)},
             )
-            CustomerNotice.objects.filter(order=order, key__in=list(new)).update(
-                email_id=message.pk
-            )
+            if message is not None:
+                CustomerNotice.objects.filter(order=order, key__in=list(new)).update(
+                    email_id=message.pk
+                )
     except IntegrityError:  # a concurrent refresh announced these dates a moment ago
         return 0
     return 1

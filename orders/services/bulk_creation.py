@@ -376,6 +376,7 @@ def _write_orders(drafts: list[_Draft], now) -> None:
             shipping_address=address_snapshot(data.get("shipping_address")),
             billing_address=address_snapshot(data.get("billing_address")),
             attributes=data.get("attributes") or {},
+            notify_customer=data.get("notify_customer", True),
             placed_at=(data.get("placed_at") or now).astimezone(UTC),
             promised_ship_date=promise[0],
             promised_delivery_date=promise[1],

@@ -231,6 +231,7 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
         shipping_address=address_snapshot(data.get("shipping_address")),
         billing_address=address_snapshot(data.get("billing_address")),
         attributes=data.get("attributes") or {},
+        notify_customer=data.get("notify_customer", True),
         placed_at=data.get("placed_at") or timezone.now(),
     )
     order.number = f"{channel.order_number_prefix}{100000 + order.pk}"

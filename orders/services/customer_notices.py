@@ -82,9 +82,10 @@ def _delay_notice(order_id: int, shipments: list[Shipment], lines: list[OrderLin
                 "backordered_lines": [c for c in new.values() if isinstance(c, OrderLine)],
             },
         )
+        email_id = message.pk if message is not None else None
         CustomerNotice.objects.bulk_create(
             CustomerNotice(
-                order=order, kind=CustomerNotice.Kind.DELAY, key=key, email_id=message.pk
+                order=order, kind=CustomerNotice.Kind.DELAY, key=key, email_id=email_id
             )
             for key in sorted(new)
         )
@@ -132,7 +133,8 @@ def _follow_up(order_id: int) -> int:
                 order=order, kind=CustomerNotice.Kind.FOLLOW_UP, key="delivery"
             )
             message = order_email(order=order, template="delivery_follow_up")
-            CustomerNotice.objects.filter(pk=notice.pk).update(email_id=message.pk)
+            if message is not None:
+                CustomerNotice.objects.filter(pk=notice.pk).update(email_id=message.pk)
     except IntegrityError:  # another run sent it a moment ago
         return 0
     return 1

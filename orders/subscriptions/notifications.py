@@ -5,8 +5,11 @@ from orders.subscription_models import Subscription
 
 
 def subscription_email(*, subscription: Subscription, template: str, extra: dict | None = None):
-    """Queue `templates/emails/<template>.*` to the subscriber (sent after commit)."""
+    """Queue `templates/emails/<template>.*` to the subscriber (sent after commit); None on a
+    channel that does not e-mail its customers."""
     channel = subscription.channel
+    if not channel.customer_emails:
+        return None
     context = {
         "subscription": subscription,
         "lines": list(subscription.lines.order_by("pk")),

@@ -39,6 +39,7 @@ def form_data(shop, **overrides) -> dict:
         "payment_reference": "phone-pay-1",
         "gift_message": "Enjoy",
         "shipping_instructions": "",
+        "notify_customer": "on",
     }
     data.update(overrides)
     return data
@@ -72,6 +73,17 @@ def test_staff_order_is_created_paid_and_allocated(admin_client, admin_user, sho
     assert order.customer_id == customer.pk
     assert OrderEvent.objects.filter(order=order, actor=f"user:{admin_user.username}").exists()
     assert EmailMessage.objects.filter(reference=f"order:{order.number}").exists()
+
+
+def test_unticking_the_customer_email_sends_none_for_the_order(admin_client, shop, stock):
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    data = form_data(shop)
+    del data["notify_customer"]  # an unticked checkbox is not sent
+    assert admin_client.post(ADD_URL, data).status_code == 302
+    order = Order.objects.get(channel_order_id="PHONE-1")
+    assert (order.status, order.notify_customer) == ("processing", False)
+    assert not EmailMessage.objects.filter(reference=f"order:{order.number}").exists()
 
 
 def test_unpaid_staff_order_holds_no_stock(admin_client, shop, stock):

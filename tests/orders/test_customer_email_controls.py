@@ -1,0 +1,123 @@
+"""Who is e-mailed: a channel can leave its customers to itself, an order can come in silent."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from oms_project.models import EmailMessage, OutboxEvent
+from orders.models import CustomerNotice, Order
+from orders.services import order_cancel, shipment_create, shipment_mark_delivered
+from orders.services.customer_notices import delivery_follow_ups_send
+from orders.subscription_models import Subscription
+from orders.subscriptions.notifications import subscription_email
+from tests.orders.shipping import line_ids, paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(shop, make_client):
+    return make_client(channel=shop["channel"])
+
+
+def body(channel_order_id: str, **overrides) -> dict:
+    data = {
+        "channel_order_id": channel_order_id,
+        "customer": {"email": "jane@example.com", "first_name": "Jane"},
+        "shipping_address": {
+            "line1": "1 Main St", "city": "Reno", "postal_code": "89501", "country": "US",
+        },
+        "shipping_method": "ground",
+        "currency": "USD",
+        "lines": [{"sku": "A", "quantity": 1, "unit_price": "10.00"}],
+        "payment": {"method": "card", "amount": "10.00", "status": "captured"},
+    }
+    data.update(overrides)
+    return data
+
+
+def post(client, path: str, data: dict):
+    return client.post(
+        path, data=json.dumps(data), content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+
+
+def emails_for(number: str) -> list[str]:
+    return list(
+        EmailMessage.objects.filter(reference=f"order:{number}")
+        .order_by("pk")
+        .values_list("template", flat=True)
+    )
+
+
+def test_a_silent_order_gets_no_email_now_or_later_but_its_events_still_go(api, stock):
+    stock("A", "EAST", 5)
+    created = post(api, "/api/v1/orders/", body("H-1", notify_customer=False))
+    assert created.status_code == 201, created.content
+    number = created.json()["number"]
+    assert created.json()["notify_customer"] is False
+    assert api.get(f"/api/v1/orders/{number}/").json()["notify_customer"] is False
+    cancelled = post(api, f"/api/v1/orders/{number}/cancel/", {"reason": "customer asked"})
+    assert cancelled.status_code == 200, cancelled.content
+    assert emails_for(number) == []
+    topics = set(OutboxEvent.objects.filter(reference=number).values_list("topic", flat=True))
+    assert {"order.created", "order.paid", "order.cancelled"} <= topics
+
+
+def test_bulk_import_mutes_only_the_orders_that_say_so(api, stock):
+    stock("A", "EAST", 5)
+    response = post(
+        api,
+        "/api/v1/orders/bulk/",
+        {"orders": [body("H-2", notify_customer=False), body("H-3")]},
+    )
+    assert response.status_code == 200, response.content
+    silent, loud = (item["number"] for item in response.json()["results"])
+    assert emails_for(silent) == []
+    assert emails_for(loud) == ["order_confirmation"]
+    assert Order.objects.get(number=silent).notify_customer is False
+
+
+def test_notify_customer_must_be_a_boolean(api, stock):
+    stock("A", "EAST", 5)
+    response = post(api, "/api/v1/orders/", body("H-4", notify_customer="maybe"))
+    assert response.status_code == 400
+    assert "notify_customer" in response.json()["errors"]
+    assert Order.objects.count() == 0
+
+
+def test_a_channel_without_customer_emails_sends_none_for_any_order(shop, stock, settings):
+    settings.OMS_FOLLOW_UP_DAYS = 1
+    shop["channel"].customer_emails = False
+    shop["channel"].save(update_fields=["customer_emails"])
+    order = paid_order(shop, stock)
+    assert order.notify_customer is True  # the order itself did not ask for silence
+    shipment = shipment_create(
+        order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="test",
+        service_level=shop["service_level"], tracking_number="1Z1",
+    )
+    shipment_mark_delivered(
+        shipment=shipment, actor="test", delivered_at=timezone.now() - timedelta(days=2)
+    )
+    assert delivery_follow_ups_send() == 1
+    assert delivery_follow_ups_send() == 0  # the follow-up is recorded, not tried again
+    notice = CustomerNotice.objects.get(order=order, kind=CustomerNotice.Kind.FOLLOW_UP)
+    assert notice.email_id is None
+    assert emails_for(order.number) == []
+
+
+def test_partial_cancel_of_a_silent_order_sends_nothing(shop, stock):
+    order = paid_order(shop, stock, quantity_a=2, notify_customer=False)
+    order_cancel(order=order, actor="test", lines={line_ids(order)["A"]: 1})
+    assert emails_for(order.number) == []
+
+
+def test_subscription_emails_follow_the_channel(shop):
+    shop["channel"].customer_emails = False
+    subscription = Subscription(channel=shop["channel"], email="sub@example.com")
+    assert subscription_email(subscription=subscription, template="subscription_reminder") is None
+    assert EmailMessage.objects.count() == 0
