@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -130,9 +130,13 @@ def orders_create_bulk(
     drafts, later = _check(entries, outcomes)
     written = False
     for _attempt in range(PLAN_ATTEMPTS):
+        # Routing only reads, so it runs before the transaction, which then only writes.
+        deferred, router, now = _plan(drafts)
+        ready = [d for d in drafts if d.index not in deferred and d.refusal is None]
         try:
-            with transaction.atomic():
-                deferred = _write(drafts, actor)
+            if ready:
+                with transaction.atomic():
+                    _write(ready, router, now, actor)
         except InsufficientStock:
             continue  # stock moved between the plan and the reservation: plan again
         except IntegrityError:
@@ -220,8 +224,9 @@ def _known_numbers(entries) -> dict[tuple[int, str], str]:
     }
 
 
-def _write(drafts: list[_Draft], actor: str) -> set[int]:
-    """Write the batch (inside its transaction); return the indexes left to the single path."""
+def _plan(drafts: list[_Draft]) -> tuple[set[int], BatchRouter, datetime]:
+    """Route the batch against one read of free stock (reads only); set each refused draft's
+    `refusal`. Returns the indexes left to the single path, the router and the time used."""
     for draft in drafts:  # a new attempt starts from clean drafts
         draft.customer = draft.order = draft.plan = draft.decision = draft.refusal = None
         draft.lines, draft.fulfillment, draft.payments, draft.events = [], [], [], []
@@ -239,9 +244,11 @@ def _write(drafts: list[_Draft], actor: str) -> set[int]:
     for draft in drafts:
         if draft.index not in deferred and draft.allocates:
             _route(draft, router)
-    drafts = [draft for draft in drafts if draft.index not in deferred and draft.refusal is None]
-    if not drafts:
-        return deferred
+    return deferred, router, now
+
+
+def _write(drafts: list[_Draft], router: BatchRouter, now: datetime, actor: str) -> None:
+    """Write the routed drafts (inside the batch transaction), reserving their stock last."""
     _write_customers(drafts)
     _write_orders(drafts, now)
     _write_lines(drafts)
@@ -272,7 +279,6 @@ def _write(drafts: list[_Draft], actor: str) -> set[int]:
         ],
         actor=actor,
     )
-    return deferred
 
 
 def _method(draft: _Draft) -> str:

@@ -176,6 +176,9 @@ def test_refusing_a_short_order_writes_nothing_but_its_idempotency_record(
     }
     # (The key's last-used time is refreshed at most once per interval, here on first use.)
     assert written - {"orders_apikey"} == {"orders_idempotencyrecord"}
+    # Routing only reads: the refusal opens no transaction (the one savepoint is the key's claim).
+    savepoints = [q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1
 
 
 def test_pickup_order_allocates_at_the_chosen_store(api, stock):
