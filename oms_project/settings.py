@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "oms_project.models.WebhookDelivery.Status",
         "WebhookAttemptOutcomeEnum": "oms_project.models.WebhookAttempt.Outcome",
         "SubscriptionStatusEnum": "orders.subscription_models.SubscriptionStatus",
+        "FulfillmentStatusEnum": "orders.fulfillment_states.FulfillmentStatus",
     },
 }
 

@@ -28,6 +28,7 @@ from orders.models import (
     RoutingDecision,
     RoutingRuleSet,
 )
+from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
 from orders.services.routing_rules import routing_rules_check, routing_rules_save, routing_simulate
 from warehouses.models import Warehouse
@@ -246,8 +247,22 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ready for pickup (e-mails the pickup code)")
     def mark_ready_for_pickup(self, request, queryset):
-        self._each(request, queryset, lambda item: services.fulfillment_ready_for_pickup(
-            fulfillment_order=item, actor=_actor(request)), "ready for pickup, code e-mailed")
+        for fulfillment_order in queryset.select_related("order__channel").order_by("pk"):
+            try:
+                _ready, code = services.fulfillment_ready_for_pickup(
+                    fulfillment_order=fulfillment_order, actor=_actor(request)
+                )
+            except OmsError as error:
+                self.message_user(request, f"FO-{fulfillment_order.pk}: {error.detail}",
+                                  messages.ERROR)
+                continue
+            if customer_may_be_emailed(fulfillment_order.order):
+                text = f"FO-{fulfillment_order.pk}: ready for pickup, code e-mailed"
+            else:
+                text = (f"FO-{fulfillment_order.pk}: ready for pickup; the customer of order "
+                        f"{fulfillment_order.order.number} is not e-mailed, give them the "
+                        f"pickup code {code} (shown only now)")
+            self.message_user(request, text, messages.SUCCESS)
 
     @admin.action(description="Close shipped fulfillment orders")
     def close_shipped(self, request, queryset):

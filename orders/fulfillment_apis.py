@@ -19,6 +19,7 @@ from oms_project.idempotency import idempotent
 from orders import fulfillment_serializers as shapes
 from orders.fulfillment_states import FulfillmentStatus
 from orders.models import FulfillmentOrder, FulfillmentOrderLine, Order, RoutingDecision
+from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
 from warehouses.models import Warehouse
 
@@ -114,15 +115,17 @@ class FulfillmentOrderViewSet(
         )
         return self._render(fulfillment_order)
 
-    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @extend_schema(request=None, responses={200: shapes.ReadyForPickupSerializer})
     @action(detail=True, methods=["post"], url_path="ready-for-pickup")
     @idempotent()
     def ready_for_pickup(self, request, pk=None):
         fulfillment_order = self._work_target()
-        services.fulfillment_ready_for_pickup(
+        fulfillment_order, code = services.fulfillment_ready_for_pickup(
             fulfillment_order=fulfillment_order, actor=request_actor(request)
         )
-        return self._render(fulfillment_order)
+        data = self._render(fulfillment_order).data
+        emailed = customer_may_be_emailed(fulfillment_order.order)
+        return Response({**data, "pickup_code": None if emailed else code})
 
     @extend_schema(
         request=shapes.CollectSerializer, responses={200: shapes.FulfillmentOrderSerializer}

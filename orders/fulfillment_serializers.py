@@ -35,6 +35,18 @@ class FulfillmentOrderSerializer(serializers.ModelSerializer):
         return fulfillment_order.pickup_code_used_at is not None
 
 
+class ReadyForPickupSerializer(FulfillmentOrderSerializer):
+    pickup_code = serializers.CharField(
+        allow_null=True,
+        help_text="The code the customer collects with, when the OMS does not e-mail them "
+        "(the order came in with notify_customer false, or the channel sends no customer "
+        "e-mails): pass it on. Null when it was e-mailed.",
+    )
+
+    class Meta(FulfillmentOrderSerializer.Meta):
+        fields = [*FulfillmentOrderSerializer.Meta.fields, "pickup_code"]
+
+
 class RoutingDecisionSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
 

@@ -1,5 +1,7 @@
 """Customer e-mails about an order, rendered with the channel's name and branding."""
 
+from django.db.models import Q
+
 from oms_project.notifications import email_queue
 from orders.models import Order
 
@@ -26,6 +28,11 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
     return email_queue(
         to=order.email, template=template, context=context, reference=f"order:{order.number}"
     )
+
+
+def emailable(prefix: str = "") -> Q:
+    """The orders whose customer the OMS e-mails, as a filter (`prefix` e.g. "order__")."""
+    return Q(**{f"{prefix}notify_customer": True, f"{prefix}channel__customer_emails": True})
 
 
 def customer_may_be_emailed(order: Order) -> bool:

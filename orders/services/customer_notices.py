@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from oms_project.outbox import outbox_emit
 from orders.models import CustomerNotice, Order, OrderLine, SalesChannel, Shipment
+from orders.notifications import emailable
 from orders.states import OrderStatus
 
 IN_FLIGHT = [
@@ -40,6 +41,7 @@ def delay_notices_send(*, now: datetime | None = None, limit: int = BATCH) -> in
     late_shipments: dict[int, list[Shipment]] = {}
     for shipment in (
         Shipment.objects.filter(status__in=IN_FLIGHT, estimated_delivery_date__lt=today)
+        .filter(emailable("order__"))
         .exclude(order__status=OrderStatus.CANCELLED)
         .order_by("pk")[:limit]
     ):
@@ -47,7 +49,9 @@ def delay_notices_send(*, now: datetime | None = None, limit: int = BATCH) -> in
     waited_since = now - timedelta(hours=settings.OMS_BACKORDER_NOTICE_AFTER_HOURS)
     late_lines: dict[int, list[OrderLine]] = {}
     for line in OrderLine.objects.filter(
-        order__status__in=WAITING_FOR_STOCK, order__placed_at__lte=waited_since
+        emailable("order__"),
+        order__status__in=WAITING_FOR_STOCK,
+        order__placed_at__lte=waited_since,
     ).order_by("pk")[:limit]:
         if line.quantity_open > 0:
             late_lines.setdefault(line.order_id, []).append(line)
@@ -102,7 +106,9 @@ def delivery_follow_ups_send(*, now: datetime | None = None, limit: int = BATCH)
     """
     now = now or timezone.now()
     channels_by_days: dict[int, list[int]] = defaultdict(list)
-    for channel_id, days in SalesChannel.objects.values_list("pk", "follow_up_days"):
+    for channel_id, days in SalesChannel.objects.filter(customer_emails=True).values_list(
+        "pk", "follow_up_days"
+    ):
         days = settings.OMS_FOLLOW_UP_DAYS if days is None else days
         if days > 0:
             channels_by_days[days].append(channel_id)
@@ -112,7 +118,9 @@ def delivery_follow_ups_send(*, now: datetime | None = None, limit: int = BATCH)
             break
         cutoff = now - timedelta(days=days)
         order_ids = list(
-            Order.objects.filter(status=OrderStatus.COMPLETE, channel_id__in=channel_ids)
+            Order.objects.filter(
+                status=OrderStatus.COMPLETE, channel_id__in=channel_ids, notify_customer=True
+            )
             .annotate(delivered=Max("shipments__delivered_at"))
             .filter(delivered__lte=cutoff, delivered__gt=cutoff - timedelta(days=7))
             .exclude(notices__kind=CustomerNotice.Kind.FOLLOW_UP)

@@ -23,7 +23,7 @@ def subscription_reminders_send(*, now: datetime | None = None, limit: int = BAT
     """
     now = now or timezone.now()
     lead_days = (
-        SalesChannel.objects.filter(subscription_reminder_days__gt=0)
+        SalesChannel.objects.filter(subscription_reminder_days__gt=0, customer_emails=True)
         .values_list("subscription_reminder_days", flat=True)
         .distinct()
     )
@@ -33,6 +33,7 @@ def subscription_reminders_send(*, now: datetime | None = None, limit: int = BAT
             Subscription.objects.filter(
                 status=SubscriptionStatus.ACTIVE,
                 channel__subscription_reminder_days=days,
+                channel__customer_emails=True,
                 next_run_at__gt=now,
                 next_run_at__lte=now + timedelta(days=days),
             )

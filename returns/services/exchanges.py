@@ -88,6 +88,7 @@ def exchange_order_create(*, return_request: ReturnRequest, actor: str):
             "exchange_for_return": return_request.number,
             "original_order": order.number,
         },
+        "notify_customer": order.notify_customer,
     }
     if credit > 0:
         data["payment"] = {

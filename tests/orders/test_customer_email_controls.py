@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from oms_project.models import EmailMessage, OutboxEvent
-from orders.models import CustomerNotice, Order
+from orders.models import CustomerNotice, FulfillmentOrder, Order
 from orders.services import order_cancel, shipment_create, shipment_mark_delivered
 from orders.services.customer_notices import delivery_follow_ups_send
 from orders.subscription_models import Subscription
@@ -103,10 +103,8 @@ def test_a_channel_without_customer_emails_sends_none_for_any_order(shop, stock,
     shipment_mark_delivered(
         shipment=shipment, actor="test", delivered_at=timezone.now() - timedelta(days=2)
     )
-    assert delivery_follow_ups_send() == 1
-    assert delivery_follow_ups_send() == 0  # the follow-up is recorded, not tried again
-    notice = CustomerNotice.objects.get(order=order, kind=CustomerNotice.Kind.FOLLOW_UP)
-    assert notice.email_id is None
+    assert delivery_follow_ups_send() == 0  # nothing to send: the order is not even picked
+    assert not CustomerNotice.objects.filter(order=order).exists()
     assert emails_for(order.number) == []
 
 
@@ -121,3 +119,67 @@ def test_subscription_emails_follow_the_channel(shop):
     subscription = Subscription(channel=shop["channel"], email="sub@example.com")
     assert subscription_email(subscription=subscription, template="subscription_reminder") is None
     assert EmailMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(("silent", "code_given"), [(False, False), (True, True)])
+def test_ready_for_pickup_hands_the_code_over_when_it_is_not_emailed(
+    shop, stock, make_client, silent, code_given
+):
+    from orders.services.fulfillment import fulfillment_pack, fulfillment_pick_start
+
+    stock("A", "STORE1", 2)
+    order = paid_order(
+        shop, stock, fulfillment_method="pickup", pickup_location="STORE1",
+        notify_customer=not silent,
+    )
+    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
+    wms = make_client(scopes=["orders:write"], name="wms")
+    base = f"/api/v1/fulfillment-orders/{fulfillment_order.pk}"
+    ready = post(wms, f"{base}/ready-for-pickup/", {})
+    assert ready.status_code == 200, ready.content
+    code = ready.json()["pickup_code"]
+    assert (code is not None) == code_given
+    assert ("ready_for_pickup" in emails_for(order.number)) == (not silent)
+    if code_given:  # the code the channel passes on is the one that collects
+        collected = post(wms, f"{base}/collect/", {"code": code})
+        assert collected.json()["status"] == "closed"
+
+
+def test_admin_shows_the_pickup_code_of_a_silent_order_once(admin_client, shop, stock):
+    from orders.services.fulfillment import fulfillment_pack, fulfillment_pick_start
+
+    stock("A", "STORE1", 2)
+    order = paid_order(
+        shop, stock, fulfillment_method="pickup", pickup_location="STORE1", notify_customer=False
+    )
+    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
+    response = admin_client.post(
+        "/admin/orders/fulfillmentorder/",
+        {"action": "mark_ready_for_pickup", "_selected_action": [fulfillment_order.pk]},
+        follow=True,
+    )
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("is not e-mailed, give them the pickup code" in text for text in shown), shown
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "ready_for_pickup"
+
+
+
+def test_late_shipments_of_silent_orders_get_no_delay_notice(shop, stock):
+    from orders.services.customer_notices import delay_notices_send
+
+    order = paid_order(shop, stock, notify_customer=False)
+    shipment_create(
+        order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="test",
+        service_level=shop["service_level"], tracking_number="1Z1",
+        estimated_delivery_date=timezone.localdate() - timedelta(days=2),
+    )
+    assert delay_notices_send() == 0
+    assert not CustomerNotice.objects.filter(order=order).exists()
+    Order.objects.filter(pk=order.pk).update(notify_customer=True)
+    assert delay_notices_send() == 1
+    assert emails_for(order.number) == ["delay_notice"]

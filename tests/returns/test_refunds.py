@@ -270,3 +270,15 @@ def test_refunds_in_any_split_add_up_to_the_whole_line(
         tax_amount += part.tax_amount
     whole = line_refund(order=order, line=line, units=refunded, units_refunded_before=0)
     assert (amount, tax_amount) == (whole.amount, whole.tax_amount)
+
+
+def test_an_exchange_for_a_silent_order_is_silent_too(delivered, stock):
+    Order.objects.filter(pk=delivered.pk).update(notify_customer=False)
+    delivered.refresh_from_db()
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    exchange = return_request.exchange_order
+    assert exchange.notify_customer is False
+    assert not EmailMessage.objects.filter(reference=f"order:{exchange.number}").exists()
