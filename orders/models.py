@@ -50,6 +50,7 @@ class SalesChannel(models.Model):
     order_number_prefix = models.CharField(max_length=8, default="", blank=True)
     customer_emails = models.BooleanField(
         default=True,
+        db_default=True,
         help_text="E-mail this channel's customers about their orders (confirmation, shipping, "
         "delivery, returns...). Turn off for marketplaces that message their buyers themselves.",
     )
@@ -138,6 +139,7 @@ class Order(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     notify_customer = models.BooleanField(
         default=True,
+        db_default=True,  # rows written without it (older code, raw SQL) are notified
         help_text="Off when the order came in without customer e-mails (e.g. a historic "
         "import): nothing about it is e-mailed to the customer.",
     )
