@@ -27,14 +27,10 @@ committed order is fully allocated and in the database (no lost rows); zero 5xx.
 
 import argparse
 import cProfile
-import io
 import json
-import pstats
 import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import psycopg
 
@@ -51,6 +47,7 @@ from bench.orders_setup import (
     load_run,
     order_bodies,
     percentile,
+    profile_report,
     redis_broker,
     redis_flush,
     reset,
@@ -164,13 +161,7 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
         profiler.enable()
         statuses.append(post(index, body).status_code)
         profiler.disable()
-    dump = Path(tempfile.gettempdir()) / "b1-orders.prof"
-    profiler.dump_stats(dump)
-    print(f"cProfile data: {dump}", file=sys.stderr)
-    for sort in ("cumulative", "tottime"):
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(40)
-        print(text.getvalue(), file=sys.stderr)
+    profile_report(profiler, "b1-orders", 40)
 
     def milliseconds(values: list[float]) -> dict:
         return spread([value * 1000 for value in values]) | {"samples": None}

@@ -25,16 +25,12 @@ total, SKU, quantity and allocated units of every line).
 import argparse
 import cProfile
 import hashlib
-import io
 import json
-import pstats
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 
@@ -50,6 +46,7 @@ from bench.orders_setup import (
     http_request,
     order_bodies,
     plan_picks,
+    profile_report,
     redis_broker,
     redis_flush,
     reset,
@@ -246,13 +243,7 @@ def run_profile(key: str, bodies: list[dict]) -> dict:
         walls.append(time.perf_counter() - began)
         queries.append(len(captured.captured_queries))
         assert response.status_code == 200, response.content[:500]
-    dump = Path(tempfile.gettempdir()) / "b7-bulk.prof"
-    profiler.dump_stats(dump)
-    print(f"cProfile data: {dump}", file=sys.stderr)
-    for sort in ("cumulative", "tottime"):
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(50)
-        print(text.getvalue(), file=sys.stderr)
+    profile_report(profiler, "b7-bulk", 50)
     timed = [wall * 1000 / len(batch) for wall, batch in zip(walls[1:-1], batches[1:-1],
                                                              strict=True)]
     return {"requests": len(batches), "wall_s": [round(wall, 3) for wall in walls],

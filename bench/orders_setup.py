@@ -11,9 +11,11 @@ and from a minimal Django view (`bench.orders_wsgi`) with the same text.
 """
 
 import http.client
+import io
 import json
 import multiprocessing
 import os
+import pstats
 import random
 import socket
 import statistics
@@ -614,3 +616,15 @@ def spread(values: list[float], digits: int = 1) -> dict:
     return {"median": round(statistics.median(values), digits),
             "min": round(min(values), digits), "max": round(max(values), digits),
             "samples": [round(value, digits) for value in values]}
+
+
+def profile_report(profiler, name: str, rows: int) -> None:
+    """Save `profiler`'s data as <tmp>/<name>.prof and print its top `rows` functions by
+    cumulative and by own time to stderr."""
+    dump = Path(tempfile.gettempdir()) / f"{name}.prof"
+    profiler.dump_stats(dump)
+    print(f"cProfile data: {dump}", file=sys.stderr)
+    for sort in ("cumulative", "tottime"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(rows)
+        print(text.getvalue(), file=sys.stderr)

@@ -224,15 +224,18 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _each(self, request, queryset, work, done: str) -> None:
+    def _each(self, request, queryset, work, done) -> None:
+        """Run `work` on each selected fulfillment order; `done` is the success message, or
+        a function of the order and what `work` returned that gives it."""
         for fulfillment_order in queryset.order_by("pk"):
             try:
-                work(fulfillment_order)
+                result = work(fulfillment_order)
             except OmsError as error:
                 self.message_user(request, f"FO-{fulfillment_order.pk}: {error.detail}",
                                   messages.ERROR)
             else:
-                self.message_user(request, f"FO-{fulfillment_order.pk}: {done}",
+                text = done(fulfillment_order, result) if callable(done) else done
+                self.message_user(request, f"FO-{fulfillment_order.pk}: {text}",
                                   messages.SUCCESS)
 
     @admin.action(description="Start picking")
@@ -247,22 +250,16 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ready for pickup (e-mails the pickup code)")
     def mark_ready_for_pickup(self, request, queryset):
-        for fulfillment_order in queryset.select_related("order__channel").order_by("pk"):
-            try:
-                _ready, code = services.fulfillment_ready_for_pickup(
-                    fulfillment_order=fulfillment_order, actor=_actor(request)
-                )
-            except OmsError as error:
-                self.message_user(request, f"FO-{fulfillment_order.pk}: {error.detail}",
-                                  messages.ERROR)
-                continue
+        def done(fulfillment_order, result) -> str:
+            _ready, code = result
             if customer_may_be_emailed(fulfillment_order.order):
-                text = f"FO-{fulfillment_order.pk}: ready for pickup, code e-mailed"
-            else:
-                text = (f"FO-{fulfillment_order.pk}: ready for pickup; the customer of order "
-                        f"{fulfillment_order.order.number} is not e-mailed, give them the "
-                        f"pickup code {code} (shown only now)")
-            self.message_user(request, text, messages.SUCCESS)
+                return "ready for pickup, code e-mailed"
+            return (f"ready for pickup; the customer of order {fulfillment_order.order.number} "
+                    f"is not e-mailed, give them the pickup code {code} (shown only now)")
+
+        self._each(request, queryset.select_related("order__channel"),
+                   lambda item: services.fulfillment_ready_for_pickup(
+                       fulfillment_order=item, actor=_actor(request)), done)
 
     @admin.action(description="Close shipped fulfillment orders")
     def close_shipped(self, request, queryset):

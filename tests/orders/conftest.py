@@ -15,6 +15,12 @@ from warehouses.models import Warehouse
 
 
 @pytest.fixture
+def api(shop, make_client):
+    """An API client holding a key of the shop's channel."""
+    return make_client(channel=shop["channel"])
+
+
+@pytest.fixture
 def shop(db):
     """A web channel served by EAST (priority 1) and WEST (priority 2) plus a pickup store."""
     channel = SalesChannelFactory(code="web", name="Web shop", support_email="help@shop.test")

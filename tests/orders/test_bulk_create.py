@@ -8,7 +8,6 @@ same orders one by one to `POST /api/v1/orders/` served by the step-by-step refe
 
 import json
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -19,22 +18,9 @@ from inventory.models import StockLevel, StockMovement, StockReservation
 from oms_project.models import EmailMessage, OutboxEvent
 from orders.models import Order
 from tests.factories import ProductFactory
+from tests.orders.shipping import post_json as post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
-
-
-def post(client, path, data):
-    return client.post(
-        path,
-        data=json.dumps(data),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-    )
 
 
 def payload(channel_order_id: str, **overrides) -> dict:

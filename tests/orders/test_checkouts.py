@@ -1,7 +1,5 @@
 """Checkouts hold stock for a time, complete into orders, and expire without double-selling."""
 
-import json
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,23 +8,10 @@ from django.utils import timezone
 from inventory.models import StockLevel, StockReservation
 from orders.models import Checkout, Order
 from orders.services.checkouts import checkouts_expire
+from tests.orders.shipping import post_json as post
 from tests.orders.test_order_apis import body
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
-
-
-def post(client, path, data):
-    return client.post(
-        path,
-        data=json.dumps(data),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-    )
 
 
 def allocated(code="EAST") -> int:

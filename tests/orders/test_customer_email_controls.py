@@ -1,7 +1,5 @@
 """Who is e-mailed: a channel can leave its customers to itself, an order can come in silent."""
 
-import json
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,13 +12,9 @@ from orders.services.customer_notices import delivery_follow_ups_send
 from orders.subscription_models import Subscription
 from orders.subscriptions.notifications import subscription_email
 from tests.orders.shipping import line_ids, paid_order
+from tests.orders.shipping import post_json as post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
 
 
 def body(channel_order_id: str, **overrides) -> dict:
@@ -37,13 +31,6 @@ def body(channel_order_id: str, **overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def post(client, path: str, data: dict):
-    return client.post(
-        path, data=json.dumps(data), content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-    )
 
 
 def emails_for(number: str) -> list[str]:
@@ -166,7 +153,6 @@ def test_admin_shows_the_pickup_code_of_a_silent_order_once(admin_client, shop, 
     assert any("is not e-mailed, give them the pickup code" in text for text in shown), shown
     fulfillment_order.refresh_from_db()
     assert fulfillment_order.status == "ready_for_pickup"
-
 
 
 def test_late_shipments_of_silent_orders_get_no_delay_notice(shop, stock):

@@ -1,8 +1,6 @@
 """The order API: create (idempotent), validation, payments, holds, cancellation, bulk."""
 
-import json
 import re
-import uuid
 
 import pytest
 
@@ -11,6 +9,7 @@ from inventory.models import StockLevel, StockReservation
 from orders.models import Order
 from orders.services import shipment_create
 from tests.factories import SalesChannelFactory
+from tests.orders.shipping import post_json as post
 
 pytestmark = pytest.mark.django_db
 
@@ -41,20 +40,6 @@ def body(**overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
-
-
-def post(client, path, data, key=None):
-    return client.post(
-        path,
-        data=json.dumps(data),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
-    )
 
 
 def test_create_returns_number_lines_and_allocations(api, stock):

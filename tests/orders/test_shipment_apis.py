@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 CHANNEL_SHAPE = "/api/v1/orders/shipments/"
 
 
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
-
-
 def camel(order, line_id: int, **overrides) -> dict:
     shipment = {
         "shipmentRef": "PKG-1",

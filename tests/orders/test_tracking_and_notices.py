@@ -18,11 +18,6 @@ from tests.orders.shipping import line_ids, paid_order, post_json
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(shop, make_client):
-    return make_client(channel=shop["channel"])
-
-
 def shipped(shop, stock, *, quantity_a=2, estimated=None, split=False):
     order = paid_order(shop, stock, quantity_a=quantity_a)
     line_id = line_ids(order)["A"]
