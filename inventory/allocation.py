@@ -129,7 +129,8 @@ class _Request:
         )
 
     def reservations(self, rows: Iterable[tuple], level_ids: dict) -> list[StockReservation]:
-        """Build the returned reservations from (id, level id, reference, quantity) rows."""
+        """Build the returned reservations from (id, level id, reference, quantity) rows; each
+        knows its stock level's product and warehouse (not its counts)."""
         by_key = {(row[1], row[2]): row for row in rows}
         reservations = []
         for product_id, warehouse_id, reference in self.merged:
@@ -138,7 +139,9 @@ class _Request:
             reservations.append(
                 StockReservation(
                     pk=row[0],
-                    stock_level_id=level_id,
+                    stock_level=StockLevel(
+                        pk=level_id, product_id=product_id, warehouse_id=warehouse_id
+                    ),
                     reference=reference,
                     quantity=row[3],
                     expires_at=self.expiry[(product_id, warehouse_id, reference)],

@@ -39,6 +39,13 @@ def order_attach_related(order: Order, **related: list) -> Order:
     return order
 
 
+def order_attach_allocations(order: Order, allocations: dict[int, list[dict]]) -> Order:
+    """Give an order just written where its lines' units were reserved, as
+    `allocations_for_orders` would read them ({line id: [{warehouse, quantity}]})."""
+    order._allocations_written = allocations
+    return order
+
+
 def order_has_detail_related(order: Order) -> bool:
     cache = getattr(order, "_prefetched_objects_cache", None) or {}
     return all(name in cache for name in DETAIL_RELATED)
@@ -65,7 +72,11 @@ def orders_at_warehouse(queryset: QuerySet[Order], warehouse_code: str) -> Query
 
 
 def allocations_for_orders(orders) -> dict[int, list[dict]]:
-    """Where each line's allocated units sit: {line id: [{warehouse, quantity}]} (one query)."""
+    """Where each line's allocated units sit: {line id: [{warehouse, quantity}]} (one query,
+    none when every order carries what its writer reserved)."""
+    written = [getattr(order, "_allocations_written", None) for order in orders]
+    if written and all(item is not None for item in written):
+        return {line_id: rows for item in written for line_id, rows in item.items()}
     references = [f"order_line:{line.pk}" for order in orders for line in order.lines.all()]
     result: dict[int, list[dict]] = defaultdict(list)
     if not references:

@@ -55,7 +55,7 @@ from orders.models import (
 )
 from orders.notifications import order_email
 from orders.payloads import order_payload
-from orders.selectors import order_attach_related
+from orders.selectors import order_attach_allocations, order_attach_related
 from orders.services.allocation import _describe, line_reference, shortage_error
 from orders.services.bulk_planning import BatchRouter
 from orders.services.creation import (
@@ -94,6 +94,7 @@ class _Draft:
     refusal: InsufficientStock | None = None
     payments: list[Payment] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list)
+    allocations: dict[int, list[dict]] = field(default_factory=dict)
 
     @property
     def payment(self) -> dict | None:
@@ -173,6 +174,7 @@ def _as_written(draft: _Draft) -> Order:
     order = draft.order
     if order.status != OrderStatus.BACKORDERED:
         order_attach_related(order, lines=draft.lines, payments=draft.payments, events=draft.events)
+        order_attach_allocations(order, draft.allocations)
     return order
 
 
@@ -230,6 +232,7 @@ def _plan(drafts: list[_Draft]) -> tuple[set[int], BatchRouter, datetime]:
     for draft in drafts:  # a new attempt starts from clean drafts
         draft.customer = draft.order = draft.plan = draft.decision = draft.refusal = None
         draft.lines, draft.fulfillment, draft.payments, draft.events = [], [], [], []
+        draft.allocations = {}
     now = timezone.now()
     deferred = {draft.index for draft in drafts if _refused_by_payment(draft)}
     router = BatchRouter.load(
@@ -270,7 +273,7 @@ def _write(drafts: list[_Draft], router: BatchRouter, now: datetime, actor: str)
     )
     _announce(drafts)
     # Stock rows stay locked from their reservation to the commit: reserve last.
-    stock_allocate(
+    reservations = stock_allocate(
         holds=[
             Hold(item.product_id, item.location_id, item.quantity, line_reference(item.line_key))
             for draft in drafts
@@ -279,6 +282,29 @@ def _write(drafts: list[_Draft], router: BatchRouter, now: datetime, actor: str)
         ],
         actor=actor,
     )
+    _keep_allocations(drafts, router, reservations)
+
+
+def _keep_allocations(drafts: list[_Draft], router: BatchRouter, reservations) -> None:
+    """Note on each draft where its lines' units were reserved, as
+    `allocations_for_orders` reads them back: per line, the reservations in id order."""
+    codes = {
+        location.pk: location.code
+        for group in router.groups.values()
+        for location in group.locations
+    }
+    by_reference: dict[str, list] = defaultdict(list)
+    for reservation in sorted(reservations, key=lambda reservation: reservation.pk):
+        by_reference[reservation.reference].append(reservation)
+    for draft in drafts:
+        for line in draft.lines:
+            draft.allocations[line.pk] = [
+                {
+                    "warehouse": codes[reservation.stock_level.warehouse_id],
+                    "quantity": reservation.quantity,
+                }
+                for reservation in by_reference.get(line_reference(line.pk), [])
+            ]
 
 
 def _method(draft: _Draft) -> str:

@@ -343,7 +343,7 @@ SPLIT_LINES = [
         pytest.param(
             {
                 "lines": SPLIT_LINES,
-                "payment": {"method": "card", "amount": "48.00", "status": "captured"},
+                "payment": {"method": "card", "amount": "49.00", "status": "captured"},
                 "placed_at": "2026-11-02T10:00:00+05:00",
             },
             id="split-over-locations",
@@ -365,3 +365,9 @@ def test_create_answers_exactly_what_reading_the_order_back_gives(api, stock, ov
     read = api.get(f"/api/v1/orders/{created.json()['number']}/")
     assert read.status_code == 200
     assert created.json() == read.json()
+    if overrides.get("lines") == SPLIT_LINES:  # one line really is reserved in two places
+        assert created.json()["status"] == "processing"
+        assert [line["allocations"] for line in created.json()["lines"]] == [
+            [{"warehouse": "EAST", "quantity": 3}, {"warehouse": "WEST", "quantity": 1}],
+            [{"warehouse": "WEST", "quantity": 1}],
+        ]
