@@ -11,6 +11,7 @@ class EmailMessage(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -31,6 +32,11 @@ class EmailMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a send batch took it (status sending); a stale claim means the worker "
+        "died and the sweep queues it again.",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -40,7 +46,13 @@ class EmailMessage(models.Model):
                 fields=["created_at"],
                 condition=models.Q(status="queued"),
                 name="email_queued_idx",
-            )
+            ),
+            # The sweep looks for claims a dead worker left behind.
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="email_sending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,9 @@ SEND_BATCH = 50
 SEND_BATCH_SECONDS = 10.0
 # An e-mail that fails inside a batch is retried by its own task after this long.
 FIRST_RETRY_SECONDS = 30
+# A batch's claim older than this means its worker died (a batch lasts SEND_BATCH_SECONDS
+# plus one hand-over, and its task is killed after a minute): the sweep queues the rows again.
+SEND_LEASE = timedelta(minutes=10)
 
 
 def email_queue(
@@ -115,39 +118,55 @@ def email_send_many(*, message_pks: list[int]) -> int:
     from oms_project.tasks import email_send_task
 
     sent = 0
-    for message_pk in message_pks:
+    for position, message_pk in enumerate(message_pks):
         try:
-            sent += email_send_queued(message_pk=message_pk)
+            sent += email_send_queued(
+                message_pk=message_pk, keep=frozenset(message_pks[position + 1 :])
+            )
         except Exception:
             logger.warning("E-mail %s failed in a batch; its own task retries it", message_pk)
             email_send_task.apply_async((message_pk,), countdown=FIRST_RETRY_SECONDS)
     return sent
 
 
-def _enqueue(message_pk: int) -> None:
+def _enqueue(message_pk: int, countdown: int | None = None) -> None:
     from oms_project.tasks import email_send_task
 
     try:
-        email_send_task.delay(message_pk)
+        email_send_task.apply_async((message_pk,), countdown=countdown)
     except Exception:
         logger.warning("E-mail %s not enqueued; the sweep will retry", message_pk)
 
 
 def email_pending_ids(*, limit: int = 500) -> list[int]:
-    """Queued e-mails older than the sweep grace whose send task was lost (broker down).
+    """E-mails the sweep must hand to a send task again: queued ones older than the sweep
+    grace whose task was lost (broker down), and ones a send batch claimed more than
+    `SEND_LEASE` ago and never finished (its worker died), which are queued again here.
 
-    Only the last two days are looked at, so the query stays on a short index range.
+    Only the last two days are looked at, so the queries stay on short index ranges.
     """
     from oms_project.outbox import SWEEP_GRACE
 
     now = timezone.now()
+    abandoned = list(
+        EmailMessage.objects.filter(
+            status=EmailMessage.Status.SENDING, claimed_at__lt=now - SEND_LEASE
+        ).values_list("pk", flat=True)[:limit]
+    )
+    if abandoned:
+        # The e-mail the worker was handing over when it died may go out twice; every other
+        # one it sent is already marked sent.
+        logger.warning("%s e-mails left claimed by a dead send batch; queued again", len(abandoned))
+        EmailMessage.objects.filter(pk__in=abandoned, status=EmailMessage.Status.SENDING).update(
+            status=EmailMessage.Status.QUEUED, claimed_at=None
+        )
     return list(
         EmailMessage.objects.filter(
             status=EmailMessage.Status.QUEUED,
             created_at__lt=now - SWEEP_GRACE,
             created_at__gte=now - PENDING_WINDOW,
         )
-        .order_by("created_at")
+        .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
 
@@ -159,6 +178,7 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
         if message is None or (message.status == EmailMessage.Status.SENT and not resend):
             return False
         message.attempts += 1
+        message.claimed_at = None
         failure = None
         try:
             _mail(message).send()
@@ -166,68 +186,87 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
             failure = error
             message.status = EmailMessage.Status.FAILED
             message.error = str(error)[:2000]
-            message.save(update_fields=["status", "error", "attempts"])
+            message.save(update_fields=["status", "error", "attempts", "claimed_at"])
         else:
             message.status = EmailMessage.Status.SENT
             message.sent_at = timezone.now()
             message.error = ""
-            message.save(update_fields=["status", "sent_at", "error", "attempts"])
+            message.save(update_fields=["status", "sent_at", "error", "attempts", "claimed_at"])
     if failure is not None:
         # Raised after the commit so the failed status is kept for the admin and the retry.
         raise failure
     return True
 
 
-def email_send_queued(*, message_pk: int) -> int:
+def email_send_queued(*, message_pk: int, keep: frozenset[int] = frozenset()) -> int:
     """Send the e-mail `message_pk` unless it is sent, and other queued e-mails with it.
 
     What the send task runs. The e-mail's own row is claimed with up to `SEND_BATCH - 1`
-    other queued ones (oldest first, `FOR UPDATE SKIP LOCKED`, so workers never wait for each
-    other's rows), all of them go out over one mail-server connection, and the sent ones are
-    marked with one UPDATE in the same transaction: a row marked sent is never sent again, and
-    the other rows' own tasks then find them sent. Only the task's own e-mail is marked failed
-    (and raised, for the task's retry with backoff); a failure on another row ends the batch
-    and leaves that row queued for its own task (or the sweep). Returns how many were sent.
+    other queued ones (oldest first, `FOR UPDATE SKIP LOCKED` in a short transaction that
+    marks them `sending`, so two workers never take the same row and none waits for
+    another). They go out over one mail-server connection, each marked sent as soon as the
+    server took it: a worker killed mid-batch leaves at most the e-mail it was handing over
+    unconfirmed (the sweep queues its stale claim again). Only the task's own e-mail is marked
+    failed (and raised, for the task's retry with backoff); a failure on another row ends the
+    batch. Every claimed row not sent is queued again and handed back to its own task (after
+    the first retry delay if the server refused something), except those in `keep`, which
+    the caller sends next. An e-mail in another worker's batch is left to that batch.
+    Returns how many were sent.
     """
     status = _status(message_pk)
-    if status is None or status == EmailMessage.Status.SENT:
+    if status in (None, EmailMessage.Status.SENT, EmailMessage.Status.SENDING):
         return 0
+    claimed = _claim(message_pk)
+    if not claimed:
+        return 0
+    sent, failure = _send_batch(claimed)
+    failed_own = failure is not None and failure[0] == message_pk
+    if failed_own:
+        EmailMessage.objects.filter(pk=message_pk).update(
+            status=EmailMessage.Status.FAILED,
+            claimed_at=None,
+            error=str(failure[1])[:2000],
+            attempts=F("attempts") + 1,
+        )
+    unsent = [
+        message.pk
+        for message in claimed
+        if message.pk not in sent and not (failed_own and message.pk == message_pk)
+    ]
+    if unsent:
+        EmailMessage.objects.filter(pk__in=unsent, status=EmailMessage.Status.SENDING).update(
+            status=EmailMessage.Status.QUEUED, claimed_at=None
+        )
+        # Their own tasks may have run while this batch held them: hand them back.
+        countdown = FIRST_RETRY_SECONDS if failure is not None else None
+        for pk in unsent:
+            if pk not in keep:
+                _enqueue(pk, countdown=countdown)
+    if failed_own:
+        raise failure[1]
+    return len(sent)
+
+
+def _claim(message_pk: int) -> list[EmailMessage]:
+    """Mark the e-mail and up to `SEND_BATCH - 1` other queued ones as this batch's."""
     now = timezone.now()
     with transaction.atomic():
         claimed = list(
             EmailMessage.objects.select_for_update(skip_locked=True)
             .filter(pk=message_pk)
-            .exclude(status=EmailMessage.Status.SENT)
+            .exclude(status__in=[EmailMessage.Status.SENT, EmailMessage.Status.SENDING])
         )
-        own_claimed = bool(claimed)
         claimed += (
             EmailMessage.objects.select_for_update(skip_locked=True)
             .filter(status=EmailMessage.Status.QUEUED, created_at__gte=now - PENDING_WINDOW)
             .exclude(pk=message_pk)
             .order_by("created_at", "pk")[: SEND_BATCH - len(claimed)]
         )
-        sent, failure = _send_batch(claimed)
-        if sent:
-            EmailMessage.objects.filter(pk__in=sent).update(
-                status=EmailMessage.Status.SENT,
-                sent_at=timezone.now(),
-                error="",
-                attempts=F("attempts") + 1,
+        if claimed:
+            EmailMessage.objects.filter(pk__in=[message.pk for message in claimed]).update(
+                status=EmailMessage.Status.SENDING, claimed_at=now
             )
-        if failure is not None and failure[0] == message_pk:
-            EmailMessage.objects.filter(pk=message_pk).update(
-                status=EmailMessage.Status.FAILED,
-                error=str(failure[1])[:2000],
-                attempts=F("attempts") + 1,
-            )
-    if failure is not None and failure[0] == message_pk:
-        # Raised after the commit so the failed status is kept for the admin and the retry.
-        raise failure[1]
-    if not own_claimed:
-        # Another worker holds the row in its batch: wait for it, then send the e-mail here if
-        # that batch did not.
-        return len(sent) + int(email_send(message_pk=message_pk))
-    return len(sent)
+    return claimed
 
 
 def _status(message_pk: int) -> str | None:
@@ -244,7 +283,8 @@ def _status(message_pk: int) -> str | None:
 
 
 def _send_batch(messages: list[EmailMessage]) -> tuple[list[int], tuple[int, Exception] | None]:
-    """Send `messages` in order over one connection until one fails or time runs short.
+    """Send `messages` in order over one connection until one fails or time runs short,
+    marking each sent once the server took it.
 
     Returns the ids sent and, if one failed, `(id, error)`; the rest are left as they were.
     """
@@ -267,6 +307,13 @@ def _send_batch(messages: list[EmailMessage]) -> tuple[list[int], tuple[int, Exc
             except Exception as error:  # the mail server's refusal, kept for the row's task
                 failure = (message.pk, error)
                 break
+            EmailMessage.objects.filter(pk=message.pk).update(
+                status=EmailMessage.Status.SENT,
+                sent_at=timezone.now(),
+                claimed_at=None,
+                error="",
+                attempts=F("attempts") + 1,
+            )
             sent.append(message.pk)
     finally:
         try:
