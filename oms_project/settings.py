@@ -317,6 +317,9 @@ OMS_CSV_IMPORT_MAX_BYTES = env_int("OMS_CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Customer notices: follow-up e-mail this many days after delivery (0: off); delay notice for
 # lines still waiting for stock this many hours after the order was placed.
 OMS_FOLLOW_UP_DAYS = env_int("OMS_FOLLOW_UP_DAYS", 7)
+# How long a process keeps the channel locations, rule sets, outages and postal-code centres it
+# routes new orders with (orders/services/routing_config.py); 0 reads them for every order.
+OMS_ROUTING_CONFIG_SECONDS = env_int("OMS_ROUTING_CONFIG_SECONDS", 5)
 OMS_BACKORDER_NOTICE_AFTER_HOURS = env_int("OMS_BACKORDER_NOTICE_AFTER_HOURS", 48)
 # Subscriptions: hours after a declined payment to try again, one entry per retry (then the
 # subscription pauses); the payment step (see orders.subscriptions.payments).

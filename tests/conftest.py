@@ -57,6 +57,17 @@ def staff_client(admin_user):
 
 
 @pytest.fixture(autouse=True)
+def fresh_routing_config():
+    """Each test routes with its own locations and rules: no copy kept from an earlier test
+    (whose rows were rolled back and whose ids may be reused)."""
+    from orders.services.routing_config import routing_config_forget
+
+    routing_config_forget()
+    yield
+    routing_config_forget()
+
+
+@pytest.fixture(autouse=True)
 def plain_static_storage(settings):
     """Render `{% static %}` without a collected manifest: tests never run collectstatic."""
     settings.STORAGES = {

@@ -1,10 +1,11 @@
 """Routing a batch of new orders against one read of the stock (reads only).
 
 The batch counterpart of `plan_allocation`: the candidates, rules, outages and today's load
-of each (channel, fulfillment method, pickup store) are read once, free stock once for every
-product and location of the batch, and each order is routed in turn by the same engine
-against what the orders before it left free. The plans are only proposals: the conditional
-stock UPDATE at the end of the batch transaction is what guarantees no oversell.
+of each (channel, fulfillment method, pickup store) are read once (locations, rules, outages
+and postal-code centres through `routing_config`, which keeps them a few seconds), free stock
+once for every product and location of the batch, and each order is routed in turn by the
+same engine against what the orders before it left free. The plans are only proposals: the
+conditional stock UPDATE at the end of the batch transaction is what guarantees no oversell.
 """
 
 from dataclasses import dataclass, field, replace
@@ -13,11 +14,11 @@ from datetime import datetime
 from inventory.models import Product
 from inventory.selectors import available_by_location
 from orders.models import FulfillmentMethod, SalesChannel
+from orders.services import routing_config
 from orders.services.allocation import candidate_locations, routed_today
-from orders.services.routing_rules import routing_rules_for
 from warehouses.models import ServiceLevel, Warehouse
 from warehouses.routing import Candidate, DemandLine, Plan, Rules, route
-from warehouses.routing.loading import candidates_load, destination_resolve, service_terms
+from warehouses.routing.loading import candidates_load, service_terms
 
 
 @dataclass
@@ -37,7 +38,6 @@ class BatchRouter:
     now: datetime
     available: dict[tuple[int, int], int] = field(default_factory=dict)
     groups: dict[tuple, _Group] = field(default_factory=dict)
-    destinations: dict[tuple, object] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -55,11 +55,14 @@ class BatchRouter:
             if key in router.groups:
                 continue
             if channel.pk not in rules:
-                rules[channel.pk] = routing_rules_for(channel=channel)
+                rules[channel.pk] = routing_config.channel_rules(channel)
             is_pickup = method == FulfillmentMethod.PICKUP
-            locations = candidate_locations(
-                channel=channel, fulfillment_method=method, pickup_location=pickup
-            )
+            if is_pickup:
+                locations = candidate_locations(
+                    channel=channel, fulfillment_method=method, pickup_location=pickup
+                )
+            else:
+                locations = routing_config.shipping_locations(channel)
             router.groups[key] = _Group(
                 locations=locations,
                 candidates=candidates_load(
@@ -67,6 +70,7 @@ class BatchRouter:
                     now=now,
                     routed_today=routed_today(warehouses=locations, now=now),
                     is_pickup=is_pickup,
+                    outages=routing_config.outages([location.pk for location in locations], now),
                 ),
                 rules=rules[channel.pk],
                 is_pickup=is_pickup,
@@ -132,14 +136,7 @@ class BatchRouter:
             ]
 
     def _destination(self, address: dict | None):
-        address = address or {}
-        key = tuple(
-            str(address.get(name) or "")
-            for name in ("country", "postal_code", "region", "state", "latitude", "longitude")
-        )
-        if key not in self.destinations:
-            self.destinations[key] = destination_resolve(address or None)
-        return self.destinations[key]
+        return routing_config.destination(address)
 
 
 def _group_key(channel: SalesChannel, method: str, pickup: Warehouse | None) -> tuple:

@@ -28,9 +28,14 @@ RULE_FIELDS = (
 MAX_SIMULATED_ORDERS = 500
 
 
-def routing_rules_for(*, channel: SalesChannel, rule_set: RoutingRuleSet | None = None) -> Rules:
-    """The engine's rules for a channel: its active rule set, or priority with every filter."""
-    if rule_set is None:
+def routing_rules_for(
+    *, channel: SalesChannel, rule_set: RoutingRuleSet | None = None, look_up: bool = True
+) -> Rules:
+    """The engine's rules for a channel: its active rule set, or priority with every filter.
+
+    Without `rule_set`, the channel's active one is read, unless `look_up` is false (the
+    caller read it and the channel has none)."""
+    if rule_set is None and look_up:
         rule_set = RoutingRuleSet.objects.filter(channel=channel, is_active=True).first()
     if rule_set is None or not rule_set.is_active:
         return Rules(allow_split=channel.allow_split, max_shipments=channel.max_shipments)
@@ -90,6 +95,11 @@ def routing_rules_save(*, channel: SalesChannel, values: dict, actor: str) -> Ro
                 **values, version=F("version") + 1, updated_by=actor[:150]
             )
             rule_set.refresh_from_db()
+            # An UPDATE sends no signal: drop this process's copy of the rules here.
+            from orders.services.routing_config import routing_config_forget
+
+            routing_config_forget()
+            transaction.on_commit(routing_config_forget)
     return rule_set
 
 

@@ -30,15 +30,14 @@ def candidates_load(
     now: datetime,
     routed_today: dict[int, int] | None = None,
     is_pickup: bool = False,
+    outages: dict[int, list[Outage]] | None = None,
 ) -> list[Candidate]:
-    """Build candidates for the given locations with their current and future outages."""
+    """Build candidates for the given locations with their current and future outages (read
+    here unless given, as `location_outages` gives them)."""
     warehouses = list(warehouses)
-    outages = defaultdict(list)
-    for outage in LocationOutage.objects.filter(
-        warehouse_id__in=[warehouse.pk for warehouse in warehouses], ends_at__gt=now
-    ).order_by("starts_at"):
-        outages[outage.warehouse_id].append(
-            Outage(starts_at=outage.starts_at, ends_at=outage.ends_at, reason=outage.reason)
+    if outages is None:
+        outages = location_outages(
+            warehouse_ids=[warehouse.pk for warehouse in warehouses], now=now
         )
     routed_today = routed_today or {}
     return [
@@ -55,11 +54,23 @@ def candidates_load(
             ships_to=frozenset(code.upper() for code in warehouse.ships_to_countries or ()),
             daily_capacity=warehouse.daily_order_capacity,
             routed_today=routed_today.get(warehouse.pk, 0),
-            outages=tuple(outages[warehouse.pk]),
+            outages=tuple(outages.get(warehouse.pk, ())),
             is_pickup=is_pickup,
         )
         for warehouse in warehouses
     ]
+
+
+def location_outages(*, warehouse_ids: list[int], now: datetime) -> dict[int, list[Outage]]:
+    """Each location's outages not over at `now`, by start (one query)."""
+    outages = defaultdict(list)
+    for outage in LocationOutage.objects.filter(
+        warehouse_id__in=warehouse_ids, ends_at__gt=now
+    ).order_by("starts_at"):
+        outages[outage.warehouse_id].append(
+            Outage(starts_at=outage.starts_at, ends_at=outage.ends_at, reason=outage.reason)
+        )
+    return dict(outages)
 
 
 def destination_resolve(address: dict | None) -> Destination:
