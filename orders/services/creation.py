@@ -19,6 +19,7 @@ from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.notifications import order_email
 from orders.payloads import order_payload
+from orders.services import routing_config
 from orders.services.allocation import order_allocate, order_is_paid
 from orders.services.lifecycle import order_transition
 from orders.services.payments import payment_apply
@@ -94,16 +95,13 @@ class OrderLookups:
 
 
 def order_lookups_load(*, entries: list[tuple[SalesChannel, dict]]) -> OrderLookups:
-    """Read the products, service levels and pickup stores the payloads name (<= 2 + channels
-    with pickup orders queries)."""
+    """Read the products, service levels (kept a few seconds by `routing_config`) and pickup
+    stores the payloads name (<= 2 + channels with pickup orders queries)."""
     skus = {line["sku"] for _channel, data in entries for line in data["lines"]}
     lookups = OrderLookups(products={p.sku: p for p in Product.objects.filter(sku__in=skus)})
     codes = {data["shipping_method"] for _channel, data in entries if data.get("shipping_method")}
     if codes:
-        lookups.service_levels = {
-            level.code: level
-            for level in ServiceLevel.objects.filter(code__in=codes, is_active=True)
-        }
+        lookups.service_levels = routing_config.service_levels(codes)
     pickups = defaultdict(set)
     for channel, data in entries:
         if data.get("fulfillment_method") == FulfillmentMethod.PICKUP and data.get(

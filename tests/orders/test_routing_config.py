@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from orders.errors import OrderValidationError
 from orders.models import FulfillmentOrder
 from orders.services import order_create, routing_config
 from orders.services.routing_rules import routing_rules_save
@@ -22,6 +23,7 @@ KEPT_TABLES = (
     "orders_routingruleset",
     "warehouses_locationoutage",
     "warehouses_postalcode",
+    "warehouses_servicelevel",
 )
 
 
@@ -56,9 +58,9 @@ def test_a_second_order_does_not_read_the_routing_setup_again(stocked):
         assert place(stocked, 1) == {"EAST"}
     with CaptureQueriesContext(connection) as second:
         assert place(stocked, 2) == {"EAST"}
-    assert len(config_reads(first)) == 4
+    assert len(config_reads(first)) == 5
     assert config_reads(second) == []
-    assert len(second.captured_queries) == len(first.captured_queries) - 4
+    assert len(second.captured_queries) == len(first.captured_queries) - 5
 
 
 def test_a_location_saved_inactive_is_left_out_of_the_next_order(stocked):
@@ -88,6 +90,15 @@ def test_an_outage_added_is_routed_around_and_one_over_is_not(stocked):
     east = stocked["east"].pk
     assert len(routing_config.outages([east], now)[east]) == 1
     assert routing_config.outages([east], outage.ends_at + timedelta(seconds=1)) == {east: []}
+
+
+def test_a_service_level_saved_inactive_is_refused_on_the_next_order(stocked):
+    assert place(stocked, 1) == {"EAST"}
+    level = stocked["service_level"]
+    level.is_active = False
+    level.save()
+    with pytest.raises(OrderValidationError):
+        place(stocked, 2)
 
 
 def test_saved_rules_are_used_by_the_next_order(stocked):
