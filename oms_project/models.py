@@ -14,6 +14,7 @@ class EmailMessage(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        WITHHELD = "withheld", "Withheld"
 
     to = models.EmailField()
     template = models.CharField(max_length=100)

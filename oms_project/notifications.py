@@ -13,6 +13,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from oms_project.errors import OmsError
 from oms_project.models import EmailMessage
 
 logger = logging.getLogger(__name__)
@@ -171,11 +172,55 @@ def email_pending_ids(*, limit: int = 500) -> list[int]:
     )
 
 
+class EmailWithheld(OmsError):
+    """The e-mail may no longer go to its recipient (e.g. the customer is not e-mailed now)."""
+
+    code = "email_withheld"
+    status = 409
+    title = "This e-mail is withheld"
+
+
+_SEND_CHECKS: list = []
+
+
+def email_register_send_check(check) -> None:
+    """Register a callable that takes queued e-mails and returns {id: reason} for those that
+    must not go out (any more) as they are about to be sent, e.g. order e-mails to a customer
+    whose channel stopped customer e-mails after they were queued."""
+    if check not in _SEND_CHECKS:
+        _SEND_CHECKS.append(check)
+
+
+def _withheld(messages: list[EmailMessage]) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    for check in list(_SEND_CHECKS):
+        for pk, reason in check(messages).items():
+            reasons.setdefault(pk, reason)
+    return reasons
+
+
+def _withhold(reasons: dict[int, str]) -> None:
+    for pk, reason in reasons.items():
+        EmailMessage.objects.filter(pk=pk).update(
+            status=EmailMessage.Status.WITHHELD, error=reason[:2000], claimed_at=None
+        )
+
+
 def email_send(*, message_pk: int, resend: bool = False) -> bool:
-    """Send one logged e-mail; skipped if it was already sent (unless resending)."""
+    """Send one logged e-mail; skipped if it was already sent (unless resending).
+
+    An e-mail a send check withholds is marked withheld and not sent; a resend of one raises
+    `EmailWithheld` with the reason.
+    """
     with transaction.atomic():
         message = EmailMessage.objects.select_for_update().filter(pk=message_pk).first()
         if message is None or (message.status == EmailMessage.Status.SENT and not resend):
+            return False
+        reason = _withheld([message]).get(message.pk)
+        if reason is not None:
+            if resend:
+                raise EmailWithheld(reason)
+            _withhold({message.pk: reason})
             return False
         message.attempts += 1
         message.claimed_at = None
@@ -210,7 +255,8 @@ def email_send_queued(*, message_pk: int, keep: frozenset[int] = frozenset()) ->
     failed (and raised, for the task's retry with backoff); a failure on another row ends the
     batch. Every claimed row not sent is queued again and handed back to its own task (after
     the first retry delay if the server refused something), except those in `keep`, which
-    the caller sends next. An e-mail in another worker's batch is left to that batch.
+    the caller sends next. An e-mail in another worker's batch is left to that batch; one a
+    send check (`email_register_send_check`) refuses is marked withheld with the reason.
     Returns how many were sent.
     """
     status = _status(message_pk)
@@ -219,6 +265,10 @@ def email_send_queued(*, message_pk: int, keep: frozenset[int] = frozenset()) ->
     claimed = _claim(message_pk)
     if not claimed:
         return 0
+    withheld = _withheld(claimed)
+    if withheld:
+        _withhold(withheld)
+        claimed = [message for message in claimed if message.pk not in withheld]
     sent, failure = _send_batch(claimed)
     failed_own = failure is not None and failure[0] == message_pk
     if failed_own:

@@ -39,3 +39,34 @@ def customer_may_be_emailed(order: Order) -> bool:
     """Whether the OMS e-mails this order's customer: the channel sends customer e-mails and
     the order did not come in without them (`notify_customer`, e.g. a historic import)."""
     return order.notify_customer and order.channel.customer_emails
+
+
+def order_emails_withheld(messages) -> dict[int, str]:
+    """Send check (`email_register_send_check`): an order e-mail to the order's customer is
+    withheld when the OMS does not e-mail that customer now, e.g. the channel turned customer
+    e-mails off after it was queued (one query for the batch)."""
+    numbers = {
+        message.reference.partition(":")[2]
+        for message in messages
+        if message.reference.startswith("order:")
+    }
+    if not numbers:
+        return {}
+    orders = {
+        order.number: order
+        for order in Order.objects.filter(number__in=numbers)
+        .select_related("channel")
+        .only("number", "email", "notify_customer", "channel__name", "channel__customer_emails")
+    }
+    reasons = {}
+    for message in messages:
+        if not message.reference.startswith("order:"):
+            continue
+        order = orders.get(message.reference.partition(":")[2])
+        if order is None or message.to.lower() != order.email.lower():
+            continue  # not to the order's customer (a staff alert about the order)
+        if not order.channel.customer_emails:
+            reasons[message.pk] = f"{order.channel.name} does not send customer e-mails."
+        elif not order.notify_customer:
+            reasons[message.pk] = f"Order {order.number} came in without customer e-mails."
+    return reasons

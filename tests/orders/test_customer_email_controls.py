@@ -169,3 +169,74 @@ def test_late_shipments_of_silent_orders_get_no_delay_notice(shop, stock):
     Order.objects.filter(pk=order.pk).update(notify_customer=True)
     assert delay_notices_send() == 1
     assert emails_for(order.number) == ["delay_notice"]
+
+
+def queued_confirmation(shop, stock, channel_order_id="Q-1"):
+    """A paid order whose confirmation is logged but not yet sent (no send task ran)."""
+    from unittest import mock
+
+    with mock.patch("oms_project.notifications._enqueue"):
+        order = paid_order(shop, stock, channel_order_id=channel_order_id)
+    message = EmailMessage.objects.get(reference=f"order:{order.number}")
+    assert message.status == "queued"
+    return order, message
+
+
+def test_emails_queued_before_the_channel_stopped_customer_emails_are_withheld(
+    shop, stock, mailoutbox
+):
+    from oms_project.notifications import email_queue, email_send_queued
+
+    order, message = queued_confirmation(shop, stock)
+    staff_alert = email_queue(
+        to="ops@example.com",
+        template="staff_alert",
+        reference=f"order:{order.number}",
+        context={"subject": "Look at this order", "body": "b"},
+    )
+    shop["channel"].customer_emails = False
+    shop["channel"].save()
+    assert email_send_queued(message_pk=message.pk) == 1
+    assert [sent.to for sent in mailoutbox] == [["ops@example.com"]]  # the staff alert goes
+    message.refresh_from_db()
+    assert (message.status, message.error) == (
+        "withheld",
+        "Web shop does not send customer e-mails.",
+    )
+    staff_alert.refresh_from_db()
+    assert staff_alert.status == "sent"
+
+
+def test_a_silent_orders_email_is_withheld_and_a_resend_is_refused(shop, stock, mailoutbox):
+    from oms_project.notifications import EmailWithheld, email_send
+
+    order, message = queued_confirmation(shop, stock)
+    Order.objects.filter(pk=order.pk).update(notify_customer=False)
+    assert email_send(message_pk=message.pk) is False
+    message.refresh_from_db()
+    assert message.status == "withheld"
+    assert message.error == f"Order {order.number} came in without customer e-mails."
+    with pytest.raises(EmailWithheld, match="came in without customer e-mails"):
+        email_send(message_pk=message.pk, resend=True)
+    assert mailoutbox == []
+    # Once the order may be e-mailed again, staff can resend it.
+    Order.objects.filter(pk=order.pk).update(notify_customer=True)
+    assert email_send(message_pk=message.pk, resend=True) is True
+    assert [sent.to for sent in mailoutbox] == [[order.email]]
+
+
+def test_the_admin_resend_of_a_withheld_email_says_why(admin_client, shop, stock, mailoutbox):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    order, message = queued_confirmation(shop, stock)
+    shop["channel"].customer_emails = False
+    shop["channel"].save()
+    response = admin_client.post(
+        reverse("admin:oms_project_emailmessage_changelist"),
+        {"action": "resend_selected", "_selected_action": [message.pk]},
+    )
+    assert response.status_code == 302
+    texts = [str(item) for item in get_messages(response.wsgi_request)]
+    assert texts == [f"{message}: Web shop does not send customer e-mails."]
+    assert mailoutbox == []
