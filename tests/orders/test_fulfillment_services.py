@@ -377,3 +377,31 @@ def test_every_transition_pair_follows_the_table(shop, from_status, to_status):
         fulfillment_order.refresh_from_db()
         assert fulfillment_order.status == from_status
         assert not OrderEvent.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize(
+    "target, problem",
+    [
+        ("STORE1", "it is not an active location of channel web that ships"),
+        ("ELSEWHERE", "it is not an active location of channel web that ships"),
+        ("INACTIVE", "it is not an active location of channel web that ships"),
+    ],
+)
+def test_reroute_only_to_a_location_the_order_may_be_filled_from(shop, stock, target, problem):
+    elsewhere = WarehouseFactory(code="ELSEWHERE")  # not one of the channel's locations
+    inactive = WarehouseFactory(code="INACTIVE", is_active=False)
+    shop["channel"].warehouses.add(inactive)
+    for code in ("EAST", "STORE1", "ELSEWHERE", "INACTIVE"):
+        stock("A", code, 5)
+    assert elsewhere.can_ship
+    order = order_create(channel=shop["channel"], data=order_data(), actor="test")
+    source = FulfillmentOrder.objects.get(order=order)
+    with pytest.raises(RerouteRefused) as refused:
+        fulfillment_reroute(
+            fulfillment_order=source, actor="ops", reason="try",
+            warehouse=Warehouse.objects.get(code=target),
+        )
+    assert refused.value.errors == {"warehouse": [f"{target}: {problem}."]}
+    source.refresh_from_db()
+    assert source.status == "open"
+    assert reserved(order) == [("EAST", "A", 2)]

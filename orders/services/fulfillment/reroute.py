@@ -7,7 +7,7 @@ from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import FulfillmentStatus
-from orders.models import FulfillmentOrder, Order, RoutingDecision
+from orders.models import FulfillmentMethod, FulfillmentOrder, Order, RoutingDecision
 from orders.services.fulfillment.lifecycle import fulfillment_orders_sync, fulfillment_transition
 from warehouses.models import Warehouse
 
@@ -30,10 +30,11 @@ def fulfillment_reroute(
 ) -> list[FulfillmentOrder]:
     """Release the fulfillment order's units and allocate them elsewhere through the engine.
 
-    With `warehouse`, only that location is considered; otherwise the channel's rules choose
-    among its other locations. The whole fulfillment order must move: a target (or the rest
-    of the network) that cannot take every unit raises `RerouteRefused` with the engine's
-    reasons, and nothing changes. Returns the fulfillment orders that now hold the units.
+    With `warehouse`, only that location is considered, and it must be one the order may be
+    filled from (an active shipping location of the channel, or the order's pickup store);
+    otherwise the channel's rules choose among its other locations. The whole fulfillment
+    order must move: a target (or the rest of the network) that cannot take every unit raises
+    `RerouteRefused` with the engine's reasons, and nothing changes. Returns the fulfillment orders that now hold the units.
     """
     from orders.services.allocation import (
         candidate_locations,
@@ -66,18 +67,27 @@ def fulfillment_reroute(
             raise RerouteRefused(f"Fulfillment order {current.pk} is already at {warehouse.code}.")
         lines = list(current.lines.select_related("order_line").order_by("order_line_id"))
         demand = {row.order_line_id: {row.order_line.product_id: row.quantity} for row in lines}
+        allowed = candidate_locations(
+            channel=order.channel,
+            fulfillment_method=order.fulfillment_method,
+            pickup_location=order.pickup_location,
+        )
         if warehouse is not None:
+            if warehouse.pk not in {location.pk for location in allowed}:
+                problem = (
+                    "it is not this order's pickup store"
+                    if order.fulfillment_method == FulfillmentMethod.PICKUP
+                    else f"it is not an active location of channel {order.channel.code} "
+                    "that ships"
+                )
+                raise RerouteRefused(
+                    f"Fulfillment order {current.pk} cannot move to {warehouse.code}: {problem}; "
+                    "nothing was changed.",
+                    errors={"warehouse": [f"{warehouse.code}: {problem}."]},
+                )
             locations = [warehouse]
         else:
-            locations = [
-                location
-                for location in candidate_locations(
-                    channel=order.channel,
-                    fulfillment_method=order.fulfillment_method,
-                    pickup_location=order.pickup_location,
-                )
-                if location.pk != current.warehouse_id
-            ]
+            locations = [location for location in allowed if location.pk != current.warehouse_id]
         plan = plan_allocation(
             channel=order.channel,
             demand=demand,
