@@ -34,7 +34,8 @@ def fulfillment_reroute(
     filled from (an active shipping location of the channel, or the order's pickup store);
     otherwise the channel's rules choose among its other locations. The whole fulfillment
     order must move: a target (or the rest of the network) that cannot take every unit raises
-    `RerouteRefused` with the engine's reasons, and nothing changes. Returns the fulfillment orders that now hold the units.
+    `RerouteRefused` with the engine's reasons, and nothing changes. Returns the fulfillment
+    orders that now hold the units.
     """
     from orders.services.allocation import (
         candidate_locations,
