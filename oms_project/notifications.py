@@ -5,6 +5,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
+from smtplib import SMTPDataError, SMTPRecipientsRefused, SMTPSenderRefused
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -119,11 +120,9 @@ def email_send_many(*, message_pks: list[int]) -> int:
     from oms_project.tasks import email_send_task
 
     sent = 0
-    for position, message_pk in enumerate(message_pks):
+    for message_pk in message_pks:
         try:
-            sent += email_send_queued(
-                message_pk=message_pk, keep=frozenset(message_pks[position + 1 :])
-            )
+            sent += email_send_queued(message_pk=message_pk)
         except Exception:
             logger.warning("E-mail %s failed in a batch; its own task retries it", message_pk)
             email_send_task.apply_async((message_pk,), countdown=FIRST_RETRY_SECONDS)
@@ -158,9 +157,11 @@ def email_pending_ids(*, limit: int = 500) -> list[int]:
         # The e-mail the worker was handing over when it died may go out twice; every other
         # one it sent is already marked sent.
         logger.warning("%s e-mails left claimed by a dead send batch; queued again", len(abandoned))
-        EmailMessage.objects.filter(pk__in=abandoned, status=EmailMessage.Status.SENDING).update(
-            status=EmailMessage.Status.QUEUED, claimed_at=None
-        )
+        EmailMessage.objects.filter(
+            pk__in=abandoned,
+            status=EmailMessage.Status.SENDING,
+            claimed_at__lt=now - SEND_LEASE,  # not claimed again since it was read
+        ).update(status=EmailMessage.Status.QUEUED, claimed_at=None)
     return list(
         EmailMessage.objects.filter(
             status=EmailMessage.Status.QUEUED,
@@ -243,7 +244,7 @@ def email_send(*, message_pk: int, resend: bool = False) -> bool:
     return True
 
 
-def email_send_queued(*, message_pk: int, keep: frozenset[int] = frozenset()) -> int:
+def email_send_queued(*, message_pk: int) -> int:
     """Send the e-mail `message_pk` unless it is sent, and other queued e-mails with it.
 
     What the send task runs. The e-mail's own row is claimed with up to `SEND_BATCH - 1`
@@ -251,50 +252,63 @@ def email_send_queued(*, message_pk: int, keep: frozenset[int] = frozenset()) ->
     marks them `sending`, so two workers never take the same row and none waits for
     another). They go out over one mail-server connection, each marked sent as soon as the
     server took it: a worker killed mid-batch leaves at most the e-mail it was handing over
-    unconfirmed (the sweep queues its stale claim again). Only the task's own e-mail is marked
-    failed (and raised, for the task's retry with backoff); a failure on another row ends the
-    batch. Every claimed row not sent is queued again and handed back to its own task (after
-    the first retry delay if the server refused something), except those in `keep`, which
-    the caller sends next. An e-mail in another worker's batch is left to that batch; one a
-    send check (`email_register_send_check`) refuses is marked withheld with the reason.
-    Returns how many were sent.
+    unconfirmed (the sweep queues its stale claim again).
+
+    The server refusing one message (its recipient, sender or content) marks that e-mail
+    failed and the batch goes on; the failed e-mail gets a retry of its own (this task's, by
+    raising, when it is the task's own e-mail). A connection failure, the batch's time running
+    out or any other error ends the batch: the claimed e-mails not sent go back to `queued`
+    for their own tasks or the sweep, and the task's own e-mail, if among them, is marked
+    failed and raised for the retry with backoff. An e-mail in another worker's batch is left
+    to that batch; one a send check (`email_register_send_check`) refuses is marked withheld
+    with the reason. Returns how many were sent.
     """
     status = _status(message_pk)
-    if status in (None, EmailMessage.Status.SENT, EmailMessage.Status.SENDING):
+    if status in (None, *_NOT_FOR_TASKS):
         return 0
     claimed = _claim(message_pk)
     if not claimed:
         return 0
-    withheld = _withheld(claimed)
-    if withheld:
-        _withhold(withheld)
-        claimed = [message for message in claimed if message.pk not in withheld]
-    sent, failure = _send_batch(claimed)
-    failed_own = failure is not None and failure[0] == message_pk
-    if failed_own:
-        EmailMessage.objects.filter(pk=message_pk).update(
+    done: set[int] = set()
+    sent, refused, failure = [], {}, None
+    try:
+        withheld = _withheld(claimed)
+        if withheld:
+            _withhold(withheld)
+            done |= set(withheld)
+        sent, refused, failure = _send_batch([m for m in claimed if m.pk not in withheld])
+        done |= set(sent) | set(refused)
+    finally:
+        unsent = [message.pk for message in claimed if message.pk not in done]
+        if unsent:
+            EmailMessage.objects.filter(pk__in=unsent, status=EmailMessage.Status.SENDING).update(
+                status=EmailMessage.Status.QUEUED, claimed_at=None
+            )
+    if failure is not None and message_pk in unsent:
+        refused[message_pk] = failure
+    for pk, error in refused.items():
+        EmailMessage.objects.filter(pk=pk).update(
             status=EmailMessage.Status.FAILED,
             claimed_at=None,
-            error=str(failure[1])[:2000],
+            error=str(error)[:2000],
             attempts=F("attempts") + 1,
         )
-    unsent = [
-        message.pk
-        for message in claimed
-        if message.pk not in sent and not (failed_own and message.pk == message_pk)
-    ]
-    if unsent:
-        EmailMessage.objects.filter(pk__in=unsent, status=EmailMessage.Status.SENDING).update(
-            status=EmailMessage.Status.QUEUED, claimed_at=None
-        )
-        # Their own tasks may have run while this batch held them: hand them back.
-        countdown = FIRST_RETRY_SECONDS if failure is not None else None
-        for pk in unsent:
-            if pk not in keep:
-                _enqueue(pk, countdown=countdown)
-    if failed_own:
-        raise failure[1]
+        if pk != message_pk:
+            _enqueue(pk, countdown=FIRST_RETRY_SECONDS)
+    if message_pk in refused:
+        raise refused[message_pk]
     return len(sent)
+
+
+# Statuses a send task leaves alone: done, in another batch, or kept back for staff to resend.
+_NOT_FOR_TASKS = (
+    EmailMessage.Status.SENT,
+    EmailMessage.Status.SENDING,
+    EmailMessage.Status.WITHHELD,
+)
+
+# The server refusing this one message; anything else ends the batch.
+MESSAGE_REFUSALS = (SMTPRecipientsRefused, SMTPSenderRefused, SMTPDataError)
 
 
 def _claim(message_pk: int) -> list[EmailMessage]:
@@ -304,7 +318,7 @@ def _claim(message_pk: int) -> list[EmailMessage]:
         claimed = list(
             EmailMessage.objects.select_for_update(skip_locked=True)
             .filter(pk=message_pk)
-            .exclude(status__in=[EmailMessage.Status.SENT, EmailMessage.Status.SENDING])
+            .exclude(status__in=_NOT_FOR_TASKS)
         )
         claimed += (
             EmailMessage.objects.select_for_update(skip_locked=True)
@@ -332,30 +346,38 @@ def _status(message_pk: int) -> str | None:
     return row[0] if row else None
 
 
-def _send_batch(messages: list[EmailMessage]) -> tuple[list[int], tuple[int, Exception] | None]:
-    """Send `messages` in order over one connection until one fails or time runs short,
-    marking each sent once the server took it.
+def _send_batch(
+    messages: list[EmailMessage],
+) -> tuple[list[int], dict[int, Exception], Exception | None]:
+    """Send `messages` in order over one connection, marking each sent once the server took
+    it, until the connection fails or time runs short.
 
-    Returns the ids sent and, if one failed, `(id, error)`; the rest are left as they were.
+    Returns the ids sent, the ids the server refused with their errors (`MESSAGE_REFUSALS`;
+    the batch goes on after them), and the error that ended the batch, if any (then the rest
+    are left as they were).
     """
     sent: list[int] = []
+    refused: dict[int, Exception] = {}
     if not messages:
-        return sent, None
+        return sent, refused, None
     backend = get_connection()
     try:
         backend.open()
     except Exception as error:  # the mail server is unreachable: nothing was sent
-        return sent, (messages[0].pk, error)
+        return sent, refused, error
     failure = None
     deadline = time.monotonic() + SEND_BATCH_SECONDS
     try:
         for message in messages:
-            if sent and time.monotonic() > deadline:
+            if (sent or refused) and time.monotonic() > deadline:
                 break
             try:
                 backend.send_messages([_mail(message, connection=backend)])
-            except Exception as error:  # the mail server's refusal, kept for the row's task
-                failure = (message.pk, error)
+            except MESSAGE_REFUSALS as error:
+                refused[message.pk] = error
+                continue
+            except Exception as error:  # the connection broke: the rest wait
+                failure = error
                 break
             _mark_sent(message.pk)
             sent.append(message.pk)
@@ -364,7 +386,7 @@ def _send_batch(messages: list[EmailMessage]) -> tuple[list[int], tuple[int, Exc
             backend.close()
         except Exception as error:  # what was handed over before stays sent
             logger.warning("Closing the mail connection failed: %s", error)
-    return sent, failure
+    return sent, refused, failure
 
 
 def _mark_sent(message_pk: int) -> None:
@@ -372,8 +394,8 @@ def _mark_sent(message_pk: int) -> None:
 
     Written out, as it runs once per e-mail. On PostgreSQL its commit does not wait for the
     log flush (`synchronous_commit` off for this transaction only, unless the caller's
-    transaction is still open): only a database crash in that instant can lose the mark, and
-    the e-mail then goes again, as for a worker killed while handing it over.
+    transaction is still open): a database crash can lose the marks of the last fraction of a
+    second (a few times `wal_writer_delay`), and those e-mails then go again.
     """
     table = connection.ops.quote_name(EmailMessage._meta.db_table)
     own_transaction = not connection.in_atomic_block

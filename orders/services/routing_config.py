@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from orders.models import RoutingRuleSet, SalesChannel
@@ -107,9 +108,13 @@ def service_levels(codes: set[str]) -> dict[str, ServiceLevel]:
     return {code: copy.copy(level) for code, level in levels.items()}
 
 
-def routing_config_forget(**_signal) -> None:
-    """Drop this process's copy (connected to every change of what is kept)."""
+def routing_config_forget(**signal) -> None:
+    """Drop this process's copy (connected to every change of what is kept), and again once
+    the change is committed, so nothing read in between survives it. (A change rolled back
+    after routing read it inside the same transaction stays in the copy until it expires.)"""
     _kept.clear()
+    if signal:
+        transaction.on_commit(_kept.clear)
 
 
 def connect_signals() -> None:

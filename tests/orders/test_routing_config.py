@@ -139,3 +139,16 @@ def test_locations_handed_out_are_copies(stocked):
     first = routing_config.shipping_locations(stocked["channel"])
     first[0].code = "CHANGED"
     assert routing_config.shipping_locations(stocked["channel"])[0].code == "EAST"
+
+
+def test_what_is_read_before_a_change_commits_is_forgotten_at_the_commit(
+    stocked, django_capture_on_commit_callbacks
+):
+    key = ("locations", stocked["channel"].pk)
+    with django_capture_on_commit_callbacks(execute=True):  # run as the commit would
+        east = stocked["east"]
+        east.is_active = False
+        east.save()
+        routing_config._kept[key] = (float("inf"), [east])  # read after the save, pre-commit
+        assert key in routing_config._kept
+    assert routing_config._kept == {}
