@@ -35,6 +35,7 @@ def shipment_create(
     status: str = Shipment.Status.AWAITING,
     estimated_delivery_date: date | None = None,
     shipped_at: datetime | None = None,
+    fulfillment_order=None,
 ) -> Shipment:
     """Record a shipment of {line id: units}; the same reference twice returns the first.
 
@@ -43,6 +44,9 @@ def shipment_create(
     a carrier's code or name; the tracking URL is built from the carrier's template when not
     given. A carrier the OMS does not know needs an explicit `tracking_url`. The customer is
     e-mailed when the shipment has a tracking number (otherwise when one is added).
+    `fulfillment_order` is the one being shipped when the warehouse queue ships; a shipment
+    recorded without one (a 3PL or WMS reporting what it sent) takes its units out of the
+    order's fulfillment orders, and one left empty leaves the queue (cancelled, saying why).
     Raises `OrderValidationError` (nothing written) for unknown lines, too many units, an
     unknown carrier without a URL or an unknown status, and `InvalidTransition` when the order
     cannot ship now.
@@ -92,6 +96,14 @@ def shipment_create(
         except IntegrityError:
             return Shipment.objects.get(order=order, reference=reference)
         _consume_lines(shipment, lines, warehouse, actor)
+        if fulfillment_order is None:
+            from orders.services.fulfillment.lifecycle import fulfillment_orders_sync
+
+            fulfillment_orders_sync(
+                order=order,
+                actor=actor,
+                reason=f"Shipped outside the fulfillment queue (shipment {reference})",
+            )
         _record_and_move_order(order, order_lines, shipment, lines, actor)
         if status == Shipment.Status.DELIVERED:
             order_complete_if_delivered(order=order, actor=actor)

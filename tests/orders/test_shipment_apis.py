@@ -282,3 +282,38 @@ def test_shipment_list_query_count_is_constant(api, shop, stock, django_assert_m
     with django_assert_max_num_queries(6):
         response = api.get("/api/v1/shipments/")
     assert len(response.json()["results"]) == 4
+
+
+def test_a_shipment_reported_outside_the_queue_takes_its_units_out_of_the_queue(
+    api, shop, stock
+):
+    from orders.fulfillment_errors import PackMismatch
+    from orders.models import FulfillmentOrder, OrderEvent
+    from orders.services.fulfillment import fulfillment_pack, fulfillment_pick_start
+
+    order = paid_order(shop, stock, quantity_a=4)
+    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    assert fulfillment_order.lines.get().quantity == 4
+    line = line_ids(order)["A"]
+    body = {"reference": "3PL-1", "warehouse": "EAST", "lines": [{"line_id": line, "quantity": 1}]}
+    response = post_json(api, f"/api/v1/orders/{order.number}/shipments/", body)
+    assert response.status_code == 201, response.content
+    fulfillment_order.refresh_from_db()
+    assert (fulfillment_order.status, fulfillment_order.lines.get().quantity) == ("open", 3)
+    # The queue now packs only what is left, and ships it.
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="wms")
+    with pytest.raises(PackMismatch):  # four scanned, three left to ship
+        fulfillment_pack(fulfillment_order=fulfillment_order, actor="wms", scans=["A"] * 4)
+    body = {"reference": "3PL-2", "warehouse": "EAST", "lines": [{"line_id": line, "quantity": 3}]}
+    response = post_json(api, f"/api/v1/orders/{order.number}/shipments/", body)
+    assert response.status_code == 201, response.content
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "cancelled"
+    assert OrderEvent.objects.filter(
+        order=order,
+        to_status="cancelled",
+        message=f"FO-{fulfillment_order.pk} at EAST: "
+        "Shipped outside the fulfillment queue (shipment 3PL-2)",
+    ).exists()
+    order.refresh_from_db()
+    assert order.status == "shipped"

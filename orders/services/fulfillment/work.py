@@ -166,6 +166,7 @@ def fulfillment_ship(
             tracking_url=tracking_url,
             warehouse=current.warehouse,
             status=Shipment.Status.AWAITING,
+            fulfillment_order=current,
         )
         FulfillmentOrder.objects.filter(pk=current.pk).update(shipment=shipment)
         current.shipment = shipment
