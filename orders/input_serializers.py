@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from oms_project.serializers import CountryCodeField, StrictSerializer
 from orders.models import FulfillmentMethod, Payment
+from orders.states import HoldReason
 
 
 class MoneyField(serializers.DecimalField):
@@ -161,7 +162,7 @@ class BulkCancelSerializer(StrictSerializer):
 
 
 class HoldSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=30)
+    reason = serializers.ChoiceField(choices=HoldReason.choices)
     note = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 

@@ -4,7 +4,7 @@ import logging
 
 from django.db import transaction
 
-from orders.errors import InvalidTransition
+from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order
 from orders.states import HoldReason, OrderStatus, can_transition
@@ -73,8 +73,10 @@ def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") ->
     The status before the hold is remembered in the event so `order_release_hold` can return.
     """
     if reason_code not in HoldReason.values:
-        raise InvalidTransition(
-            f"Unknown hold reason '{reason_code}'. Use one of: {', '.join(HoldReason.values)}."
+        choices = ", ".join(HoldReason.values)
+        raise OrderValidationError(
+            f"Unknown hold reason '{reason_code}'.",
+            errors={"reason": [f"Use one of: {choices}."]},
         )
     return order_transition(
         order=order,

@@ -240,11 +240,16 @@ def test_cancelling_shipped_units_is_invalid_transition(api, stock):
 def test_hold_and_release(api, stock):
     stock("A", "EAST", 5)
     number = post(api, "/api/v1/orders/", body()).json()["number"]
+    bad = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "bored"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "validation_error"
+    assert "reason" in bad.json()["errors"]
+    assert api.get(f"/api/v1/orders/{number}/").json()["status"] == "processing"
     held = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "fraud_review"}, format="json")
     assert held.json()["status"] == "on_hold"
     assert held.json()["hold_reason"] == "fraud_review"
-    bad = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "bored"}, format="json")
-    assert bad.status_code == 409
+    again = api.post(f"/api/v1/orders/{number}/hold/", {"reason": "fraud_review"}, format="json")
+    assert again.status_code == 409  # already on hold
     released = api.post(f"/api/v1/orders/{number}/release-hold/", {}, format="json")
     assert released.json()["status"] == "processing"
 
