@@ -156,9 +156,13 @@ class OrderViewSet(
         )
         return self._render(order, status.HTTP_201_CREATED, as_written=True)
 
-    @extend_schema(request=inputs.PaymentCreateSerializer, responses={200: OrderDetailSerializer})
+    @extend_schema(
+        request=inputs.PaymentCreateSerializer,
+        responses={200: OrderDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+    )
     @action(detail=True, methods=["post"])
-    @idempotent()
+    @idempotent(required=True)
     def payments(self, request, number=None):
         order = self.get_object()
         payload = inputs.PaymentCreateSerializer(data=request.data)
@@ -166,9 +170,13 @@ class OrderViewSet(
         services.payment_apply(order=order, actor=request_actor(request), **payload.validated_data)
         return self._render(order)
 
-    @extend_schema(request=inputs.CancelSerializer, responses={200: OrderDetailSerializer})
+    @extend_schema(
+        request=inputs.CancelSerializer,
+        responses={200: OrderDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+    )
     @action(detail=True, methods=["post"])
-    @idempotent()
+    @idempotent(required=True)
     def cancel(self, request, number=None):
         order = self.get_object()
         payload = inputs.CancelSerializer(data=request.data)

@@ -28,8 +28,9 @@ def payment_apply(
 
     A captured payment adds to `paid_total`; once the order is fully paid it is allocated
     and moves to processing (or backordered), a receipt is e-mailed and `order.paid` emitted.
-    The same processor reference and status twice is a no-op returning the first payment.
-    Raises `PaymentError` for a cancelled order, another currency, or over-payment.
+    The same processor reference and status twice is a no-op returning the first payment
+    (with another amount or method it is a `PaymentError`). Raises `PaymentError` for a
+    cancelled order, another currency, or over-payment.
     """
     from orders.notifications import order_email
     from orders.payloads import order_payload
@@ -46,6 +47,12 @@ def payment_apply(
                 order=order, reference=reference, status=status
             ).first()
             if previous:
+                if (previous.amount, previous.method) != (amount, method):
+                    raise PaymentError(
+                        f"Payment {reference} is already recorded as {previous.method} "
+                        f"{previous.amount} {previous.currency} {status}.",
+                        errors={"reference": ["Already used for another amount or method."]},
+                    )
                 return previous
         if order.status == OrderStatus.CANCELLED:
             raise PaymentError(f"Order {order.number} is cancelled.")

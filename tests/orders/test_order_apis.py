@@ -376,3 +376,40 @@ def test_create_answers_exactly_what_reading_the_order_back_gives(api, stock, ov
             [{"warehouse": "EAST", "quantity": 3}, {"warehouse": "WEST", "quantity": 1}],
             [{"warehouse": "WEST", "quantity": 1}],
         ]
+
+
+@pytest.mark.parametrize("action", ["payments", "cancel"])
+def test_money_moving_actions_need_an_idempotency_key(api, stock, action):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body(payment=None)).json()["number"]
+    payload = (
+        {"method": "card", "amount": "2.00", "status": "captured"}
+        if action == "payments"
+        else {"reason": "customer asked"}
+    )
+    without = api.post(f"/api/v1/orders/{number}/{action}/", payload, format="json")
+    assert without.status_code == 400
+    assert without.json()["code"] == "idempotency_key_required"
+    order = Order.objects.get(number=number)
+    assert (order.status, order.paid_total) == ("created", 0)
+    # A retry with its key is answered once and applied once.
+    first = post(api, f"/api/v1/orders/{number}/{action}/", payload, key="retry-1")
+    again = post(api, f"/api/v1/orders/{number}/{action}/", payload, key="retry-1")
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    order.refresh_from_db()
+    assert order.paid_total == (2 if action == "payments" else 0)
+
+
+def test_a_payment_reference_reused_for_another_amount_is_refused(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body(payment=None)).json()["number"]
+    payment = {"method": "card", "amount": "2.00", "status": "captured", "reference": "ch_1"}
+    assert post(api, f"/api/v1/orders/{number}/payments/", payment).status_code == 200
+    same = post(api, f"/api/v1/orders/{number}/payments/", payment)
+    assert same.status_code == 200  # the processor's retry: recorded once
+    other = post(api, f"/api/v1/orders/{number}/payments/", {**payment, "amount": "3.00"})
+    assert other.status_code == 400
+    assert other.json()["code"] == "payment_error"
+    assert "reference" in other.json()["errors"]
+    assert Order.objects.get(number=number).paid_total == 2
