@@ -19,6 +19,7 @@ from inventory.alerts import (
     low_stock_refresh,
 )
 from inventory.allocation import Hold, stock_allocate
+from inventory.arrivals import free_stock_rose
 from inventory.errors import BelowAllocated, InsufficientStock, StockChanged
 from inventory.models import MovementReason, Product, StockLevel, StockMovement, StockReservation
 from inventory.quantities import MAX_QUANTITY, check_quantity
@@ -74,6 +75,7 @@ def _low_stock_after_change(level_id: int, delta_on_hand: int) -> None:
         low_stock_alert_if_needed(level_ids=[level_id])
     elif delta_on_hand > 0:
         low_stock_clear_recovered(level_ids=[level_id])
+        free_stock_rose(level_ids=[level_id])
 
 
 def stock_change(
@@ -329,7 +331,9 @@ def _reservation_reduce(
             done += take
         StockMovement.objects.bulk_create(movements)
         if movements and not consume:
-            low_stock_clear_recovered(level_ids=[movement.stock_level_id for movement in movements])
+            released = [movement.stock_level_id for movement in movements]
+            low_stock_clear_recovered(level_ids=released)
+            free_stock_rose(level_ids=released)
     return done
 
 

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.alerts import low_stock_alert_if_needed, low_stock_clear_recovered
+from inventory.arrivals import free_stock_rose
 from inventory.errors import InsufficientStock
 from inventory.models import (
     MovementReason,
@@ -163,6 +164,7 @@ def transfer_receive(
             movements.append(_movement(level.pk, quantity, transfer, actor))
         StockMovement.objects.bulk_create(movements)
         low_stock_clear_recovered(level_ids=[movement.stock_level_id for movement in movements])
+        free_stock_rose(level_ids=[movement.stock_level_id for movement in movements])
         outstanding = sum(
             line.quantity - line.quantity_received - receipt.get(product_id, 0)
             for product_id, line in lines.items()

@@ -101,23 +101,38 @@ def purchase_order_receive_and_fill(
     )
     fill = {"orders": [], "filled": []}
     if product_ids:
-        fill = backorders_allocate(product_ids=product_ids, actor=actor)
-        for number in fill["orders"]:
-            _tell_customer(number, purchase_order, actor, is_filled=number in fill["filled"])
+        fill = backorders_fill(
+            product_ids=product_ids,
+            actor=actor,
+            source=f"Stock from purchase order {purchase_order.number}",
+            data={"purchase_order": purchase_order.number},
+        )
     backorder_dates_refresh(product_ids=_product_ids(purchase_order), actor=actor)
     return {"receipt": receipt, **fill}
 
 
-def _tell_customer(number: str, purchase_order: PurchaseOrder, actor: str, is_filled: bool):
+def backorders_fill(
+    *, product_ids: list[int], actor: str, source: str, data: dict | None = None
+) -> dict:
+    """Give free stock of these products to waiting orders oldest first
+    (`backorders_allocate`), and tell each customer what is now on its way. `source` says
+    where the stock came from, for the order's history."""
+    fill = backorders_allocate(product_ids=product_ids, actor=actor)
+    for number in fill["orders"]:
+        _tell_customer(number, source, data or {}, actor, is_filled=number in fill["filled"])
+    return fill
+
+
+def _tell_customer(number: str, source: str, data: dict, actor: str, is_filled: bool):
     from orders.notifications import order_email
 
     with transaction.atomic():
         order = Order.objects.select_related("channel", "customer").get(number=number)
         order_event_record(
             order=order, type="backorder_filled", actor=actor,
-            message=f"Stock from purchase order {purchase_order.number} allocated"
+            message=f"{source} allocated"
             + ("; nothing is waiting any more." if is_filled else "; some units still wait."),
-            data={"purchase_order": purchase_order.number, "is_filled": is_filled},
+            data={**data, "is_filled": is_filled},
         )
         order_email(order=order, template="backorder_filled", extra={"is_filled": is_filled})
 

@@ -1,9 +1,13 @@
 """Periodic order jobs: expiring checkouts, forgetting old idempotency records, subscriptions."""
 
+import logging
+
 from celery import shared_task
 
 from oms_project.idempotency import idempotency_cleanup
 from orders.services.checkouts import checkouts_expire
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(time_limit=300, soft_time_limit=280)
@@ -50,3 +54,21 @@ def backorder_dates_refresh_task(product_ids: list[int] | None = None) -> dict:
     from orders.services.backorder_dates import backorder_dates_refresh
 
     return backorder_dates_refresh(product_ids=product_ids, actor="system:backorder-dates")
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def backorders_fill_task(product_ids: list[int]) -> dict:
+    """Free stock rose (a receipt, count, transfer or release): fill waiting orders with it."""
+    from orders.replenishment import backorders_fill
+
+    return backorders_fill(product_ids=product_ids, actor="system", source="Stock now free")
+
+
+def free_stock_to_backorders(product_ids: list[int]) -> None:
+    """Listener of `inventory.arrivals`: hand the products to `backorders_fill_task`."""
+    if not product_ids:
+        return
+    try:
+        backorders_fill_task.delay(product_ids)
+    except Exception:  # the broker is down: the nightly replenishment run re-dates them
+        logger.warning("Backorder fill for %s products not enqueued", len(product_ids))

@@ -1,6 +1,7 @@
 """Backordered orders take newly received stock, oldest first."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -39,3 +40,80 @@ def test_nothing_waiting_changes_nothing(shop, stock):
         "orders": [],
         "filled": [],
     }
+
+
+def backordered(shop, channel_order_id="WAIT", quantity=2):
+    order = order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(
+            channel_order_id=channel_order_id,
+            lines=[{"sku": "A", "quantity": quantity, "unit_price": Decimal("10.00")}],
+            payment={"method": "card", "amount": Decimal(10 * quantity + 7), "status": "captured"},
+        ),
+    )
+    assert order.status == "backordered"
+    return order
+
+
+def test_a_transfer_received_fills_the_waiting_order(
+    shop, stock, django_capture_on_commit_callbacks
+):
+    from inventory.transfers import TransferItem, transfer_create, transfer_receive, transfer_ship
+    from oms_project.models import EmailMessage
+    from orders.models import OrderEvent
+
+    stock("A", "WEST", 5)
+    shop["channel"].warehouses.remove(shop["west"])  # WEST only feeds EAST by transfer
+    waiting = backordered(shop)
+    transfer = transfer_create(
+        source=shop["west"],
+        destination=shop["east"],
+        items=[TransferItem(product=shop["products"]["A"], quantity=2)],
+    )
+    transfer_ship(transfer=transfer)
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer_receive(transfer=transfer)
+    waiting.refresh_from_db()
+    assert waiting.status == "processing"
+    assert waiting.lines.get().quantity_allocated == 2
+    event = OrderEvent.objects.get(order=waiting, type="backorder_filled")
+    assert event.message == "Stock now free allocated; nothing is waiting any more."
+    assert EmailMessage.objects.filter(
+        reference=f"order:{waiting.number}", template="backorder_filled"
+    ).exists()
+
+
+def test_units_a_cancellation_frees_go_to_the_waiting_order(
+    shop, stock, django_capture_on_commit_callbacks
+):
+    from orders.services import order_cancel
+
+    stock("A", "EAST", 2)
+    first = order_create(channel=shop["channel"], data=order_data(), actor="test")
+    assert first.status == "processing"
+    waiting = backordered(shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order=first, actor="ops", reason="customer asked")
+    waiting.refresh_from_db()
+    assert waiting.status == "processing"
+
+
+def test_a_count_up_fills_and_a_count_down_does_not_try(
+    shop, stock, django_capture_on_commit_callbacks, monkeypatch
+):
+    from inventory.models import StockLevel
+    from inventory.services import stock_set
+
+    calls = []
+    monkeypatch.setattr(
+        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
+    )
+    stock("A", "EAST", 3)
+    level = StockLevel.objects.get(product=shop["products"]["A"], warehouse=shop["east"])
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_set(level=level, on_hand=1)
+    assert calls == []
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_set(level=level, on_hand=4)
+    assert calls == [[shop["products"]["A"].pk]]
