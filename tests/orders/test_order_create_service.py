@@ -92,3 +92,21 @@ def test_unknown_sku_is_a_field_error_and_nothing_written(shop):
         order_create(channel=shop["channel"], data=data, actor="test")
     assert "Unknown SKU" in error.value.errors["lines"][0]["sku"][0]
     assert Order.objects.count() == 0 and Customer.objects.count() == 0
+
+
+def test_without_a_shipping_method_no_delivery_date_is_promised(shop, stock):
+    from orders.models import FulfillmentOrder
+
+    stock("A", "EAST", 5)
+    order = order_create(
+        channel=shop["channel"], data=order_data(shipping_method=None), actor="test"
+    )
+    order.refresh_from_db()
+    assert order.promised_ship_date is not None
+    assert order.promised_delivery_date is None
+    assert FulfillmentOrder.objects.get(order=order).promised_delivery_date is None
+    with_service = order_create(
+        channel=shop["channel"], data=order_data(channel_order_id="WEB-2"), actor="test"
+    )
+    with_service.refresh_from_db()
+    assert with_service.promised_delivery_date > with_service.promised_ship_date

@@ -116,13 +116,19 @@ def service_terms(service_level: ServiceLevel | None) -> ServiceTerms | None:
 
 def location_promise(
     *, warehouse: Warehouse, service_level: ServiceLevel | None, now: datetime, is_pickup: bool
-) -> tuple[date, date]:
-    """(ship date, delivery date) for units leaving `warehouse` now."""
+) -> tuple[date, date | None]:
+    """(ship date, delivery date) for units leaving `warehouse` now; no delivery date for a
+    shipment without a carrier service."""
     shipped_on = ship_date(
         now=now,
         timezone_name=warehouse.timezone or "UTC",
         cutoff_time=warehouse.order_cutoff_time,
         handling_days=warehouse.handling_days,
     )
-    transit = 0 if is_pickup or service_level is None else service_level.transit_days_max
-    return shipped_on, delivery_date(shipped_on=shipped_on, transit_days=transit)
+    if is_pickup:
+        return shipped_on, shipped_on
+    if service_level is None:  # no carrier service: the transit time is unknown
+        return shipped_on, None
+    return shipped_on, delivery_date(
+        shipped_on=shipped_on, transit_days=service_level.transit_days_max
+    )

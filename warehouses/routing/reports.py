@@ -64,6 +64,10 @@ def candidate_reports(
     for candidate, report, _covered in contenders:
         report.distance_km = terms.distance_km(candidate)
         report.ship_date, report.delivery_date = terms.promise(candidate)
+        if terms.service is None and not candidate.is_pickup:
+            # Without a carrier service the transit time is unknown: no delivery is promised
+            # (ranking still compares when the units can leave).
+            report.delivery_date = None
     values = [terms.rank_values(strategy, contenders) for strategy in terms.ranking]
     codes = [candidate.code for candidate, _report, _covered in contenders]
     keys = list(zip(*values, codes, strict=True))
