@@ -251,8 +251,8 @@ def main(arguments) -> int:
             peers.append(sample_noop(app, hostname, count, counter))
     finally:
         worker.stop()
-        # The samples' queues leave kombu's exchange bindings behind: leave the database clean.
-        for key in counter.scan_iter("_kombu.binding*.b8-*"):
+        # The samples' queues leave kombu's bindings behind: leave the database clean.
+        for key in counter.scan_iter("_kombu.binding*"):
             counter.delete(key)
         shutil.rmtree(mail_directory, ignore_errors=True)
         from django.db import connections

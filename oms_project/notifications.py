@@ -389,24 +389,29 @@ def _send_batch(
     return sent, refused, failure
 
 
+_MARK_SENT = (
+    "UPDATE {table} SET status = %s, sent_at = %s, claimed_at = NULL, error = '', "
+    "attempts = attempts + 1 {source}WHERE id = %s"
+)
+# Turns synchronous commit off for the statement's own transaction (autocommit).
+_ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit "
+
+
 def _mark_sent(message_pk: int) -> None:
     """Mark one e-mail of a batch sent, committed before the next is handed over.
 
-    Written out, as it runs once per e-mail. On PostgreSQL its commit does not wait for the
-    log flush (`synchronous_commit` off for this transaction only, unless the caller's
-    transaction is still open): a database crash can lose the marks of the last fraction of a
-    second (a few times `wal_writer_delay`), and those e-mails then go again.
+    One written-out statement, as it runs once per e-mail. On PostgreSQL, outside a caller's
+    transaction, the statement's own commit does not wait for the log flush: a database crash
+    can lose the marks of the last fraction of a second (a few times `wal_writer_delay`), and
+    those e-mails then go again.
     """
-    table = connection.ops.quote_name(EmailMessage._meta.db_table)
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
-        if own_transaction and connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, sent_at = %s, claimed_at = NULL, error = '', "
-            "attempts = attempts + 1 WHERE id = %s",
-            [EmailMessage.Status.SENT, timezone.now(), message_pk],
-        )
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
+    sql = _MARK_SENT.format(
+        table=connection.ops.quote_name(EmailMessage._meta.db_table),
+        source=_ASYNC_COMMIT if asynchronous else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [EmailMessage.Status.SENT, timezone.now(), message_pk])
 
 
 def _mail(message: EmailMessage, connection=None) -> EmailMultiAlternatives:
