@@ -98,19 +98,25 @@ def handed_back(monkeypatch) -> list:
     return calls
 
 
-def test_a_broken_connection_ends_the_batch_and_leaves_the_rest_queued(monkeypatch):
-    own, broken, later = queued(3)
+def failing_for(monkeypatch, recipient: str, error: Exception) -> list:
+    """Make the mail server raise `error` for `recipient`; return what it accepted."""
     sent = []
 
     def send_messages(self, messages):
-        if messages[0].to == [broken.to]:
-            raise ConnectionError("connection reset")
+        if messages[0].to == [recipient]:
+            raise error
         sent.extend(messages)
         return len(messages)
 
     monkeypatch.setattr(
         "django.core.mail.backends.locmem.EmailBackend.send_messages", send_messages
     )
+    return sent
+
+
+def test_a_broken_connection_ends_the_batch_and_leaves_the_rest_queued(monkeypatch):
+    own, broken, later = queued(3)
+    sent = failing_for(monkeypatch, broken.to, ConnectionError("connection reset"))
     calls = handed_back(monkeypatch)
     assert email_send_queued(message_pk=own.pk) == 1
     assert [message.to for message in sent] == [[own.to]]
@@ -126,17 +132,8 @@ def test_a_broken_connection_ends_the_batch_and_leaves_the_rest_queued(monkeypat
 
 def test_a_message_the_server_refuses_fails_alone_and_the_batch_goes_on(monkeypatch):
     own, refused, later = queued(3)
-    sent = []
-
-    def send_messages(self, messages):
-        if messages[0].to == [refused.to]:
-            raise SMTPRecipientsRefused({refused.to: (550, b"no such user")})
-        sent.extend(messages)
-        return len(messages)
-
-    monkeypatch.setattr(
-        "django.core.mail.backends.locmem.EmailBackend.send_messages", send_messages
-    )
+    error = SMTPRecipientsRefused({refused.to: (550, b"no such user")})
+    sent = failing_for(monkeypatch, refused.to, error)
     calls = handed_back(monkeypatch)
     assert email_send_queued(message_pk=own.pk) == 2
     assert [message.to for message in sent] == [[own.to], [later.to]]
