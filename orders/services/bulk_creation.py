@@ -91,7 +91,7 @@ class _Draft:
     plan: Plan | None = None
     decision: RoutingDecision | None = None
     fulfillment: list[tuple[FulfillmentOrder, str]] = field(default_factory=list)
-    refusal: InsufficientStock | None = None
+    refusal: InsufficientStock | OrderValidationError | None = None
     payments: list[Payment] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list)
     allocations: dict[int, list[dict]] = field(default_factory=dict)
@@ -331,6 +331,13 @@ def _route(draft: _Draft, router: BatchRouter) -> None:
         destination=draft.data.get("shipping_address"),
         service_level=draft.resolved["service_level"],
     )
+    if plan.short and _method(draft) != FulfillmentMethod.PICKUP and plan.destination_unserved:
+        country = (draft.data.get("shipping_address") or {}).get("country") or "this address"
+        draft.refusal = OrderValidationError(
+            f"No location of channel {draft.channel.code} ships to {country}.",
+            errors={"shipping_address": {"country": [f"No location ships to {country}."]}},
+        )
+        return
     allow_backorder = (
         draft.channel.shortage_policy == SalesChannel.ShortagePolicy.BACKORDER
         if draft.is_paid

@@ -413,3 +413,24 @@ def test_a_payment_reference_reused_for_another_amount_is_refused(api, stock):
     assert other.json()["code"] == "payment_error"
     assert "reference" in other.json()["errors"]
     assert Order.objects.get(number=number).paid_total == 2
+
+
+@pytest.mark.parametrize("policy", ["reject", "backorder"])
+def test_an_address_no_location_ships_to_is_a_validation_error(api, shop, stock, policy):
+    from warehouses.models import Warehouse
+
+    shop["channel"].shortage_policy = policy
+    shop["channel"].save()
+    for code in ("EAST", "WEST"):
+        warehouse = Warehouse.objects.get(code=code)
+        warehouse.ships_to_countries = ["US"]
+        warehouse.save()
+    stock("A", "EAST", 5)
+    address = {"line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
+    refused = post(api, "/api/v1/orders/", body(shipping_address=address))
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["code"] == "validation_error"
+    errors = refused.json()["errors"]
+    assert errors == {"shipping_address": {"country": ["No location ships to FR."]}}
+    assert not Order.objects.exists()
+    assert post(api, "/api/v1/orders/", body()).status_code == 201  # to the US it goes

@@ -34,7 +34,8 @@ def candidate_reports(
             if free > 0:
                 held[product_id] = free
         if not held:
-            reports.append(CandidateReport(candidate.id, candidate.code, [NO_STOCK], []))
+            rejected = [NO_STOCK, *terms.destination_rejection(candidate)]
+            reports.append(CandidateReport(candidate.id, candidate.code, rejected, []))
             continue
         stock, notes = held, []
         if restricted and not restricted.keys().isdisjoint(held):

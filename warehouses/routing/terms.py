@@ -11,6 +11,7 @@ from functools import lru_cache
 from warehouses.routing.distance import great_circle_km
 from warehouses.routing.promise import delivery_date, ship_date
 from warehouses.routing.types import (
+    SHIPS_ELSEWHERE,
     STANDARD_FREIGHT,
     Candidate,
     DemandLine,
@@ -185,9 +186,14 @@ class OrderTerms:
             rejected.append(
                 f"daily capacity reached ({candidate.routed_today}/{candidate.daily_capacity})"
             )
-        if self._ships_elsewhere(candidate):
-            rejected.append(f"does not ship to {self.destination.country or 'this address'}")
+        rejected.extend(self.destination_rejection(candidate))
         return rejected
+
+    def destination_rejection(self, candidate: Candidate) -> list[str]:
+        """The reason the location cannot serve the destination, if it cannot."""
+        if self._ships_elsewhere(candidate):
+            return [f"{SHIPS_ELSEWHERE} {self.destination.country or 'this address'}"]
+        return []
 
     def _paused_by(self, candidate: Candidate) -> list:
         now = self.now

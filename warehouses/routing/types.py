@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 STANDARD_FREIGHT = "standard"
+# How a candidate's report begins when it does not ship to the order's destination.
+SHIPS_ELSEWHERE = "does not ship to"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,14 @@ class Plan:
         if self._reports is None:
             self._reports = self.report_builder()
         return self._reports
+
+    @property
+    def destination_unserved(self) -> bool:
+        """Whether no candidate location ships to the destination (so no stock ever could)."""
+        return bool(self.candidates) and all(
+            any(reason.startswith(SHIPS_ELSEWHERE) for reason in report.rejected)
+            for report in self.candidates
+        )
 
     @property
     def location_ids(self) -> list[int]:
