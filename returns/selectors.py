@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 
+from orders import pricing
 from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.states import OrderStatus
 from returns.models import (
@@ -135,7 +136,8 @@ def refunded_totals(*, order: Order) -> dict[str, Decimal]:
     totals = Refund.objects.filter(order=order).aggregate(
         amount=Sum("amount"), shipping_amount=Sum("shipping_amount")
     )
-    return {key: value or ZERO for key, value in totals.items()}
+    # Money to the cent: SQLite sums decimals as floats (0.1 + 0.2 = 0.30000000000000004).
+    return {key: pricing.money(value or ZERO) for key, value in totals.items()}
 
 
 def order_refundable(*, order: Order) -> Decimal:

@@ -282,3 +282,15 @@ def test_an_exchange_for_a_silent_order_is_silent_too(delivered, stock):
     exchange = return_request.exchange_order
     assert exchange.notify_customer is False
     assert not EmailMessage.objects.filter(reference=f"order:{exchange.number}").exists()
+
+
+def test_what_is_left_to_refund_is_money_to_the_cent(delivered):
+    for amount in ("0.10", "0.20"):  # a float sum would be 0.30000000000000004
+        order_refund(order=delivered, kind="goodwill", amount=Decimal(amount), reason="Sorry",
+                     actor="test")
+    with pytest.raises(RefundExceedsPaid) as error:
+        order_refund(order=delivered, kind="goodwill", amount=Decimal("999.00"), reason="Too much",
+                     actor="test")
+    left = error.value.extra["refundable"]
+    assert left == str(delivered.paid_total - Decimal("0.30"))
+    assert len(left.split(".")[1]) == 2
