@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from inventory.arrivals import free_stock_batched
 from inventory.models import MovementReason, Product, StockLevel
 from inventory.services import stock_change, stock_set
 from oms_project.errors import OmsError, ValidationFailed
@@ -75,11 +76,12 @@ def stock_adjust_batch(
     results = [AdjustmentResult(index, item.sku, item.warehouse)
                for index, item in enumerate(adjustments)]
     if not atomic:
-        for item, result in zip(adjustments, results, strict=True):
-            _apply(item, result, products, warehouses, actor, reference)
+        with free_stock_batched():  # waiting orders hear of the batch once
+            for item, result in zip(adjustments, results, strict=True):
+                _apply(item, result, products, warehouses, actor, reference)
         return results
     try:
-        with transaction.atomic():
+        with transaction.atomic(), free_stock_batched():
             order = _lock_order(adjustments, products, warehouses)
             for index in order:
                 _apply(adjustments[index], results[index], products, warehouses, actor, reference)

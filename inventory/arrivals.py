@@ -6,7 +6,9 @@ backorders). Listeners get the product ids once the change is committed and shou
 the work to a task.
 """
 
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -21,10 +23,36 @@ def free_stock_listener_register(listener: Callable[[list[int]], None]) -> None:
 
 
 def free_stock_rose(*, level_ids: Iterable[int]) -> None:
-    """Call the listeners after commit with the products of these stock levels."""
+    """Call the listeners after commit with the products of these stock levels (once for a
+    whole `free_stock_batched` block)."""
+    if not _LISTENERS:
+        return
+    batch = getattr(_batch, "level_ids", None)
+    if batch is not None:
+        batch.update(level_ids)
+        return
     level_ids = sorted(set(level_ids))
-    if level_ids and _LISTENERS:
+    if level_ids:
         transaction.on_commit(lambda: _notify(level_ids))
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def free_stock_batched():
+    """Collect the stock the block frees and tell the listeners once (e.g. a batch of stock
+    adjustments), instead of once per stock change."""
+    if getattr(_batch, "level_ids", None) is not None:  # already collecting: join it
+        yield
+        return
+    _batch.level_ids = set()
+    try:
+        yield
+        level_ids = _batch.level_ids
+    finally:
+        _batch.level_ids = None
+    free_stock_rose(level_ids=level_ids)
 
 
 def _notify(level_ids: list[int]) -> None:

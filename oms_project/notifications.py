@@ -117,15 +117,13 @@ def email_send_many(*, message_pks: list[int]) -> int:
     """Send each of these e-mails unless it is sent (batched as `email_send_queued` does);
     return how many went out. An e-mail that fails is handed to its own send task, which
     retries it with backoff; the others still go."""
-    from oms_project.tasks import email_send_task
-
     sent = 0
     for message_pk in message_pks:
         try:
             sent += email_send_queued(message_pk=message_pk)
         except Exception:
             logger.warning("E-mail %s failed in a batch; its own task retries it", message_pk)
-            email_send_task.apply_async((message_pk,), countdown=FIRST_RETRY_SECONDS)
+            _enqueue(message_pk, countdown=FIRST_RETRY_SECONDS)
     return sent
 
 
@@ -201,8 +199,12 @@ def _withheld(messages: list[EmailMessage]) -> dict[int, str]:
 
 
 def _withhold(reasons: dict[int, str]) -> None:
+    """Mark the e-mails withheld with their reasons (one UPDATE per distinct reason)."""
+    by_reason: dict[str, list[int]] = {}
     for pk, reason in reasons.items():
-        EmailMessage.objects.filter(pk=pk).update(
+        by_reason.setdefault(reason, []).append(pk)
+    for reason, pks in by_reason.items():
+        EmailMessage.objects.filter(pk__in=pks).update(
             status=EmailMessage.Status.WITHHELD, error=reason[:2000], claimed_at=None
         )
 

@@ -117,3 +117,27 @@ def test_a_count_up_fills_and_a_count_down_does_not_try(
     with django_capture_on_commit_callbacks(execute=True):
         stock_set(level=level, on_hand=4)
     assert calls == [[shop["products"]["A"].pk]]
+
+
+def test_a_batch_of_adjustments_tells_the_listeners_once(
+    shop, stock, django_capture_on_commit_callbacks, monkeypatch
+):
+    from inventory.adjustments import Adjustment, stock_adjust_batch
+
+    calls = []
+    monkeypatch.setattr(
+        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
+    )
+    products = shop["products"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        results = stock_adjust_batch(
+            adjustments=[
+                Adjustment(sku=sku, warehouse="EAST", reason="receipt", delta=2)
+                for sku in ("A", "B", "C")
+            ],
+            actor="test",
+            atomic=True,
+        )
+    assert [result.status for result in results] == ["applied"] * 3
+    assert calls == [sorted(product.pk for product in products.values())]
+    assert len(callbacks) == 1
