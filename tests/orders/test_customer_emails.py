@@ -63,3 +63,14 @@ def test_delivery_sends_the_delivered_email_once(shop, stock):
     [delivered] = emails(order, "order_delivered")
     assert delivered.subject == f"Your Web shop order {order.number} was delivered"
     assert delivered.to == "jane@example.com"
+
+
+def test_plain_text_parts_are_not_html_escaped_and_the_html_part_is(shop, stock):
+    shop["channel"].name = "Smith & Sons <Outlet>"
+    shop["channel"].save()
+    order = paid_order(shop, stock, quantity_a=1)
+    [confirmation] = emails(order, "order_confirmation")
+    assert confirmation.subject == f"Your Smith & Sons <Outlet> order {order.number} is confirmed"
+    assert "at Smith & Sons <Outlet>." in confirmation.body_text
+    assert "Smith &amp; Sons &lt;Outlet&gt;" in confirmation.body_html
+    assert "Smith & Sons <Outlet>" not in confirmation.body_html
