@@ -1,5 +1,5 @@
 """Telling whoever waits for stock that free stock rose (a receipt, a count or adjustment up, a
-transfer received, a reservation released).
+transfer received, a reservation released, a stock import).
 
 Inventory knows nothing of orders: the orders app registers a listener here (it fills
 backorders). Listeners get the product ids once the change is committed and should only hand
@@ -9,6 +9,7 @@ the work to a task.
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -22,18 +23,29 @@ def free_stock_listener_register(listener: Callable[[list[int]], None]) -> None:
         _LISTENERS.append(listener)
 
 
-def free_stock_rose(*, level_ids: Iterable[int]) -> None:
-    """Call the listeners after commit with the products of these stock levels (once for a
-    whole `free_stock_batched` block)."""
+@dataclass
+class _Freed:
+    """Stock freed so far: by stock level, or by product where the writer knows it already
+    (a stock import names thousands of levels, and looking them up again would cost a query
+    with as many parameters)."""
+
+    level_ids: set[int] = field(default_factory=set)
+    product_ids: set[int] = field(default_factory=set)
+
+
+def free_stock_rose(*, level_ids: Iterable[int] = (), product_ids: Iterable[int] = ()) -> None:
+    """Call the listeners after commit with these products and those of these stock levels
+    (once for a whole `free_stock_batched` block)."""
     if not _LISTENERS:
         return
-    batch = getattr(_batch, "level_ids", None)
+    batch = getattr(_batch, "freed", None)
     if batch is not None:
-        batch.update(level_ids)
+        batch.level_ids.update(level_ids)
+        batch.product_ids.update(product_ids)
         return
-    level_ids = sorted(set(level_ids))
-    if level_ids:
-        transaction.on_commit(lambda: _notify(level_ids))
+    level_ids, product_ids = sorted(set(level_ids)), sorted(set(product_ids))
+    if level_ids or product_ids:
+        transaction.on_commit(lambda: _notify(level_ids, product_ids))
 
 
 _batch = threading.local()
@@ -43,21 +55,23 @@ _batch = threading.local()
 def free_stock_batched():
     """Collect the stock the block frees and tell the listeners once (e.g. a batch of stock
     adjustments), instead of once per stock change."""
-    if getattr(_batch, "level_ids", None) is not None:  # already collecting: join it
+    if getattr(_batch, "freed", None) is not None:  # already collecting: join it
         yield
         return
-    _batch.level_ids = set()
+    _batch.freed = _Freed()
     try:
         yield
-        level_ids = _batch.level_ids
+        freed = _batch.freed
     finally:
-        _batch.level_ids = None
-    free_stock_rose(level_ids=level_ids)
+        _batch.freed = None
+    free_stock_rose(level_ids=freed.level_ids, product_ids=freed.product_ids)
 
 
-def _notify(level_ids: list[int]) -> None:
-    product_ids = sorted(
-        set(StockLevel.objects.filter(pk__in=level_ids).values_list("product_id", flat=True))
-    )
+def _notify(level_ids: list[int], product_ids: list[int]) -> None:
+    products = set(product_ids)
+    if level_ids:
+        products.update(
+            StockLevel.objects.filter(pk__in=level_ids).values_list("product_id", flat=True)
+        )
     for listener in list(_LISTENERS):
-        listener(product_ids)
+        listener(sorted(products))

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.arrivals import free_stock_rose
 from inventory.imports.errors import ImportFileInvalid
 from inventory.imports.orm_writer import stock_import_with_orm
 from inventory.imports.outcome import ErrorSink, ImportCounts
@@ -109,8 +110,10 @@ def import_job_run(*, job_id: int, write_path: str | None = None) -> ImportJob:
 
     Does nothing for a job that is no longer pending (a redelivered task). A dry run and an
     all-or-nothing run with bad rows write nothing (status `failed` for the latter); otherwise
-    the valid rows are written with their ledger rows. Never raises for bad input: file errors
-    found while reading end the job as `failed` with a message.
+    the valid rows are written with their ledger rows, and once they are committed the orders
+    waiting for stock hear, in one notice for the whole file, of the products whose free stock
+    rose. Never raises for bad input: file errors found while reading end the job as `failed`
+    with a message.
     """
     write_path = write_path or default_write_path()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
@@ -120,6 +123,7 @@ def import_job_run(*, job_id: int, write_path: str | None = None) -> ImportJob:
     if not claimed:
         return job
     errors = ErrorSink()
+    counts = ImportCounts()
     try:
         with job.file.open("rb") as stored:
             counts = _run(job, stored, errors, write_path)
@@ -132,7 +136,15 @@ def import_job_run(*, job_id: int, write_path: str | None = None) -> ImportJob:
         raise
     finally:
         errors.close()
+    if _is_written(job):
+        # After the job's outcome is saved: a listener's failure must not turn it to failed.
+        free_stock_rose(product_ids=counts.freed_product_ids)
     return job
+
+
+def _is_written(job: ImportJob) -> bool:
+    """Whether the job kept the rows it wrote (the same rule as `_run`'s `keep`)."""
+    return job.status == ImportJob.Status.COMPLETED and not job.is_dry_run
 
 
 def _run(job: ImportJob, stored, errors: ErrorSink, write_path: str) -> ImportCounts:

@@ -72,6 +72,7 @@ def _import_chunk(chunk, first_rows, reference, actor, errors, counts) -> None:
             row.fail(failure, number=level.allocated if level else 0)
             row.error_value = str(new_on_hand)
             continue
+        free_before = _free_to_sell(level)
         if level is None:
             level = StockLevel(product_id=pair[0], warehouse_id=pair[1], on_hand=new_on_hand,
                                updated_at=now, **_settings(row, None))
@@ -90,6 +91,8 @@ def _import_chunk(chunk, first_rows, reference, actor, errors, counts) -> None:
                 setattr(level, name, value)
             changed_levels.append(level)
             counts.updated += 1
+        if _free_to_sell(level) > free_before:
+            counts.freed_product_ids.add(pair[0])
         if new_on_hand != current_on_hand:
             movements.append((level, new_on_hand - current_on_hand))
     for row in chunk:
@@ -123,6 +126,13 @@ def _state_failure(new_on_hand: int, allocated: int) -> str | None:
     if new_on_hand < allocated:
         return RowError.BELOW_ALLOCATED
     return None
+
+
+def _free_to_sell(level: StockLevel | None) -> int:
+    """Units of the level that an order could take (none where there is no level yet)."""
+    if level is None:
+        return 0
+    return max(level.on_hand - level.allocated - level.safety_stock, 0)
 
 
 def _result_of(row: ParsedRow) -> int | None:

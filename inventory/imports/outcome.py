@@ -6,7 +6,7 @@ the first `INLINE_ERRORS` are also kept for the job's `errors` field and the API
 
 import csv
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inventory.imports.errors import row_error_message
 from inventory.imports.reader import ParsedRow
@@ -18,11 +18,15 @@ ERROR_CSV_HEADER = ("row", "sku", "warehouse", "code", "message")
 
 @dataclass
 class ImportCounts:
+    """A run's row counts, and the products whose free stock (on hand less allocated and
+    safety stock) its rows raise: waiting orders hear of those once the rows are committed."""
+
     total_rows: int = 0
     error_rows: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    freed_product_ids: set[int] = field(default_factory=set)
 
 
 class ErrorSink:

@@ -147,7 +147,8 @@ SELECT checked.*,
            s.error_number AS staged_error_number, s.first_row,
            s.safety_stock, s.reorder_point, s.reorder_quantity,
            p.id AS product_id, w.id AS warehouse_id, l.id AS level_id,
-           l.on_hand AS current_on_hand, l.allocated AS current_allocated, n.new_on_hand,
+           l.on_hand AS current_on_hand, l.allocated AS current_allocated,
+           l.safety_stock AS current_safety_stock, n.new_on_hand,
            CASE WHEN s.error_code IS NOT NULL THEN s.error_code
                 WHEN p.id IS NULL THEN '{unknown_sku}'
                 WHEN w.id IS NULL THEN '{unknown_warehouse}'
@@ -181,7 +182,9 @@ SELECT count(*) FILTER (WHERE level_id IS NULL), count(*) FILTER (WHERE level_id
 # New levels are inserted (a level someone else created meanwhile is skipped, not
 # overwritten), changed ones updated under the `on_hand >= allocated` guard, and the ledger
 # written for exactly the rows that were, in file order. Only when some row was skipped are
-# the skipped rows looked for and reported.
+# the skipped rows looked for and reported. The products of the written rows that leave more
+# free to sell (on hand less allocated and safety stock) than before are returned, for the
+# orders waiting for them.
 _WRITE = """
 WITH inserted AS (
     INSERT INTO {level} (product_id, warehouse_id, on_hand, allocated, safety_stock,
@@ -232,7 +235,22 @@ WITH inserted AS (
      WHERE r.row_number = gone.row_number
        AND (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) <> %s
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
+       ARRAY(
+           SELECT r.product_id
+             FROM {resolved} r
+             JOIN inserted i ON i.product_id = r.product_id AND i.warehouse_id = r.warehouse_id
+            WHERE r.error_code IS NULL AND r.level_id IS NULL
+              AND r.new_on_hand - COALESCE(r.safety_stock, 0) > 0
+            UNION
+           SELECT r.product_id
+             FROM {resolved} r
+             JOIN updated u ON u.id = r.level_id
+            WHERE r.error_code IS NULL
+              AND GREATEST(r.new_on_hand - r.current_allocated
+                           - COALESCE(r.safety_stock, r.current_safety_stock), 0)
+                > GREATEST(r.current_on_hand - r.current_allocated - r.current_safety_stock, 0)
+       )
 """
 
 _COUNTS = """
@@ -275,10 +293,12 @@ def _validate_and_write(
             expected_new + expected_changed,
         ],
     )
+    _inserted, _updated, freed_product_ids = cursor.fetchone()
     cursor.execute(_COUNTS.format(**names))
     error_rows, inserted, updated, unchanged = cursor.fetchone()
     return ImportCounts(
-        error_rows=error_rows, inserted=inserted, updated=updated, unchanged=unchanged
+        error_rows=error_rows, inserted=inserted, updated=updated, unchanged=unchanged,
+        freed_product_ids=set(freed_product_ids),
     )
 
 

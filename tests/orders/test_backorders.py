@@ -141,3 +141,139 @@ def test_a_batch_of_adjustments_tells_the_listeners_once(
     assert [result.status for result in results] == ["applied"] * 3
     assert calls == [sorted(product.pk for product in products.values())]
     assert len(callbacks) == 1
+
+
+WRITE_PATHS = ["orm", pytest.param("copy", marks=pytest.mark.postgres)]
+
+
+def stock_import(content: str, *, write_path: str, **options):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from inventory.imports import import_job_create, import_job_run
+
+    job = import_job_create(
+        file=SimpleUploadedFile("stock.csv", content.encode(), content_type="text/csv"),
+        actor="user:ops",
+        run=False,
+        **options,
+    )
+    return import_job_run(job_id=job.pk, write_path=write_path)
+
+
+@pytest.fixture
+def fill_requests(monkeypatch):
+    """The product ids each backorder fill was asked for, in order."""
+    calls = []
+    monkeypatch.setattr(
+        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
+    )
+    return calls
+
+
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
+def test_a_stock_import_that_raises_stock_fills_the_waiting_order(
+    shop, stock, django_capture_on_commit_callbacks, write_path
+):
+    waiting = backordered(shop)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = stock_import("sku,warehouse,on_hand\nA,EAST,5\n", write_path=write_path)
+
+    assert job.status == "completed"
+    waiting.refresh_from_db()
+    assert waiting.status == "processing"
+    assert waiting.lines.get().quantity_allocated == 2
+
+
+def test_a_stock_file_uploaded_over_the_api_fills_the_waiting_order(
+    shop, stock, make_client, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    waiting = backordered(shop)
+    upload = SimpleUploadedFile(
+        "stock.csv", b"sku,warehouse,delta\nA,WEST,+2\n", content_type="text/csv"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = make_client(scopes=["inventory:write"]).post(
+            "/api/v1/inventory/imports/", {"file": upload}, format="multipart"
+        )
+
+    assert response.status_code == 201, response.content
+    waiting.refresh_from_db()
+    assert waiting.status == "processing"
+    assert waiting.lines.get().quantity_allocated == 2
+
+
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
+def test_a_stock_import_tells_waiting_orders_only_after_it_commits(
+    shop, stock, django_capture_on_commit_callbacks, fill_requests, write_path
+):
+    backordered(shop)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        stock_import("sku,warehouse,on_hand\nA,EAST,5\n", write_path=write_path)
+        assert fill_requests == [], "waiting orders were told before the import committed"
+
+    for callback in callbacks:
+        callback()
+    assert fill_requests == [[shop["products"]["A"].pk]]
+
+
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
+@pytest.mark.parametrize(
+    ("content", "options", "status"),
+    [
+        ("sku,warehouse,on_hand\nA,EAST,1\nB,EAST,3\n", {}, "completed"),
+        ("sku,warehouse,on_hand,safety_stock\nA,EAST,8,5\nC,WEST,2,2\n", {}, "completed"),
+        ("sku,warehouse,delta\nC,EAST,4\nQ,EAST,1\n", {}, "failed"),
+        ("sku,warehouse,delta\nC,EAST,4\n", {"is_dry_run": True}, "completed"),
+    ],
+    ids=["lowered-or-unchanged", "held-as-safety-stock", "rejected-file", "dry-run"],
+)
+def test_a_stock_import_that_frees_no_stock_tells_nobody(
+    shop, stock, django_capture_on_commit_callbacks, fill_requests, write_path, content,
+    options, status,
+):
+    stock("A", "EAST", 3)
+    stock("B", "EAST", 3)
+    waiting = order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(lines=[{"sku": "C", "quantity": 2, "unit_price": Decimal("10.00")}]),
+    )
+    assert waiting.status == "backordered"
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        job = stock_import(content, write_path=write_path, **options)
+
+    assert job.status == status
+    assert fill_requests == []
+    assert callbacks == []
+    assert Order.objects.get(pk=waiting.pk).status == "backordered"
+
+
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
+def test_a_large_stock_import_tells_the_listeners_once(
+    shop, stock, django_capture_on_commit_callbacks, fill_requests, monkeypatch, write_path
+):
+    from functools import partial
+
+    from inventory.imports import jobs, reader
+    from tests.factories import ProductFactory, WarehouseFactory
+
+    monkeypatch.setattr(jobs, "iter_row_chunks", partial(reader.iter_row_chunks, size=7))
+    products = [ProductFactory(sku=f"BULK-{number:03}") for number in range(40)]
+    for code in ("NORTH", "SOUTH"):
+        WarehouseFactory(code=code)
+    rows = [f"{product.sku},{code},{number + 1}"
+            for number, product in enumerate(products) for code in ("NORTH", "SOUTH")]
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        job = stock_import("sku,warehouse,on_hand\n" + "\n".join(rows) + "\n",
+                           write_path=write_path)
+
+    assert (job.status, job.inserted) == ("completed", 80)
+    assert fill_requests == [sorted(product.pk for product in products)]
+    assert len(callbacks) == 1
