@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from oms_project.errors import OmsError
@@ -25,6 +26,7 @@ from orders.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
     Order,
+    OrderEvent,
     RoutingDecision,
     RoutingRuleSet,
 )
@@ -185,7 +187,7 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
     readonly_fields = ["order", "warehouse", "status", "status_before_hold", "hold_reason",
                        "service_level", "promised_ship_date", "promised_delivery_date",
                        "routing_decision", "shipment", "packed_at", "pickup_code_used_at",
-                       "created_at", "updated_at"]
+                       "created_at", "updated_at", "work_history"]
     fields = readonly_fields
     actions = ["start_picking", "ship_packed", "mark_ready_for_pickup", "close_shipped",
                "reroute", "batch_pick_list"]
@@ -204,6 +206,23 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
     @admin.display(description="Order", ordering="order__number")
     def order_number(self, fulfillment_order: FulfillmentOrder) -> str:
         return fulfillment_order.order.number
+
+    @admin.display(description="Work history")
+    def work_history(self, fulfillment_order: FulfillmentOrder) -> str:
+        """The fulfillment order's own events, so the location sees why its work changed
+        (e.g. a re-pack after units were cancelled), without reading the order's timeline."""
+        events = OrderEvent.objects.filter(
+            order_id=fulfillment_order.order_id, data__fulfillment_order=fulfillment_order.pk
+        ).order_by("pk")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>{} {} {}: {}</li>",
+                ((f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M}", event.actor,
+                  f"{event.from_status} → {event.to_status}" if event.to_status else event.type,
+                  event.message) for event in events),
+            ),
+        )
 
     @admin.display(description="Documents")
     def documents(self, fulfillment_order: FulfillmentOrder) -> str:

@@ -22,7 +22,8 @@ F = FulfillmentStatus
 FULFILLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     F.OPEN: frozenset({F.PICKING, F.ON_HOLD, F.CANCELLED}),
     F.PICKING: frozenset({F.PACKED, F.ON_HOLD, F.CANCELLED}),
-    F.PACKED: frozenset({F.SHIPPED, F.READY_FOR_PICKUP, F.ON_HOLD, F.CANCELLED}),
+    # Back to picking when units leave a packed parcel: its pack check no longer holds.
+    F.PACKED: frozenset({F.SHIPPED, F.READY_FOR_PICKUP, F.PICKING, F.ON_HOLD, F.CANCELLED}),
     F.SHIPPED: frozenset({F.CLOSED}),
     F.READY_FOR_PICKUP: frozenset({F.CLOSED, F.CANCELLED}),
     F.CLOSED: frozenset(),

@@ -137,3 +137,26 @@ def test_dry_run_shows_where_orders_would_go_and_saves_nothing(admin_client, pla
     assert row["now"]["delivery"] == row["simulated"]["delivery"]
     assert not RoutingRuleSet.objects.exists()
     assert FulfillmentOrder.objects.get(order=order).warehouse.code == "EAST"
+
+
+def test_fulfillment_order_page_shows_a_repack_after_a_cancellation(admin_client, placed):
+    from orders.services import order_cancel
+    from orders.services.fulfillment import fulfillment_pack, fulfillment_pick_start
+
+    order, fulfillment_order = placed
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
+    order_cancel(order=order, actor="support", reason="too many",
+                 lines={order.lines.get().pk: 1})
+
+    page = admin_client.get(
+        reverse("admin:orders_fulfillmentorder_change", args=[fulfillment_order.pk])
+    )
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Picking" in html and "Packed and verified" in html
+    assert "Cancelled: too many; re-pack without 1 x A" in html
+    pack = admin_client.get(reverse("admin:orders_fulfillmentorder_pack",
+                                    args=[fulfillment_order.pk]))
+    assert pack.context["expected"] == {"A": 1}

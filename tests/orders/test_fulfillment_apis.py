@@ -134,3 +134,34 @@ def test_collect_with_a_wrong_code_is_refused(shop, stock, wms):
     assert wms.post(f"{base}/collect/", {"code": code}, format="json").json()["status"] == "closed"
     used = wms.post(f"{base}/collect/", {"code": code}, format="json")
     assert used.status_code == 409 and used.json()["code"] == "pickup_code_used"
+
+
+def test_cancelling_units_of_a_packed_fulfillment_order_over_the_api_asks_for_a_repack(
+    placed, wms, api
+):
+    from tests.orders.shipping import post_json
+
+    order, fulfillment_order = placed
+    base = f"/api/v1/fulfillment-orders/{fulfillment_order.pk}"
+    wms.post(f"{base}/pick/")
+    wms.post(f"{base}/pack/", {"items": [{"sku": "A", "quantity": 2}]}, format="json")
+    line_id = order.lines.get().pk
+
+    response = post_json(api, f"/api/v1/orders/{order.number}/cancel/",
+                         {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "too many"})
+
+    assert response.status_code == 200, response.content
+    repack = [event for event in response.json()["events"]
+              if event["type"] == "fulfillment_status_changed"
+              and event["from_status"] == "packed"]
+    assert [(event["to_status"], event["message"]) for event in repack] == [
+        ("picking", f"FO-{fulfillment_order.pk} at EAST: Cancelled: too many; "
+                    "re-pack without 1 x A")
+    ]
+    current = wms.get(f"{base}/").json()
+    assert (current["status"], current["packed_at"]) == ("picking", None)
+    assert [(line["sku"], line["quantity"]) for line in current["lines"]] == [("A", 1)]
+    refused = wms.post(f"{base}/ship/", {"tracking_number": "1Z1"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
+    packed = wms.post(f"{base}/pack/", {"items": [{"sku": "A", "quantity": 1}]}, format="json")
+    assert packed.json()["status"] == "packed"

@@ -405,3 +405,130 @@ def test_reroute_only_to_a_location_the_order_may_be_filled_from(shop, stock, ta
     source.refresh_from_db()
     assert source.status == "open"
     assert reserved(order) == [("EAST", "A", 2)]
+
+
+def packed_fulfillment_order(order):
+    fulfillment_order = FulfillmentOrder.objects.get(order=order, warehouse__code="EAST")
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="packer")
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=[{"sku": "A", "quantity": 2}],
+                     actor="packer")
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "packed" and fulfillment_order.packed_at is not None
+    return fulfillment_order
+
+
+def test_cancelling_units_of_a_packed_fulfillment_order_sends_it_back_to_packing(shop, stock):
+    stock("A", "EAST", 5)
+    order = order_create(channel=shop["channel"], data=order_data(), actor="test")
+    fulfillment_order = packed_fulfillment_order(order)
+    with pytest.raises(InvalidTransition):
+        fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="packer")
+
+    order_cancel(order=order, actor="support", reason="customer wants one",
+                 lines={order.lines.get().pk: 1})
+
+    fulfillment_order.refresh_from_db()
+    assert (fulfillment_order.status, fulfillment_order.packed_at) == ("picking", None)
+    assert list(fulfillment_order.lines.values_list("order_line__sku", "quantity")) == [("A", 1)]
+    event = OrderEvent.objects.get(order=order, type="fulfillment_status_changed",
+                                   from_status="packed")
+    assert event.to_status == "picking"
+    assert event.message == (
+        f"FO-{fulfillment_order.pk} at EAST: Cancelled: customer wants one; "
+        "re-pack without 1 x A"
+    )
+    assert event.data["removed"] == {"A": 1}
+    assert event.data["items"] == {"A": 1}
+    with pytest.raises(InvalidTransition):
+        fulfillment_ship(fulfillment_order=fulfillment_order, actor="packer")
+    with pytest.raises(PackMismatch) as stale:
+        fulfillment_pack(fulfillment_order=fulfillment_order,
+                         scans=[{"sku": "A", "quantity": 2}], actor="packer")
+    assert stale.value.errors == {"items": {"A": ["Expected 1, scanned 2."]}}
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A"], actor="packer")
+    fulfillment_ship(fulfillment_order=fulfillment_order, actor="packer")
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "shipped"
+    assert list(fulfillment_order.shipment.lines.values_list("quantity", flat=True)) == [1]
+
+
+def test_cancelling_every_unit_of_a_packed_fulfillment_order_cancels_it_with_the_reason(
+    shop, stock
+):
+    stock("A", "EAST", 5)
+    stock("B", "WEST", 5)
+    order = order_create(channel=shop["channel"], data=two_line_data(), actor="test")
+    east = packed_fulfillment_order(order)
+    west = FulfillmentOrder.objects.get(order=order, warehouse__code="WEST")
+    line_a = order.lines.get(sku="A")
+
+    order_cancel(order=order, actor="support", reason="sold out in store",
+                 lines={line_a.pk: 2})
+
+    east.refresh_from_db()
+    west.refresh_from_db()
+    assert (east.status, west.status) == ("cancelled", "open")
+    assert not east.lines.exists()
+    event = OrderEvent.objects.get(order=order, type="fulfillment_status_changed",
+                                   to_status="cancelled")
+    assert (event.from_status, event.message) == (
+        "packed", f"FO-{east.pk} at EAST: Cancelled: sold out in store"
+    )
+    assert reserved(order) == [("WEST", "B", 1)]
+
+
+def test_a_held_packed_fulfillment_order_that_loses_units_is_released_to_packing(shop, stock):
+    stock("A", "EAST", 5)
+    order = order_create(channel=shop["channel"], data=order_data(), actor="test")
+    fulfillment_order = packed_fulfillment_order(order)
+    fulfillment_hold(fulfillment_order=fulfillment_order, reason="label printer down",
+                     actor="packer")
+
+    order_cancel(order=order, actor="support", reason="customer wants one",
+                 lines={order.lines.get().pk: 1})
+
+    fulfillment_order.refresh_from_db()
+    assert (fulfillment_order.status, fulfillment_order.hold_reason) == (
+        "on_hold", "label printer down"
+    )
+    assert fulfillment_order.packed_at is None
+    event = OrderEvent.objects.get(order=order, type="fulfillment_repack_needed")
+    assert event.message == (
+        f"FO-{fulfillment_order.pk} at EAST: Cancelled: customer wants one; "
+        "re-pack without 1 x A"
+    )
+    fulfillment_release(fulfillment_order=fulfillment_order, actor="packer")
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "picking"
+
+
+def test_a_pickup_order_on_the_shelf_that_loses_units_tells_the_counter_what_to_take_out(
+    shop, stock
+):
+    stock("A", "STORE1", 3)
+    order = order_create(
+        channel=shop["channel"],
+        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
+        actor="test",
+    )
+    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="u")
+    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="u")
+    fulfillment_order, code = fulfillment_ready_for_pickup(
+        fulfillment_order=fulfillment_order, actor="u"
+    )
+
+    order_cancel(order=order, actor="support", reason="customer wants one",
+                 lines={order.lines.get().pk: 1})
+
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "ready_for_pickup"
+    event = OrderEvent.objects.get(order=order, type="fulfillment_repack_needed")
+    assert event.message == (
+        f"FO-{fulfillment_order.pk} at STORE1: Cancelled: customer wants one; "
+        "re-pack without 1 x A"
+    )
+    assert (event.data["removed"], event.data["items"]) == ({"A": 1}, {"A": 1})
+    fulfillment_collect(fulfillment_order=fulfillment_order, code=code, actor="u")
+    level = StockLevel.objects.get(product__sku="A", warehouse__code="STORE1")
+    assert (level.on_hand, level.allocated) == (2, 0)

@@ -93,7 +93,8 @@ def fulfillment_orders_sync(
 
     New units at a location join that location's open fulfillment order (one is created when
     there is none, only for paid orders); released units leave the least advanced ones first,
-    and a fulfillment order left empty is cancelled. Returns the fulfillment orders created.
+    a fulfillment order left empty is cancelled, and a packed one that lost units is sent back
+    to packing (`_repack_request`). Returns the fulfillment orders created.
     """
     from orders.services.allocation import line_reference, order_is_paid
 
@@ -119,7 +120,7 @@ def fulfillment_orders_sync(
             assigned[(row.order_line_id, by_id[row.fulfillment_order_id].warehouse_id)] += (
                 row.quantity
             )
-        _shrink(rows, by_id, reserved, assigned)
+        removed = _shrink(rows, by_id, reserved, assigned)
         for fulfillment_order in active:
             if not fulfillment_order.lines.exists():
                 fulfillment_transition(
@@ -127,6 +128,13 @@ def fulfillment_orders_sync(
                     to_status=FulfillmentStatus.CANCELLED,
                     actor=actor,
                     reason=reason or "No units left to fulfil",
+                )
+            elif fulfillment_order.pk in removed and fulfillment_order.packed_at is not None:
+                _repack_request(
+                    fulfillment_order=fulfillment_order,
+                    removed=removed[fulfillment_order.pk],
+                    actor=actor,
+                    reason=reason,
                 )
         growth = {
             key: reserved[key] - assigned[key]
@@ -138,7 +146,10 @@ def fulfillment_orders_sync(
         return _grow(order, active, growth, decision, actor)
 
 
-def _shrink(rows, by_id, reserved, assigned) -> None:
+def _shrink(rows, by_id, reserved, assigned) -> dict[int, dict[int, int]]:
+    """Take unreserved units off the fulfillment lines; return {fulfillment order id:
+    {order line id: units taken}}."""
+    removed = defaultdict(lambda: defaultdict(int))
     excess = {key: assigned[key] - reserved.get(key, 0) for key in assigned}
     ordered = sorted(
         rows, key=lambda row: (PROGRESS.index(by_id[row.fulfillment_order_id].status), -row.pk)
@@ -149,10 +160,55 @@ def _shrink(rows, by_id, reserved, assigned) -> None:
             continue
         take = min(row.quantity, excess[key])
         excess[key] -= take
+        removed[row.fulfillment_order_id][row.order_line_id] += take
         if take == row.quantity:
             row.delete()
         else:
             FulfillmentOrderLine.objects.filter(pk=row.pk).update(quantity=row.quantity - take)
+    return removed
+
+
+def _repack_request(
+    *, fulfillment_order: FulfillmentOrder, removed: dict[int, int], actor: str, reason: str
+) -> None:
+    """Void the pack check of a packed fulfillment order that lost units, saying which.
+
+    Its parcel still holds the units that left (cancelled, shipped elsewhere, released), so
+    shipping it as packed would send them anyway. A packed one goes back to picking and must
+    be packed and verified again; one held after packing returns to picking when released.
+    One already on the pickup shelf keeps its status (the customer holds its code), and the
+    note tells the counter what to take out before handing it over.
+    """
+    from orders.services.fulfillment.work import expected_items
+
+    removed_items = _items_by_sku(removed)
+    note = "re-pack without " + ", ".join(
+        f"{units} x {sku}" for sku, units in sorted(removed_items.items())
+    )
+    note = f"{reason}; {note}" if reason else note
+    data = {"removed": removed_items, "items": expected_items(fulfillment_order)}
+    if fulfillment_order.status == FulfillmentStatus.PACKED:
+        FulfillmentOrder.objects.filter(pk=fulfillment_order.pk).update(packed_at=None)
+        fulfillment_transition(
+            fulfillment_order=fulfillment_order,
+            to_status=FulfillmentStatus.PICKING,
+            actor=actor,
+            reason=note,
+            data=data,
+        )
+        return
+    if fulfillment_order.status == FulfillmentStatus.ON_HOLD:
+        FulfillmentOrder.objects.filter(pk=fulfillment_order.pk).update(
+            packed_at=None, status_before_hold=FulfillmentStatus.PICKING
+        )
+    order_event_record(
+        order=Order(pk=fulfillment_order.order_id),
+        type="fulfillment_repack_needed",
+        actor=actor,
+        message=f"FO-{fulfillment_order.pk} at {fulfillment_order.warehouse.code}: {note}",
+        data={"fulfillment_order": fulfillment_order.pk,
+              "warehouse": fulfillment_order.warehouse.code, **data},
+    )
 
 
 def _grow(order, active, growth, decision, actor) -> list[FulfillmentOrder]:
@@ -199,3 +255,11 @@ def _grow(order, active, growth, decision, actor) -> list[FulfillmentOrder]:
         if not row_created:
             FulfillmentOrderLine.objects.filter(pk=row.pk).update(quantity=row.quantity + units)
     return created
+
+
+def _items_by_sku(units_by_line: dict[int, int]) -> dict[str, int]:
+    skus = dict(OrderLine.objects.filter(pk__in=list(units_by_line)).values_list("pk", "sku"))
+    items = defaultdict(int)
+    for line_id, units in units_by_line.items():
+        items[skus[line_id]] += units
+    return dict(items)

@@ -35,9 +35,18 @@ def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
 
 
 def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
-    """Start picking: the order must be paid and moving (not on hold or cancelled)."""
+    """Start picking: the order must be paid and moving (not on hold or cancelled).
+
+    A packed fulfillment order is not picked again: only losing units sends it back to
+    picking (`fulfillment_orders_sync`), so its pack check is never dropped by a stray click.
+    """
     with transaction.atomic():
         current = _locked(fulfillment_order)
+        if current.status == FulfillmentStatus.PACKED:
+            raise InvalidTransition(
+                f"Fulfillment order {current.pk} is already packed.",
+                extra={"from_status": current.status},
+            )
         if current.order.status not in WORKABLE_ORDER_STATUSES:
             raise InvalidTransition(
                 f"Order {current.order.number} is {current.order.status}; do not pick it now.",
