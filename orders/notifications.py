@@ -4,14 +4,17 @@ from django.db.models import Q
 
 from oms_project.notifications import email_queue
 from orders.models import Order
+from orders.refund_methods import refund_destination
 
 
 def order_email(*, order: Order, template: str, extra: dict | None = None, lines=None):
     """Queue `templates/emails/<template>.*` to the order's customer (sent after commit).
 
     `lines` may give the order's lines in pk order when the caller already holds them.
-    Returns the logged `EmailMessage`, or None when the customer is not e-mailed about this
-    order (`customer_may_be_emailed`).
+    The context says where a refund of the order goes (`refund_to`, see
+    `orders.refund_methods`), so no e-mail promises money to a card that goes back as
+    exchange credit; `extra` may name another. Returns the logged `EmailMessage`, or None
+    when the customer is not e-mailed about this order (`customer_may_be_emailed`).
     """
     if not customer_may_be_emailed(order):
         return None
@@ -23,6 +26,7 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
         "brand_name": order.channel.name,
         "brand_color": order.channel.brand_color,
         "support_email": order.channel.support_email,
+        "refund_to": refund_destination(order=order),
         **(extra or {}),
     }
     return email_queue(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from oms_project.outbox import outbox_emit
 from orders.models import CustomerNotice, Order, OrderLine, SalesChannel, Shipment
 from orders.notifications import emailable
+from orders.refund_methods import refund_destination
 from orders.states import OrderStatus
 
 IN_FLIGHT = [
@@ -164,7 +165,9 @@ def refund_notify(
     transaction that records the refund).
 
     Emits `refund.completed` (payload in `orders.payloads.refund_payload`, the accounting
-    journal's source for refunds) and e-mails the customer the `refund_issued` template.
+    journal's source for refunds) and e-mails the customer the `refund_issued` template,
+    which says where the money went (`orders.refund_methods`): exchange credit is not money
+    on its way to a bank.
     """
     from orders.notifications import order_email
     from orders.payloads import refund_payload
@@ -188,6 +191,7 @@ def refund_notify(
         extra={
             "amount": amount,
             "method": method,
+            "refund_to": refund_destination(order=order, method=method),
             "reason": reason,
             "refunded_lines": [
                 (order_lines[line_id], units)

@@ -359,3 +359,42 @@ def test_amounts_are_exact_decimals_in_the_database(web_client, delivered):
     number = walk_to_received(web_client, delivered, B=3)
     post_json(web_client, f"/api/v1/returns/{number}/refund/", {})
     assert Refund.objects.get().amount == Decimal("13.72")
+
+
+
+def test_cancelling_an_exchange_order_refunds_exchange_credit_through_the_api(
+    web_client, delivered, stock
+):
+    from oms_project.models import EmailMessage
+
+    stock("C", "EAST", 5)
+    line_a = lines_by_sku(delivered)["A"]
+    number = post_json(web_client, "/api/v1/returns/", {
+        "order": delivered.number,
+        "lines": [{"line_id": line_a.pk, "quantity": 1, "reason": "defective"}],
+        "exchange_items": [{"sku": "C", "quantity": 1, "unit_price": "6.00"}],
+    }).json()["number"]
+    post_json(web_client, f"/api/v1/returns/{number}/approve/", {})
+    post_json(web_client, f"/api/v1/returns/{number}/receive/", {"lines": [
+        {"line_id": line_a.pk, "condition": "resellable", "quantity": 1, "location": "EAST"}
+    ]})
+    exchange = ReturnRequest.objects.get(number=number).exchange_order
+
+    cancelled = post_json(web_client, f"/api/v1/orders/{exchange.number}/cancel/",
+                          {"reason": "Changed my mind"})
+
+    assert cancelled.status_code == 200, cancelled.json()
+    assert (cancelled.json()["refund_due"], cancelled.json()["payment_method"]) == (
+        "6.00", "exchange_credit"
+    )
+    refunded = post_json(web_client, "/api/v1/refunds/",
+                         {"order": exchange.number, "kind": "cancellation"})
+    assert refunded.status_code == 201, refunded.json()
+    assert (refunded.json()["amount"], refunded.json()["method"]) == ("6.00", "exchange_credit")
+    emails = EmailMessage.objects.filter(reference=f"order:{exchange.number}")
+    assert f"exchange credit of your return {number} goes back to that credit" in emails.get(
+        template="order_cancelled"
+    ).body_text
+    assert f"as exchange credit to your return {number}." in emails.get(
+        template="refund_issued"
+    ).body_text

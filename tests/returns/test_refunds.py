@@ -294,3 +294,54 @@ def test_what_is_left_to_refund_is_money_to_the_cent(delivered):
     left = error.value.extra["refundable"]
     assert left == str(delivered.paid_total - Decimal("0.30"))
     assert len(left.split(".")[1]) == 2
+
+
+def test_cancelled_units_of_a_card_paid_order_go_back_to_the_card(shop, stock):
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data())
+
+    order_cancel(order=order, actor="test", lines={order.lines.get().pk: 1}, reason="Changed")
+
+    cancelled = EmailMessage.objects.get(template="order_cancelled")
+    assert "We will refund 11.00 USD to your original payment method." in cancelled.body_text
+    assert "to your original payment method" in cancelled.body_html
+    assert "exchange credit" not in cancelled.body_text
+    refund = order_refund(order=order, kind="cancellation", reason="", actor="test")
+    assert (refund.method, refund.amount) == ("card", Decimal("11.00"))
+    issued = EmailMessage.objects.get(template="refund_issued")
+    assert f"we have refunded 11.00 USD for order {order.number} to your card." in (
+        issued.body_text
+    )
+    assert "Depending on your bank" in issued.body_text
+
+
+def test_a_cancelled_exchange_order_goes_back_to_the_returns_exchange_credit(delivered, stock):
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    exchange = return_request.exchange_order
+
+    outcome = order_cancel(order=exchange, actor="test", reason="Changed my mind")
+
+    assert outcome["refund_due"] == Decimal("6.00")
+    [cancelled] = EmailMessage.objects.filter(
+        template="order_cancelled", reference=f"order:{exchange.number}"
+    )
+    credit = (
+        f"The 6.00 USD paid with the exchange credit of your return {return_request.number} "
+        "goes back to that credit; nothing is refunded to a card or bank account."
+    )
+    assert credit in cancelled.body_text
+    assert credit in cancelled.body_html
+    assert "original payment method" not in cancelled.body_text
+    refund = order_refund(order=exchange, kind="cancellation", reason="", actor="test")
+    assert (refund.method, refund.amount) == ("exchange_credit", Decimal("6.00"))
+    issued = EmailMessage.objects.get(
+        template="refund_issued", reference=f"order:{exchange.number}"
+    )
+    assert (
+        f"we have refunded 6.00 USD for order {exchange.number} as exchange credit to your "
+        f"return {return_request.number}." in issued.body_text
+    )
+    assert "bank" not in issued.body_text and "bank" not in issued.body_html
