@@ -1,7 +1,8 @@
 """Admin for customer profiles, their address book and their channel ids.
 
-Lifetime totals are kept by `customers.services` when orders arrive, so they are read-only
-here; the orders app adds a (limited, read-only) list of the customer's orders to this page.
+Lifetime totals are kept by `customers.services` as orders arrive, are cancelled and are
+refunded, so they are read-only here; the orders app adds a (limited, read-only) list of the
+customer's orders to this page.
 """
 
 from django.contrib import admin
@@ -50,6 +51,12 @@ class CustomerChannelInline(admin.TabularInline):
         return False
 
 
+LIFETIME_TOTALS_HELP = (
+    "Orders and lifetime value count what the customer kept: cancelled units and refunds are "
+    "taken off, and an order cancelled in full is not counted (it stays in the order history)."
+)
+
+
 @admin.register(Customer)
 class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
     list_display = [
@@ -71,7 +78,8 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
                     ("orders_count", "lifetime_value"),
                     ("first_order_at", "last_order_at"),
                     ("created_at", "updated_at"),
-                ]
+                ],
+                "description": LIFETIME_TOTALS_HELP,
             },
         ),
         ("Notes", {"fields": ["note"]}),

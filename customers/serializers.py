@@ -39,7 +39,17 @@ class CustomerSerializer(StrictModelSerializer):
             "created_at", "updated_at",
         ]
         # Uniqueness is case-insensitive; `validate_email` checks it.
-        extra_kwargs = {"email": {"validators": []}, "note": {"max_length": 5000}}
+        extra_kwargs = {
+            "email": {"validators": []},
+            "note": {"max_length": 5000},
+            "orders_count": {
+                "help_text": "Orders placed, not counting orders cancelled in full."
+            },
+            "lifetime_value": {
+                "help_text": "What the customer's orders came to, less cancelled units and "
+                "refunds."
+            },
+        }
 
     def validate_email(self, value: str) -> str:
         value = value.strip().lower()

@@ -4,8 +4,9 @@ import hashlib
 from decimal import Decimal
 
 from django.db import IntegrityError, router, transaction
-from django.db.models import F, ProtectedError
+from django.db.models import F, ProtectedError, Value
 from django.db.models.deletion import Collector
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from customers.errors import CustomerHasOrders, DuplicateCustomer
@@ -172,7 +173,11 @@ def address_remember(*, customer: Customer, data: dict, shipping: bool = False,
 
 def customer_record_order(*, customer: Customer, total: Decimal, placed_at,
                           shipping_method: str = "", payment_method: str = "") -> None:
-    """Count an order in the customer's lifetime totals and remember their preferences."""
+    """Count an order in the customer's lifetime totals and remember their preferences.
+
+    What the customer later cancels or is refunded comes off again
+    (`customer_lifetime_totals_reduce`).
+    """
     updates = {
         "orders_count": F("orders_count") + 1,
         "lifetime_value": F("lifetime_value") + total,
@@ -187,3 +192,19 @@ def customer_record_order(*, customer: Customer, total: Decimal, placed_at,
             first_order_at=placed_at)
         Customer.objects.filter(pk=customer.pk).exclude(last_order_at__gt=placed_at).update(
             last_order_at=placed_at)
+
+
+def customer_lifetime_totals_reduce(*, customer_id: int, value: Decimal, orders: int = 0) -> None:
+    """Take what the customer did not keep off their lifetime totals.
+
+    `value` is money cancelled or refunded; `orders` counts orders cancelled in full, which
+    stay in the order history but are no purchase. One UPDATE with `F()`, so concurrent
+    cancellations and refunds all count; the totals never drop below zero (a figure that
+    lags behind an order's history must not make its cancellation fail).
+    """
+    if value <= 0 and orders <= 0:
+        return
+    updates = {"lifetime_value": Greatest(F("lifetime_value") - value, Value(Decimal("0")))}
+    if orders > 0:
+        updates["orders_count"] = Greatest(F("orders_count") - orders, Value(0))
+    Customer.objects.filter(pk=customer_id).update(**updates)

@@ -510,10 +510,10 @@ class CustomerWithOrdersAdmin(CustomerAdmin):
             return "—"
         url = reverse("admin:orders_order_changelist")
         return format_html(
-            "<a href='{}?customer__id__exact={}'>All {} orders of this customer</a>",
+            "<a href='{}?customer__id__exact={}'>All orders of this customer</a>, cancelled "
+            "ones included",
             url,
             customer.pk,
-            customer.orders_count,
         )
 
 

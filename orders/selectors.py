@@ -1,10 +1,13 @@
 """Reads of orders, confined to a channel when the caller is a channel."""
 
 from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from inventory.models import StockReservation
+from orders import pricing
 from orders.models import Order, OrderLine, Payment
 
 
@@ -91,6 +94,30 @@ def allocations_for_orders(orders) -> dict[int, list[dict]]:
             {"warehouse": warehouse, "quantity": quantity}
         )
     return result
+
+
+def order_lifetime_value(
+    *, order: Order, lines: Iterable[OrderLine], cancelling: dict[int, int] | None = None
+) -> Decimal:
+    """What the order adds to its customer's lifetime value before refunds: its total less the
+    value of its cancelled units (`cancelling` {line id: units} counted as cancelled too), and
+    nothing once every unit is cancelled.
+
+    All cancelled units of a line are valued together, so a line cancelled in several steps
+    takes off what it would at once, and an order cancelled in full takes off its whole total.
+    """
+    cancelling = cancelling or {}
+    cancelled_value, is_kept = pricing.money(0), False
+    for line in lines:
+        cancelled = line.quantity_cancelled + cancelling.get(line.pk, 0)
+        is_kept = is_kept or cancelled < line.quantity
+        cancelled_value += pricing.units_value(
+            line_total_amount=line.line_total, quantity=line.quantity, units=cancelled,
+            subtotal=order.subtotal, order_discount=order.discount_total,
+            tax_total=order.tax_total)
+    if not is_kept:
+        return pricing.money(0)
+    return max(order.total - cancelled_value, pricing.money(0))
 
 
 def cancellation_preview(order: Order) -> dict:

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 
 from orders import pricing
 from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.selectors import order_lifetime_value
 from orders.states import OrderStatus
 from returns.models import (
     Refund,
@@ -143,6 +144,25 @@ def refunded_totals(*, order: Order) -> dict[str, Decimal]:
 def order_refundable(*, order: Order) -> Decimal:
     """What may still be refunded: what was paid minus what was refunded."""
     return max(order.paid_total - refunded_totals(order=order)["amount"], ZERO)
+
+
+def order_lifetime_value_left(*, order: Order) -> Decimal:
+    """What the order still adds to its customer's lifetime value: its value after
+    cancellations less what refunds for returns and goodwill paid back and what exchange credit
+    moved to replacement orders (which count on their own). Refunds for cancelled units are
+    not taken again: the cancellation took their value off."""
+    paid_back = (
+        Refund.objects.filter(order=order)
+        .exclude(kind=Refund.Kind.CANCELLATION)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    moved = ReturnRequest.objects.filter(order=order).aggregate(
+        total=Sum("exchange_credit")
+    )["total"]
+    kept = order_lifetime_value(order=order, lines=OrderLine.objects.filter(order=order))
+    # Money to the cent: SQLite sums decimals as floats.
+    taken = pricing.money(paid_back or ZERO) + pricing.money(moved or ZERO)
+    return max(kept - taken, ZERO)
 
 
 def order_returns_summary(*, order: Order) -> dict:

@@ -5,12 +5,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
+from customers.services import customer_lifetime_totals_reduce
 from inventory.services import reservation_release
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine
+from orders.selectors import order_lifetime_value
 from orders.states import OrderStatus
 
 NOT_CANCELLABLE = {OrderStatus.SHIPPED, OrderStatus.COMPLETE, OrderStatus.CANCELLED}
@@ -22,7 +24,9 @@ def order_cancel(
     """Cancel the whole order (`lines` None) or the given {line id: quantity}.
 
     Only units not yet shipped can be cancelled; allocated units are released (ledger rows),
-    unallocated ones first. The value of cancelled units is added to `refund_due` when paid.
+    unallocated ones first. The value of cancelled units is added to `refund_due` when paid
+    and taken off the customer's lifetime value; an order cancelled in full no longer counts
+    among the customer's orders (it stays in their history).
     Raises `InvalidTransition` for shipped or already cancelled units and
     `OrderValidationError` for unknown lines or bad quantities; nothing changes then.
     Returns {"cancelled": {line id: units}, "released": units, "refund_due": Decimal}.
@@ -45,6 +49,13 @@ def order_cancel(
             for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
         }
         wanted = _cancellation_plan(order_lines, lines)
+        remaining = {
+            line_id: line.quantity - line.quantity_cancelled - wanted.get(line_id, 0)
+            for line_id, line in order_lines.items()
+        }
+        fully_cancelled = not any(remaining.values())
+        # Before the stock rows, as order creation takes the customer's row before its stock.
+        _customer_lifetime_reduce(order, list(order_lines.values()), wanted, fully_cancelled)
         released = 0
         refund = Decimal("0.00")
         for line_id, units in wanted.items():
@@ -70,11 +81,6 @@ def order_cancel(
                 tax_total=order.tax_total,
             )
         fulfillment_orders_sync(order=order, actor=actor, reason=f"Cancelled: {reason}")
-        remaining = {
-            line_id: line.quantity - line.quantity_cancelled - wanted.get(line_id, 0)
-            for line_id, line in order_lines.items()
-        }
-        fully_cancelled = not any(remaining.values())
         if fully_cancelled:
             refund += order.shipping_total
         refund = min(refund, order.paid_total - order.refund_due)
@@ -122,6 +128,21 @@ def order_cancel(
             },
         )
     return {"cancelled": wanted, "released": released, "refund_due": max(refund, Decimal("0"))}
+
+
+def _customer_lifetime_reduce(
+    order: Order, lines: list[OrderLine], wanted: dict[int, int], fully_cancelled: bool
+) -> None:
+    """Take what the cancellation removes from the order off its customer's lifetime totals.
+
+    The value is what the order counted before less what it counts after, not the refund:
+    the customer's totals counted the order when it arrived, paid or not.
+    """
+    before = order_lifetime_value(order=order, lines=lines)
+    after = order_lifetime_value(order=order, lines=lines, cancelling=wanted)
+    customer_lifetime_totals_reduce(
+        customer_id=order.customer_id, value=before - after, orders=1 if fully_cancelled else 0
+    )
 
 
 def _cancellation_plan(

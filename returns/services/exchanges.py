@@ -10,7 +10,8 @@ no tax, and a captured payment of method `exchange_credit` (reference the RMA) f
 used. If the replacement costs more, the order waits in `created` (awaiting payment) until the
 customer pays the difference like any other order payment; once paid it is routed and
 allocated like any order. If it costs less, the rest of the returned value is refunded: the
-return's refund subtracts the credit used (`Refund.exchange_credit`).
+return's refund subtracts the credit used (`Refund.exchange_credit`). The credit used leaves
+the returned order's share of the customer's lifetime value: the replacement order counts it.
 """
 
 from decimal import Decimal
@@ -24,6 +25,7 @@ from returns import selectors
 from returns.events import return_event_record
 from returns.models import ReturnRequest
 from returns.refund_pricing import line_refund
+from returns.services.refunds import order_lifetime_value_reduce
 
 ZERO = Decimal("0.00")
 CREDIT_METHOD = "exchange_credit"
@@ -99,6 +101,7 @@ def exchange_order_create(*, return_request: ReturnRequest, actor: str):
         }
     with transaction.atomic():
         exchange = order_create(channel=order.channel, data=data, actor=actor)
+        order_lifetime_value_reduce(order=order, amount=credit)
         ReturnRequest.objects.filter(pk=return_request.pk).update(
             exchange_order=exchange, exchange_credit=credit
         )

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from customers.services import customer_lifetime_totals_reduce
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.models import Order
@@ -251,6 +252,8 @@ def _record(
             errors={"amount": [f"At most {refundable}."]},
             extra={"refundable": str(refundable)},
         )
+    if kind != Refund.Kind.CANCELLATION:
+        order_lifetime_value_reduce(order=order, amount=amount)
     quote = quote or RefundQuote()
     try:
         with transaction.atomic():
@@ -293,6 +296,17 @@ def _record(
     )
     _announce(order, refund, quote, actor, return_request)
     return refund
+
+
+def order_lifetime_value_reduce(*, order: Order, amount: Decimal) -> None:
+    """Take money going back to the customer for the order off their lifetime value.
+
+    Call inside the transaction that records it, before recording. Never more than the order
+    still adds (`order_lifetime_value_left`), so one order's refunds cannot eat into what the
+    customer's other orders count.
+    """
+    left = selectors.order_lifetime_value_left(order=order)
+    customer_lifetime_totals_reduce(customer_id=order.customer_id, value=min(amount, left))
 
 
 def _announce(order, refund: Refund, quote: RefundQuote, actor: str, return_request) -> None:

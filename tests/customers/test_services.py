@@ -198,3 +198,32 @@ def test_concurrent_creates_with_one_email_make_one_customer():
     assert outcomes.count({"email": ["A customer with this e-mail already exists."]}) == 3
     assert Customer.objects.get().email == "race@example.com"
     assert CustomerChannel.objects.count() == 1
+
+
+def test_lifetime_totals_come_down_by_what_the_customer_did_not_keep():
+    customer = CustomerFactory()
+    for total in (Decimal("27.00"), Decimal("10.00")):
+        services.customer_record_order(customer=customer, total=total, placed_at=timezone.now())
+
+    services.customer_lifetime_totals_reduce(customer_id=customer.pk, value=Decimal("11.00"))
+    services.customer_lifetime_totals_reduce(
+        customer_id=customer.pk, value=Decimal("10.00"), orders=1
+    )
+
+    customer.refresh_from_db()
+    assert (customer.orders_count, customer.lifetime_value) == (1, Decimal("16.00"))
+
+
+def test_lifetime_totals_never_drop_below_zero():
+    """Totals that lag behind the order history must not make a cancellation fail."""
+    customer = CustomerFactory()
+    services.customer_record_order(
+        customer=customer, total=Decimal("5.00"), placed_at=timezone.now()
+    )
+
+    services.customer_lifetime_totals_reduce(
+        customer_id=customer.pk, value=Decimal("8.00"), orders=2
+    )
+
+    customer.refresh_from_db()
+    assert (customer.orders_count, customer.lifetime_value) == (0, Decimal("0.00"))
