@@ -14,6 +14,7 @@ from django.db.models import F
 from django.template import Context, engines
 from django.utils import timezone
 
+from oms_project.bulk_insert import rows_insert
 from oms_project.errors import OmsError
 from oms_project.models import EmailMessage
 
@@ -108,7 +109,7 @@ def emails_queued_together():
     finally:
         _together.messages = None
     if messages:
-        EmailMessage.objects.bulk_create(messages)
+        rows_insert(messages)
         message_pks = [message.pk for message in messages]
         transaction.on_commit(lambda: _enqueue_many(message_pks))
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from oms_project.bulk_insert import rows_insert
 from oms_project.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def outbox_emit(*, topic: str, payload: dict, reference: str = "") -> OutboxEven
 def outbox_emit_many(events: list[OutboxEvent]) -> list[OutboxEvent]:
     """Record many unsaved events in one INSERT (inside the business transaction, like
     `outbox_emit`); after commit they are dispatched `DISPATCH_CHUNK` events per task."""
-    OutboxEvent.objects.bulk_create(events)
+    rows_insert(events)
     event_pks = [event.pk for event in events]
     if event_pks:
         transaction.on_commit(lambda: _enqueue_many(event_pks))

@@ -36,6 +36,7 @@ from customers.order_intake import (
 )
 from inventory.errors import InsufficientStock
 from inventory.services import Hold, stock_allocate
+from oms_project.bulk_insert import rows_insert
 from oms_project.errors import OmsError
 from oms_project.models import OutboxEvent
 from oms_project.notifications import emails_queued_together
@@ -56,7 +57,12 @@ from orders.models import (
 from orders.notifications import order_email
 from orders.payloads import order_payload
 from orders.selectors import order_attach_allocations, order_attach_related
-from orders.services.allocation import _describe, line_reference, shortage_error
+from orders.services.allocation import (
+    _describe,
+    destination_refusal,
+    line_reference,
+    shortage_error,
+)
 from orders.services.bulk_planning import BatchRouter
 from orders.services.creation import (
     address_snapshot,
@@ -331,12 +337,11 @@ def _route(draft: _Draft, router: BatchRouter) -> None:
         destination=draft.data.get("shipping_address"),
         service_level=draft.resolved["service_level"],
     )
-    if plan.short and _method(draft) != FulfillmentMethod.PICKUP and plan.destination_unserved:
-        country = (draft.data.get("shipping_address") or {}).get("country") or "this address"
-        draft.refusal = OrderValidationError(
-            f"No location of channel {draft.channel.code} ships to {country}.",
-            errors={"shipping_address": {"country": [f"No location ships to {country}."]}},
-        )
+    refusal = destination_refusal(
+        plan, draft.channel, _method(draft), draft.data.get("shipping_address")
+    )
+    if refusal is not None:
+        draft.refusal = refusal
         return
     allow_backorder = (
         draft.channel.shortage_policy == SalesChannel.ShortagePolicy.BACKORDER
@@ -425,7 +430,7 @@ def _write_orders(drafts: list[_Draft], now) -> None:
         for draft, pk in zip(drafts, reserved, strict=True):
             draft.order.pk = pk
             draft.order.number = _order_number(draft)
-    Order.objects.bulk_create([draft.order for draft in drafts])
+    rows_insert([draft.order for draft in drafts])
     if reserved is None:
         for draft in drafts:
             draft.order.number = _order_number(draft)
@@ -473,7 +478,7 @@ def _write_lines(drafts: list[_Draft]) -> None:
                     ),
                 )
             )
-    OrderLine.objects.bulk_create([line for draft in drafts for line in draft.lines])
+    rows_insert([line for draft in drafts for line in draft.lines])
     for draft in drafts:  # the plan now speaks of the lines' ids, as the single path's does
         if draft.plan is not None:
             ids = [line.pk for line in draft.lines]
@@ -500,7 +505,7 @@ def _write_payments(drafts: list[_Draft]) -> None:
                     reference=draft.payment.get("reference", ""),
                 )
             )
-    Payment.objects.bulk_create([payment for draft in drafts for payment in draft.payments])
+    rows_insert([payment for draft in drafts for payment in draft.payments])
 
 
 def _write_decisions(drafts: list[_Draft], actor: str) -> None:
@@ -519,7 +524,7 @@ def _write_decisions(drafts: list[_Draft], actor: str) -> None:
             explanation=explanation,
             actor=actor[:150],
         )
-    RoutingDecision.objects.bulk_create([d.decision for d in drafts if d.decision is not None])
+    rows_insert([d.decision for d in drafts if d.decision is not None])
 
 
 def _write_fulfillment_orders(drafts: list[_Draft], router: BatchRouter, now) -> None:
@@ -558,10 +563,8 @@ def _write_fulfillment_orders(drafts: list[_Draft], router: BatchRouter, now) ->
                 )
                 draft.fulfillment.append((opened[warehouse_id], warehouse.code))
             rows.append((opened[warehouse_id], line_id, quantity))
-    FulfillmentOrder.objects.bulk_create(
-        [fulfillment for draft in drafts for fulfillment, _code in draft.fulfillment]
-    )
-    FulfillmentOrderLine.objects.bulk_create(
+    rows_insert([fulfillment for draft in drafts for fulfillment, _code in draft.fulfillment])
+    rows_insert(
         [
             FulfillmentOrderLine(
                 fulfillment_order=fulfillment, order_line_id=line_id, quantity=quantity
@@ -617,7 +620,7 @@ def _write_events(drafts: list[_Draft], actor: str) -> None:
                 from_status=OrderStatus.CREATED,
                 to_status=order.status,
             )
-    OrderEvent.objects.bulk_create([event for draft in drafts for event in draft.events])
+    rows_insert([event for draft in drafts for event in draft.events])
 
 
 def _allocation_event(draft: _Draft) -> tuple:
