@@ -20,6 +20,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Product
 from inventory.selectors import available_by_location
 from inventory.services import Hold, stock_allocate
+from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.models import (
     FulfillmentMethod,
@@ -163,11 +164,20 @@ def plan_allocation(
     )
 
 
-def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = None) -> dict:
+def order_allocate(
+    *,
+    order: Order,
+    actor: str,
+    allow_backorder: bool | None = None,
+    refuse_unserved: bool = False,
+) -> dict:
     """Allocate every open unit of the order's lines where the routing engine says.
 
     Follows the channel's shortage policy unless `allow_backorder` overrides it: `reject`
     raises `InsufficientStock` (nothing is reserved), `backorder` reserves what it can.
+    With `refuse_unserved` (an order being created), an address none of the channel's
+    locations ships to raises `OrderValidationError` on `shipping_address.country` instead:
+    no stock can ever fill such an order.
     Stores the routing decision, the promise, and one fulfillment order per location.
     Returns {"allocated": [...], "short": {line id: units}, "decision": RoutingDecision|None}.
     """
@@ -176,7 +186,7 @@ def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = N
         allow_backorder = channel.shortage_policy == SalesChannel.ShortagePolicy.BACKORDER
     for attempt in range(PLAN_ATTEMPTS):
         try:
-            return _allocate_once(order, actor, allow_backorder)
+            return _allocate_once(order, actor, allow_backorder, refuse_unserved)
         except InsufficientStock:
             # Another order took the stock between our read and our reservation: re-plan.
             if attempt == PLAN_ATTEMPTS - 1:
@@ -184,7 +194,7 @@ def order_allocate(*, order: Order, actor: str, allow_backorder: bool | None = N
     raise AssertionError("unreachable")
 
 
-def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
+def _allocate_once(order: Order, actor: str, allow_backorder: bool, refuse_unserved: bool) -> dict:
     from orders.services.fulfillment import fulfillment_orders_sync
 
     with transaction.atomic():
@@ -199,12 +209,12 @@ def _allocate_once(order: Order, actor: str, allow_backorder: bool) -> dict:
         }
         result = {"allocated": [], "short": {}, "decision": None}
         if demand:
-            result = _allocate_demand(order, lines, demand, actor, allow_backorder)
+            result = _allocate_demand(order, lines, demand, actor, allow_backorder, refuse_unserved)
         fulfillment_orders_sync(order=order, actor=actor, decision=result["decision"])
     return result
 
 
-def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
+def _allocate_demand(order, lines, demand, actor, allow_backorder, refuse_unserved) -> dict:
     plan = plan_allocation(
         channel=order.channel,
         demand=demand,
@@ -214,6 +224,12 @@ def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
         service_level=order.shipping_method,
     )
     short = dict(plan.short)
+    if refuse_unserved:
+        refusal = destination_refusal(
+            plan, order.channel, order.fulfillment_method, order.shipping_address
+        )
+        if refusal is not None:
+            raise refusal
     if short and not allow_backorder:
         raise shortage_error(
             short,
@@ -256,6 +272,21 @@ def _allocate_demand(order, lines, demand, actor, allow_backorder) -> dict:
         },
     )
     return {"allocated": allocated, "short": short, "decision": decision}
+
+
+def destination_refusal(
+    plan: Plan, channel: SalesChannel, method: str, destination: dict | None
+) -> OrderValidationError | None:
+    """The refusal of an order to ship where none of the channel's locations ships (a
+    validation error on `shipping_address.country`), or None when the plan's shortage, if
+    any, is one of stock."""
+    if not plan.short or method == FulfillmentMethod.PICKUP or not plan.destination_unserved:
+        return None
+    country = (destination or {}).get("country") or "this address"
+    return OrderValidationError(
+        f"No location of channel {channel.code} ships to {country}.",
+        errors={"shipping_address": {"country": [f"No location ships to {country}."]}},
+    )
 
 
 def shortage_error(short: dict, lines: dict, *, key_name: str = "line_id") -> InsufficientStock:

@@ -301,7 +301,7 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
 def _allocate_new(order: Order, actor: str) -> None:
     if order_is_paid(order):
         try:
-            result = order_allocate(order=order, actor=actor)
+            result = order_allocate(order=order, actor=actor, refuse_unserved=True)
         except InsufficientStock as error:
             raise _shortage_by_position(order, error) from None
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
@@ -312,7 +312,7 @@ def _allocate_new(order: Order, actor: str) -> None:
             reason="Paid" + (" with units on backorder" if result["short"] else ""),
         )
     elif order.channel.reserve_on_create:
-        order_allocate(order=order, actor=actor, allow_backorder=True)
+        order_allocate(order=order, actor=actor, allow_backorder=True, refuse_unserved=True)
 
 
 def _shortage_by_position(order: Order, error: InsufficientStock) -> InsufficientStock:

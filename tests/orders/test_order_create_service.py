@@ -110,3 +110,24 @@ def test_without_a_shipping_method_no_delivery_date_is_promised(shop, stock):
     )
     with_service.refresh_from_db()
     assert with_service.promised_delivery_date > with_service.promised_ship_date
+
+
+@pytest.mark.parametrize("policy", ["reject", "backorder"])
+@pytest.mark.parametrize("paid", [True, False], ids=["paid", "reserved-at-creation"])
+def test_one_by_one_an_address_no_location_ships_to_is_refused(shop, stock, policy, paid):
+    """The one-by-one path (a batch's fallback) refuses it as the batch router does."""
+    from orders.services.creation import order_create_stepwise
+    from warehouses.models import Warehouse
+
+    shop["channel"].shortage_policy = policy
+    shop["channel"].reserve_on_create = not paid
+    shop["channel"].save()
+    Warehouse.objects.filter(code__in=["EAST", "WEST"]).update(ships_to_countries=["US"])
+    stock("A", "EAST", 5)
+    address = {"line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
+    data = order_data(shipping_address=address, **({} if paid else {"payment": None}))
+    with pytest.raises(OrderValidationError) as error:
+        order_create_stepwise(channel=shop["channel"], data=data, actor="test")
+    assert error.value.errors == {"shipping_address": {"country": ["No location ships to FR."]}}
+    assert Order.objects.count() == 0
+    assert StockLevel.objects.get().allocated == 0
