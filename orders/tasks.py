@@ -65,7 +65,11 @@ def backorders_fill_task(product_ids: list[int]) -> dict:
 
 
 def free_stock_to_backorders(product_ids: list[int]) -> None:
-    """Listener of `inventory.arrivals`: hand the products to `backorders_fill_task`."""
+    """Listener of `inventory.arrivals`: hand the products orders wait for to
+    `backorders_fill_task` (no task when none of them is on backorder)."""
+    from orders.services.backorders import backorders_waiting_products
+
+    product_ids = backorders_waiting_products(product_ids) if product_ids else []
     if not product_ids:
         return
     try:

@@ -56,6 +56,20 @@ def backordered(shop, channel_order_id="WAIT", quantity=2):
     return order
 
 
+@pytest.fixture
+def fill_requests(monkeypatch):
+    """The product ids each backorder fill was asked for, in order, with every product
+    counted as waited for (so they show what the stock side reported)."""
+    calls = []
+    monkeypatch.setattr(
+        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
+    )
+    monkeypatch.setattr(
+        "orders.services.backorders.backorders_waiting_products", lambda ids: sorted(ids)
+    )
+    return calls
+
+
 def test_a_transfer_received_fills_the_waiting_order(
     shop, stock, django_capture_on_commit_callbacks
 ):
@@ -100,15 +114,12 @@ def test_units_a_cancellation_frees_go_to_the_waiting_order(
 
 
 def test_a_count_up_fills_and_a_count_down_does_not_try(
-    shop, stock, django_capture_on_commit_callbacks, monkeypatch
+    shop, stock, django_capture_on_commit_callbacks, fill_requests
 ):
     from inventory.models import StockLevel
     from inventory.services import stock_set
 
-    calls = []
-    monkeypatch.setattr(
-        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
-    )
+    calls = fill_requests
     stock("A", "EAST", 3)
     level = StockLevel.objects.get(product=shop["products"]["A"], warehouse=shop["east"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,14 +131,11 @@ def test_a_count_up_fills_and_a_count_down_does_not_try(
 
 
 def test_a_batch_of_adjustments_tells_the_listeners_once(
-    shop, stock, django_capture_on_commit_callbacks, monkeypatch
+    shop, stock, django_capture_on_commit_callbacks, fill_requests
 ):
     from inventory.adjustments import Adjustment, stock_adjust_batch
 
-    calls = []
-    monkeypatch.setattr(
-        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
-    )
+    calls = fill_requests
     products = shop["products"]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         results = stock_adjust_batch(
@@ -160,14 +168,6 @@ def stock_import(content: str, *, write_path: str, **options):
     return import_job_run(job_id=job.pk, write_path=write_path)
 
 
-@pytest.fixture
-def fill_requests(monkeypatch):
-    """The product ids each backorder fill was asked for, in order."""
-    calls = []
-    monkeypatch.setattr(
-        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
-    )
-    return calls
 
 
 @pytest.mark.parametrize("write_path", WRITE_PATHS)
@@ -277,3 +277,33 @@ def test_a_large_stock_import_tells_the_listeners_once(
     assert (job.status, job.inserted) == ("completed", 80)
     assert fill_requests == [sorted(product.pk for product in products)]
     assert len(callbacks) == 1
+
+
+def test_only_stock_that_orders_wait_for_makes_a_fill_task(
+    shop, stock, django_capture_on_commit_callbacks, monkeypatch
+):
+    from inventory.adjustments import Adjustment, stock_adjust_batch
+
+    calls = []
+    monkeypatch.setattr(
+        "orders.tasks.backorders_fill_task.delay", lambda product_ids: calls.append(product_ids)
+    )
+    stock("A", "EAST", 1)
+    backordered(shop)  # waits for A
+    products = shop["products"]
+
+    def adjust(*skus):
+        with django_capture_on_commit_callbacks(execute=True):
+            stock_adjust_batch(
+                adjustments=[
+                    Adjustment(sku=sku, warehouse="WEST", reason="receipt", delta=1)
+                    for sku in skus
+                ],
+                actor="test",
+                atomic=True,
+            )
+
+    adjust("B", "C")
+    assert calls == []  # nobody waits for B or C: no task at all
+    adjust("A", "B", "C")
+    assert calls == [[products["A"].pk]]
