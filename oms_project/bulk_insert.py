@@ -48,7 +48,12 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="rows_insert")
     _pks_assign(model, [obj for obj in objs if obj.pk is None])
-    with connection.cursor() as cursor, cursor.copy(plan.statement) as copy:
+    # Errors come as Django's (IntegrityError, DataError, ...), as from any other query.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(plan.statement) as copy,
+    ):
         for obj in objs:
             copy.write_row(plan.row(obj))
     for obj in objs:

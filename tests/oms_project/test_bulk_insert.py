@@ -1,0 +1,132 @@
+"""`rows_insert` writes new rows as `bulk_create` does (COPY on PostgreSQL): every instance
+gets its pk, in order; auto_now_add, JSON, enums, decimals, dates, NULLs and foreign keys
+to instances inserted just before read back exactly."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import DataError, IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from oms_project.bulk_insert import rows_insert
+from oms_project.models import OutboxEvent
+from orders.fulfillment_models import FulfillmentOrder, FulfillmentOrderLine, RoutingDecision
+from orders.models import Order, OrderEvent, OrderLine
+from orders.states import OrderStatus
+from tests.factories import OrderFactory, OrderLineFactory, WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_nothing_to_insert_makes_no_query():
+    with CaptureQueriesContext(connection) as captured:
+        assert rows_insert([]) == []
+    assert captured.captured_queries == []
+
+
+def test_rows_get_ascending_pks_and_read_back_as_written():
+    order = OrderFactory()
+    before = timezone.now()
+    tricky = 'quote " backslash \\ tab \t newline \n comma , braces {} unicode é'
+    events = [
+        OrderEvent(
+            order=order,
+            type="note",
+            message=tricky,
+            actor="a" * 150,
+            data={"n": index, "nested": {"list": [1, "x", None]}, "text": tricky},
+        )
+        for index in range(3)
+    ] + [OrderEvent(order=order, type="status_changed", to_status=OrderStatus.PROCESSING)]
+    assert all(a is b for a, b in zip(rows_insert(events), events, strict=True))
+    pks = [event.pk for event in events]
+    assert pks == sorted(pks) and None not in pks
+    assert not any(event._state.adding for event in events)
+    stored = list(OrderEvent.objects.filter(pk__in=pks).order_by("pk"))
+    assert [event.data for event in stored[:3]] == [
+        {"n": index, "nested": {"list": [1, "x", None]}, "text": tricky} for index in range(3)
+    ]
+    assert {event.message for event in stored[:3]} == {tricky}
+    assert stored[3].to_status == "processing" and stored[3].data == {}
+    assert all(event.created_at >= before for event in stored)
+    assert [event.created_at for event in events] == [event.created_at for event in stored]
+
+
+def test_decimals_are_written_exactly():
+    template = OrderLineFactory()
+    lines = rows_insert(
+        [
+            OrderLine(
+                order=template.order,
+                product=template.product,
+                sku="D",
+                name="D",
+                quantity=3,
+                unit_price=Decimal("0.10"),
+                discount=Decimal("0.01"),
+                line_total=Decimal("0.29"),
+            )
+        ]
+    )
+    stored = OrderLine.objects.get(pk=lines[0].pk)
+    assert (stored.unit_price, stored.discount, stored.line_total) == (
+        Decimal("0.10"),
+        Decimal("0.01"),
+        Decimal("0.29"),
+    )
+
+
+def test_foreign_keys_to_rows_inserted_just_before_and_nulls():
+    line = OrderLineFactory()
+    order = line.order
+    warehouse = WarehouseFactory()
+    decision = RoutingDecision(
+        order=order,
+        trigger=RoutingDecision.Trigger.ALLOCATION,
+        strategies=["priority", "a,b"],
+        locations=[warehouse.code],
+        explanation={"why": "test"},
+    )
+    rows_insert([decision])
+    fulfillment = FulfillmentOrder(
+        order=order,
+        warehouse=warehouse,
+        routing_decision=decision,
+        promised_ship_date=date(2026, 12, 1),
+        promised_delivery_date=None,
+    )
+    rows_insert([fulfillment])  # a foreign key to a decision that got its pk from rows_insert
+    rows_insert([FulfillmentOrderLine(fulfillment_order=fulfillment, order_line=line, quantity=2)])
+    stored = FulfillmentOrder.objects.get(pk=fulfillment.pk)
+    assert stored.routing_decision_id == decision.pk
+    assert (stored.promised_ship_date, stored.promised_delivery_date) == (date(2026, 12, 1), None)
+    assert RoutingDecision.objects.get(pk=decision.pk).strategies == ["priority", "a,b"]
+    assert stored.lines.get().quantity == 2
+
+
+def test_a_failed_insert_leaves_nothing_and_the_transaction_usable():
+    order = OrderFactory()
+    expected = DataError if connection.vendor == "postgresql" else ValueError
+    with pytest.raises(expected), transaction.atomic():
+        rows_insert([OrderEvent(order=order, type="x" * 41)])  # over max_length 40 (PostgreSQL)
+        if connection.vendor != "postgresql":  # SQLite does not enforce lengths
+            raise ValueError("SQLite keeps long strings")
+    assert not OrderEvent.objects.filter(type__startswith="xxx").exists()
+    assert Order.objects.filter(pk=order.pk).exists()
+
+
+def test_defaults_such_as_uuids_are_written():
+    events = rows_insert([OutboxEvent(topic="t", payload={"a": 1}) for _ in range(2)])
+    stored = {event.pk: event.event_id for event in OutboxEvent.objects.all()}
+    assert {event.pk: event.event_id for event in events} == stored
+    assert len(set(stored.values())) == 2
+
+
+def test_a_unique_clash_is_djangos_integrity_error():
+    """Callers fall back on `IntegrityError` (a batch clashing with a concurrent write)."""
+    [first] = rows_insert([OutboxEvent(topic="t")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert([OutboxEvent(topic="t", event_id=first.event_id)])
+    assert OutboxEvent.objects.count() == 1
