@@ -20,6 +20,27 @@ from tests.factories import OrderFactory, OrderLineFactory, WarehouseFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True, params=["copy", "insert"])
+def rows_path(request, monkeypatch):
+    """Every test runs through COPY (from the first row) and through `bulk_create`."""
+    threshold = 1 if request.param == "copy" else 10**9
+    monkeypatch.setattr("oms_project.bulk_insert.COPY_FROM_ROWS", threshold)
+    return request.param
+
+
+def test_few_rows_are_one_insert_and_many_a_copy(monkeypatch):
+    monkeypatch.setattr("oms_project.bulk_insert.COPY_FROM_ROWS", 3)
+    order = OrderFactory()
+    with CaptureQueriesContext(connection) as captured:
+        rows_insert([OrderEvent(order=order, type="a") for _ in range(2)])
+    assert [query["sql"][:6] for query in captured.captured_queries] == ["INSERT"]
+    with CaptureQueriesContext(connection) as captured:
+        rows_insert([OrderEvent(order=order, type="b") for _ in range(3)])
+    expected = ["SELECT", "COPY \""] if connection.vendor == "postgresql" else ["INSERT"]
+    assert [query["sql"][:6] for query in captured.captured_queries] == expected
+    assert OrderEvent.objects.count() == 5
+
+
 def test_nothing_to_insert_makes_no_query():
     with CaptureQueriesContext(connection) as captured:
         assert rows_insert([]) == []
