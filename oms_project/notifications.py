@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F
-from django.template import Context, engines
 from django.utils import timezone
 
 from oms_project.bulk_insert import rows_insert
+from oms_project.email_templates import email_render
 from oms_project.errors import OmsError
 from oms_project.models import EmailMessage
 
@@ -49,9 +49,9 @@ def email_queue(
     resend carries them too.
     """
     context = {"brand_name": settings.OMS_BRAND_NAME, **context}
-    subject = _render(f"emails/{template}_subject.txt", context).strip().splitlines()[0]
-    body_text = _render(f"emails/{template}.txt", context)
-    body_html = _render(f"emails/{template}.html", context)
+    subject = email_render(f"emails/{template}_subject.txt", context).strip().splitlines()[0]
+    body_text = email_render(f"emails/{template}.txt", context)
+    body_html = email_render(f"emails/{template}.html", context)
     message = EmailMessage(
         to=to,
         template=template,
@@ -75,17 +75,6 @@ def email_queue(
     message.save()
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
-
-
-def _render(name: str, context: dict) -> str:
-    """Render one e-mail template. Plain-text parts (`.txt`) are not HTML-escaped, so a
-    subject says "Smith & Sons", not "Smith &amp; Sons". Amounts and dates are not localized:
-    an e-mail shows money as the order holds it (two decimals, no grouping), and skipping
-    the locale lookups halves the cost of rendering, which order intake pays per order."""
-    compiled = engines["django"].get_template(name).template
-    return compiled.render(
-        Context(context, autoescape=not name.endswith(".txt"), use_l10n=False)
-    )
 
 
 _together = threading.local()
