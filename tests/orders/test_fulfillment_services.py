@@ -161,14 +161,19 @@ def test_pack_refuses_bad_scan_shapes_and_unpicked_orders(shop, stock):
     assert fulfillment_order.status == "open"
 
 
-def test_pickup_code_is_emailed_and_handing_over_completes_the_order(shop, stock):
+def pickup_order(shop, stock):
+    """A paid order for pickup at STORE1 (3 units of A in stock there) and its FO."""
     stock("A", "STORE1", 3)
     order = order_create(
         channel=shop["channel"],
         data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
         actor="test",
     )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    return order, FulfillmentOrder.objects.get(order=order)
+
+
+def test_pickup_code_is_emailed_and_handing_over_completes_the_order(shop, stock):
+    order, fulfillment_order = pickup_order(shop, stock)
     assert fulfillment_order.warehouse.code == "STORE1"
     fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="u")
     fulfillment_pack(fulfillment_order=fulfillment_order, scans=[{"sku": "A", "quantity": 2}],
@@ -505,13 +510,7 @@ def test_a_held_packed_fulfillment_order_that_loses_units_is_released_to_packing
 def test_a_pickup_order_on_the_shelf_that_loses_units_tells_the_counter_what_to_take_out(
     shop, stock
 ):
-    stock("A", "STORE1", 3)
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    order, fulfillment_order = pickup_order(shop, stock)
     fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="u")
     fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="u")
     fulfillment_order, code = fulfillment_ready_for_pickup(
