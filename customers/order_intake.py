@@ -26,6 +26,7 @@ from customers.services import (
     address_fingerprint,
     normalize_email,
 )
+from oms_project.bulk_insert import rows_insert
 
 
 @dataclass
@@ -156,7 +157,7 @@ class _CustomerIndex:
                 self.changed_links[link.pk] = link
 
     def save(self) -> None:
-        Customer.objects.bulk_create(self.new_customers)
+        rows_insert(self.new_customers)
         now = timezone.now()
         changed = [self.by_pk[pk] for pk in self.changed_customers]
         for customer in changed:
@@ -166,7 +167,7 @@ class _CustomerIndex:
             Customer.objects.bulk_update(changed, [*names, "updated_at"])
         for link in self.new_links:
             link.customer_id = link.customer.pk
-        CustomerChannel.objects.bulk_create(self.new_links)
+        rows_insert(self.new_links)
         if self.changed_links:
             CustomerChannel.objects.bulk_update(list(self.changed_links.values()), ["external_id"])
 
@@ -211,7 +212,7 @@ def _addresses_remember(
         for key in chosen.values():
             if key in new:
                 setattr(new[key], f"is_default_{kind}", True)
-    Address.objects.bulk_create(list(new.values()))
+    rows_insert(list(new.values()))
     _addresses_update_known(
         {
             kind: {

@@ -25,22 +25,28 @@ from django.db.models import Model
 COPY_FROM_ROWS = 20
 
 # Field types whose Python value psycopg writes as Django would: passed through untouched.
-# Anything else (JSON, arrays, custom fields) is prepared by the field itself.
-_PASS_THROUGH = (
-    models.AutoField,
-    models.BigAutoField,
-    models.IntegerField,
-    models.BigIntegerField,
-    models.PositiveIntegerField,
-    models.PositiveSmallIntegerField,
-    models.SmallIntegerField,
-    models.BooleanField,
-    models.CharField,
-    models.TextField,
-    models.DecimalField,
-    models.DateField,  # DateTimeField too: aware datetimes go to timestamptz as they are
-    models.UUIDField,
-    models.ForeignKey,
+# Exact types only: a subclass may prepare its value (a country field holds a `Country`).
+# Anything else (JSON, custom fields) is prepared by the field itself.
+_PASS_THROUGH = frozenset(
+    {
+        models.AutoField,
+        models.BigAutoField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.SmallIntegerField,
+        models.BooleanField,
+        models.CharField,
+        models.EmailField,
+        models.TextField,
+        models.DecimalField,
+        models.DateField,
+        models.DateTimeField,  # aware datetimes go to timestamptz as they are
+        models.UUIDField,
+        models.ForeignKey,
+    }
 )
 
 
@@ -108,6 +114,6 @@ def _reader(field: models.Field):
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda obj: field.pre_save(obj, add=True)
     attname = field.attname
-    if isinstance(field, _PASS_THROUGH):
+    if type(field) in _PASS_THROUGH:
         return lambda obj: getattr(obj, attname)
     return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)

@@ -151,3 +151,15 @@ def test_a_unique_clash_is_djangos_integrity_error():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows_insert([OutboxEvent(topic="t", event_id=first.event_id)])
     assert OutboxEvent.objects.count() == 1
+
+
+def test_fields_that_prepare_their_values_are_prepared():
+    """A country field holds a `Country`; the code is what is written."""
+    from customers.models import Address
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    [address] = rows_insert(
+        [Address(customer=customer, line1="1 rue", city="Paris", country="FR", fingerprint="f")]
+    )
+    assert Address.objects.values_list("country", flat=True).get(pk=address.pk) == "FR"
