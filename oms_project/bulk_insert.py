@@ -43,7 +43,6 @@ _PASS_THROUGH = frozenset(
         models.TextField,
         models.DecimalField,
         models.DateField,
-        models.DateTimeField,  # aware datetimes go to timestamptz as they are
         models.UUIDField,
         models.ForeignKey,
     }
@@ -81,8 +80,7 @@ def _pks_assign(model: type[Model], objs: list[Model]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
-            " ORDER BY 1",
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
             [model._meta.db_table, model._meta.pk.column, len(objs)],
         )
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
@@ -116,4 +114,14 @@ def _reader(field: models.Field):
     attname = field.attname
     if type(field) in _PASS_THROUGH:
         return lambda obj: getattr(obj, attname)
+    if type(field) is models.DateTimeField:
+        return lambda obj: _datetime(field, getattr(obj, attname))
     return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+
+
+def _datetime(field: models.DateTimeField, value):
+    """An aware datetime goes to timestamptz as it is; a naive one is read in the default
+    time zone (`TIME_ZONE`), as Django reads it."""
+    if value is None or getattr(value, "tzinfo", None) is not None:
+        return value
+    return field.get_db_prep_save(value, connection)

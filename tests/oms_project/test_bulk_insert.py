@@ -36,7 +36,7 @@ def test_few_rows_are_one_insert_and_many_a_copy(monkeypatch):
     assert [query["sql"][:6] for query in captured.captured_queries] == ["INSERT"]
     with CaptureQueriesContext(connection) as captured:
         rows_insert([OrderEvent(order=order, type="b") for _ in range(3)])
-    expected = ["SELECT", "COPY \""] if connection.vendor == "postgresql" else ["INSERT"]
+    expected = ["SELECT", 'COPY "'] if connection.vendor == "postgresql" else ["INSERT"]
     assert [query["sql"][:6] for query in captured.captured_queries] == expected
     assert OrderEvent.objects.count() == 5
 
@@ -163,3 +163,25 @@ def test_fields_that_prepare_their_values_are_prepared():
         [Address(customer=customer, line1="1 rue", city="Paris", country="FR", fingerprint="f")]
     )
     assert Address.objects.values_list("country", flat=True).get(pk=address.pk) == "FR"
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_naive_datetimes_are_read_in_the_default_time_zone_as_django_reads_them(settings):
+    from datetime import UTC, datetime
+
+    settings.TIME_ZONE = "Asia/Tokyo"
+    order = OrderFactory()
+    [written] = rows_insert(
+        [
+            Order(
+                number="N1",
+                channel=order.channel,
+                channel_order_id="N1",
+                customer=order.customer,
+                email="n@example.com",
+                placed_at=datetime(2026, 12, 1, 9, 0),
+            )
+        ]
+    )
+    stored = Order.objects.get(pk=written.pk).placed_at
+    assert stored == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
