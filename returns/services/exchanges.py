@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from orders import pricing
+from orders.refund_methods import EXCHANGE_CREDIT
 from orders.services import order_create
 from orders.services.returns_bookkeeping import order_return_event_record
 from returns import selectors
@@ -28,7 +29,6 @@ from returns.refund_pricing import line_refund
 from returns.services.refunds import order_lifetime_value_reduce
 
 ZERO = Decimal("0.00")
-CREDIT_METHOD = "exchange_credit"
 
 
 def returned_value(*, return_request: ReturnRequest) -> Decimal:
@@ -94,7 +94,7 @@ def exchange_order_create(*, return_request: ReturnRequest, actor: str):
     }
     if credit > 0:
         data["payment"] = {
-            "method": CREDIT_METHOD,
+            "method": EXCHANGE_CREDIT,
             "amount": credit,
             "status": "captured",
             "reference": return_request.number,

@@ -14,6 +14,7 @@ from customers.services import customer_lifetime_totals_reduce
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.models import Order
+from orders.refund_methods import refund_method_default
 from orders.services.customer_notices import refund_notify
 from orders.services.returns_bookkeeping import (
     order_refund_due_settle,
@@ -271,7 +272,7 @@ def _record(
                 adjustment=quote.adjustment,
                 adjustment_reason=quote.adjustment_reason[:255],
                 exchange_credit=quote.exchange_credit,
-                method=(method or order.payment_method or "original_payment")[:50],
+                method=(method or refund_method_default(order))[:50],
                 processor_reference=processor_reference[:100],
                 reason=reason[:255],
                 created_by=actor[:150],
