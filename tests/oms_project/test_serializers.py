@@ -1,9 +1,11 @@
-"""Shared serializer pieces: fields built once per class, country codes."""
+"""Shared serializer pieces: fields built once per class, copied cheaply per instance,
+country codes."""
 
 import pytest
 from rest_framework import serializers
 
-from oms_project.serializers import CountryCodeField, FieldsBuiltOnce
+from oms_project.serializers import CountryCodeField, FieldsBuiltOnce, StrictSerializer
+from orders.input_serializers import OrderCreateSerializer
 from orders.models import Payment
 
 
@@ -51,3 +53,53 @@ def test_country_codes_are_upper_cased(given, kept):
 def test_unknown_country_codes_are_refused(given):
     with pytest.raises(serializers.ValidationError):
         CountryCodeField().run_validation(given)
+
+
+class Item(StrictSerializer):
+    sku = serializers.CharField(max_length=5)
+    tags = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
+
+
+class Basket(StrictSerializer):
+    name = serializers.CharField(max_length=10)
+    items = Item(many=True)
+
+
+def test_each_instance_binds_its_own_fields_and_the_declared_ones_stay_unbound():
+    one, two = Basket(context={"who": 1}), Basket(context={"who": 2})
+    for name in ("name", "items"):
+        assert one.fields[name] is not two.fields[name]
+        assert one.fields[name].parent is one and two.fields[name].parent is two
+    first_item, second_item = one.fields["items"].child, two.fields["items"].child
+    assert first_item is not second_item
+    assert first_item.fields["tags"].child is not second_item.fields["tags"].child
+    # A nested field reads the context of its own root, never another instance's.
+    assert first_item.fields["sku"].context == {"who": 1}
+    assert second_item.fields["sku"].context == {"who": 2}
+    for field in [*Basket._declared_fields.values(), *Item._declared_fields.values()]:
+        assert field.parent is None and getattr(field, "field_name", None) is None
+
+
+def test_copied_fields_validate_as_declared():
+    good = Basket(data={"name": "b", "items": [{"sku": "A1", "tags": ["x"]}]})
+    assert good.is_valid(), good.errors
+    bad = Basket(data={"name": "b" * 11, "items": [{"sku": "TOOLONG", "tags": ["long"]}]})
+    assert not bad.is_valid()
+    assert "no more than 10" in str(bad.errors["name"][0])
+    assert "no more than 5" in str(bad.errors["items"][0]["sku"][0])
+    assert "no more than 3" in str(bad.errors["items"][0]["tags"][0][0])
+    # The failure of one instance leaves nothing behind for the next.
+    again = Basket(data={"name": "b", "items": [{"sku": "A1"}]})
+    assert again.is_valid(), again.errors
+
+
+def test_order_input_fields_copy_like_deep_copies():
+    """The cheap copy keeps every field's settings (what DRF's deep copy would give)."""
+    import copy
+
+    ours = OrderCreateSerializer().fields
+    theirs = copy.deepcopy(OrderCreateSerializer._declared_fields)
+    assert list(ours) == list(theirs)
+    for name, field in theirs.items():
+        assert type(ours[name]) is type(field)
+        assert repr(ours[name]) == repr(field)
