@@ -7,9 +7,11 @@ a quarter of the request. `rows_insert` hands the same rows to `COPY ... FROM ST
 row formatting psycopg does in C, after taking the new primary keys from the table's sequence
 in one query, so every instance comes back with its pk, as from `bulk_create`.
 
-A few rows go through `bulk_create` even on PostgreSQL: one INSERT is one round trip, where
-COPY needs the sequence query first (measured on a 2-core machine: COPY is slower for one
-row, even at 10, faster from about 30).
+A few rows go in one `INSERT ... VALUES ... RETURNING` instead: one round trip, where COPY
+needs the sequence query first (measured on a 2-core machine: COPY is slower for one row,
+even at 10, faster from about 30). On PostgreSQL that INSERT is built from the same per-model
+plan as COPY rather than by `bulk_create`, whose preparation cost more than the statement
+for the handful of rows a single order writes per table. Other databases use `bulk_create`.
 
 Use it only for plain new rows: no multi-table inheritance, no conflicts to ignore or update
 (COPY has no ON CONFLICT), no `pre_save` logic beyond Django's `auto_now`/`auto_now_add`.
@@ -54,11 +56,22 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     if not objs:
         return objs
     model = type(objs[0])
-    if connection.vendor != "postgresql" or len(objs) < COPY_FROM_ROWS:
+    if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
     plan = _copy_plan(model)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="rows_insert")
+    if len(objs) < COPY_FROM_ROWS:
+        _insert(plan, objs)
+    else:
+        _copy(plan, model, objs)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
+
+
+def _copy(plan: "_CopyPlan", model: type[Model], objs: Sequence[Model]) -> None:
     _pks_assign(model, [obj for obj in objs if obj.pk is None])
     # Errors come as Django's (IntegrityError, DataError, ...), as from any other query.
     with (
@@ -68,10 +81,28 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     ):
         for obj in objs:
             copy.write_row(plan.row(obj))
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return objs
+
+
+def _insert(plan: "_CopyPlan", objs: Sequence[Model]) -> None:
+    """One INSERT of all rows; rows without a pk take it from the column's default and get it
+    back (PostgreSQL returns the rows of `INSERT ... VALUES` in their order)."""
+    with_pk = [obj.pk is not None for obj in objs]
+    if all(with_pk):
+        statement, readers = plan.insert_with_pk, plan.readers
+    elif not any(with_pk):
+        statement, readers = plan.insert_returning_pk, plan.readers_without_pk
+    else:
+        # Some rows bring their own pk, others do not: one statement each way.
+        _insert(plan, [obj for obj in objs if obj.pk is not None])
+        _insert(plan, [obj for obj in objs if obj.pk is None])
+        return
+    values = ", ".join([f"({', '.join(['%s'] * len(readers))})"] * len(objs))
+    params = [read(obj) for obj in objs for read in readers]
+    with connection.cursor() as cursor:  # Django's cursor: its errors, its query log
+        cursor.execute(statement.format(values=values), params)
+        if not all(with_pk):
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
 
 
 def _pks_assign(model: type[Model], objs: list[Model]) -> None:
@@ -88,16 +119,27 @@ def _pks_assign(model: type[Model], objs: list[Model]) -> None:
 
 
 class _CopyPlan:
-    """The COPY statement of a model and how to read one row's values off an instance."""
+    """The COPY and INSERT statements of a model and how to read one row's values off an
+    instance (with and without its pk)."""
 
     def __init__(self, model: type[Model]):
         fields = [field for field in model._meta.concrete_fields if not field.generated]
+        without_pk = [field for field in fields if not field.primary_key]
         quote = connection.ops.quote_name
-        self.statement = (
-            f"COPY {quote(model._meta.db_table)} "
-            f"({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
+        table = quote(model._meta.db_table)
+
+        def columns(chosen) -> str:
+            return ", ".join(quote(field.column) for field in chosen)
+
+        self.statement = f"COPY {table} ({columns(fields)}) FROM STDIN"
+        # `{values}` is filled with one placeholder group per row.
+        self.insert_with_pk = f"INSERT INTO {table} ({columns(fields)}) VALUES {{values}}"
+        self.insert_returning_pk = (
+            f"INSERT INTO {table} ({columns(without_pk)}) VALUES {{values}} "
+            f"RETURNING {quote(model._meta.pk.column)}"
         )
         self.readers = [_reader(field) for field in fields]
+        self.readers_without_pk = [_reader(field) for field in without_pk]
 
     def row(self, obj: Model) -> list:
         return [read(obj) for read in self.readers]

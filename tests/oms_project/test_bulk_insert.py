@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True, params=["copy", "insert"])
 def rows_path(request, monkeypatch):
-    """Every test runs through COPY (from the first row) and through `bulk_create`."""
+    """Every test runs through COPY (from the first row) and through one INSERT (`bulk_create`
+    on SQLite)."""
     threshold = 1 if request.param == "copy" else 10**9
     monkeypatch.setattr("oms_project.bulk_insert.COPY_FROM_ROWS", threshold)
     return request.param
@@ -39,6 +40,19 @@ def test_few_rows_are_one_insert_and_many_a_copy(monkeypatch):
     expected = ["SELECT", 'COPY "'] if connection.vendor == "postgresql" else ["INSERT"]
     assert [query["sql"][:6] for query in captured.captured_queries] == expected
     assert OrderEvent.objects.count() == 5
+
+
+def test_rows_that_bring_their_pk_keep_it_and_the_others_get_one():
+    order = OrderFactory()
+    taken = OrderEvent.objects.create(order=order, type="first").pk
+    own = OrderEvent(order=order, type="own", pk=taken + 1000)
+    events = [OrderEvent(order=order, type="a"), own, OrderEvent(order=order, type="b")]
+    rows_insert(events)
+    assert own.pk == taken + 1000
+    assert None not in [event.pk for event in events]
+    assert {event.pk: event.type for event in OrderEvent.objects.exclude(pk=taken)} == {
+        event.pk: event.type for event in events
+    }
 
 
 def test_nothing_to_insert_makes_no_query():
