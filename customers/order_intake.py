@@ -27,6 +27,7 @@ from customers.services import (
     normalize_email,
 )
 from oms_project.bulk_insert import rows_insert
+from oms_project.sql import placeholders
 
 
 @dataclass
@@ -75,10 +76,6 @@ def customers_upsert_for_orders(*, entries: list[OrderCustomer]) -> list[tuple[C
 _FIELDS = Customer._meta.concrete_fields
 
 
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 class _CustomerIndex:
     """The batch's customers and channel links, loaded once and changed in memory."""
 
@@ -102,7 +99,7 @@ class _CustomerIndex:
         Raw SQL: this runs for every order, and building the same statements with the ORM
         cost several times what running them does."""
         emails = sorted({normalize_email(entry.email) for entry in entries})
-        conditions, params = [f"lower(email) IN ({_placeholders(emails)})"], [*emails]
+        conditions, params = [f"lower(email) IN ({placeholders(emails)})"], [*emails]
         links_table = CustomerChannel._meta.db_table
         for code in sorted({entry.channel_code for entry in entries}):
             externals = sorted(
@@ -111,7 +108,7 @@ class _CustomerIndex:
             if externals:
                 conditions.append(
                     f"id IN (SELECT customer_id FROM {links_table} WHERE channel_code = %s "
-                    f"AND external_id IN ({_placeholders(externals)}))"
+                    f"AND external_id IN ({placeholders(externals)}))"
                 )
                 params += [code, *externals]
         customers = list(
@@ -126,8 +123,8 @@ class _CustomerIndex:
             codes = sorted({entry.channel_code for entry in entries})
             links = list(
                 CustomerChannel.objects.raw(
-                    f"SELECT * FROM {links_table} WHERE customer_id IN ({_placeholders(ids)}) "
-                    f"AND channel_code IN ({_placeholders(codes)})",
+                    f"SELECT * FROM {links_table} WHERE customer_id IN ({placeholders(ids)}) "
+                    f"AND channel_code IN ({placeholders(codes)})",
                     [*ids, *codes],
                 )
             )
@@ -214,8 +211,8 @@ def _addresses_remember(
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id, customer_id, fingerprint FROM {Address._meta.db_table} "
-                f"WHERE customer_id IN ({_placeholders(ids)}) "
-                f"AND fingerprint IN ({_placeholders(fingerprints)})",
+                f"WHERE customer_id IN ({placeholders(ids)}) "
+                f"AND fingerprint IN ({placeholders(fingerprints)})",
                 [*ids, *fingerprints],
             )
             existing = {(customer_id, print_): pk for pk, customer_id, print_ in cursor.fetchall()}
@@ -257,19 +254,19 @@ def _addresses_update_known(chosen: dict[str, dict[int, int]], used_before: set[
     conditions, params, changes = [], [], []
     if used_before:
         used = sorted(used_before)
-        conditions.append(f"id IN ({_placeholders(used)})")
+        conditions.append(f"id IN ({placeholders(used)})")
         params += used
     for kind, by_customer in chosen.items():
         if not by_customer:
             continue
         flag = connection.ops.quote_name(f"is_default_{kind}")
         owners, addresses = sorted(by_customer), sorted(by_customer.values())
-        conditions.append(f"(customer_id IN ({_placeholders(owners)}) AND {flag})")
+        conditions.append(f"(customer_id IN ({placeholders(owners)}) AND {flag})")
         params += owners
         changes.append(
             (
-                f"{flag} = CASE WHEN id IN ({_placeholders(addresses)}) THEN %s "
-                f"WHEN customer_id IN ({_placeholders(owners)}) THEN %s ELSE {flag} END",
+                f"{flag} = CASE WHEN id IN ({placeholders(addresses)}) THEN %s "
+                f"WHEN customer_id IN ({placeholders(owners)}) THEN %s ELSE {flag} END",
                 [*addresses, True, *owners, False],
             )
         )
@@ -278,7 +275,7 @@ def _addresses_update_known(chosen: dict[str, dict[int, int]], used_before: set[
     if used_before:
         changes.append(
             (
-                f"last_used_at = CASE WHEN id IN ({_placeholders(used)}) THEN %s "
+                f"last_used_at = CASE WHEN id IN ({placeholders(used)}) THEN %s "
                 "ELSE last_used_at END",
                 [*used, connection.ops.adapt_datetimefield_value(now)],
             )

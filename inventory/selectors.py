@@ -3,9 +3,11 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from inventory.models import Product, StockLevel
+from oms_project.sql import placeholders
 
 MAX_AVAILABILITY_SKUS = 500
 
@@ -82,8 +84,15 @@ def stock_summary(levels: QuerySet[StockLevel], *, after_sku: str = "", limit: i
         levels.filter(product_id__in=[product_id for product_id, _sku in page])
         .order_by("product__sku", "warehouse__code")
         .values(
-            "product_id", "product__sku", "product__name", "product__external_id",
-            "product__barcode", "warehouse__code", "on_hand", "allocated", "safety_stock",
+            "product_id",
+            "product__sku",
+            "product__name",
+            "product__external_id",
+            "product__barcode",
+            "warehouse__code",
+            "on_hand",
+            "allocated",
+            "safety_stock",
             "reorder_point",
         )
     )
@@ -177,10 +186,17 @@ def _status(available: int, product: Product) -> str:
 
 def available_by_location(*, product_ids, warehouse_ids) -> dict[tuple[int, int], int]:
     """Units free to allocate per (product id, warehouse id): on hand - allocated - safety."""
-    rows = StockLevel.objects.filter(
-        product_id__in=product_ids, warehouse_id__in=warehouse_ids
-    ).values_list("product_id", "warehouse_id", "on_hand", "allocated", "safety_stock")
-    return {
-        (product_id, warehouse_id): max(on_hand - allocated - safety, 0)
-        for product_id, warehouse_id, on_hand, allocated, safety in rows
-    }
+    product_ids, warehouse_ids = sorted(product_ids), sorted(warehouse_ids)
+    if not product_ids or not warehouse_ids:
+        return {}
+    with connection.cursor() as cursor:  # plain SQL: it runs for every order (oms_project.sql)
+        cursor.execute(
+            f"SELECT product_id, warehouse_id, on_hand - allocated - safety_stock "
+            f"FROM {StockLevel._meta.db_table} WHERE product_id IN ({placeholders(product_ids)}) "
+            f"AND warehouse_id IN ({placeholders(warehouse_ids)})",
+            [*product_ids, *warehouse_ids],
+        )
+        return {
+            (product_id, warehouse_id): max(free, 0)
+            for product_id, warehouse_id, free in cursor.fetchall()
+        }

@@ -13,6 +13,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Product
 from oms_project.errors import OmsError
 from oms_project.outbox import outbox_emit
+from oms_project.sql import placeholders
 from orders import pricing
 from orders.errors import DuplicateOrder, OrderValidationError
 from orders.events import order_event_record
@@ -98,7 +99,15 @@ def order_lookups_load(*, entries: list[tuple[SalesChannel, dict]]) -> OrderLook
     """Read the products, service levels (kept a few seconds by `routing_config`) and pickup
     stores the payloads name (<= 2 + channels with pickup orders queries)."""
     skus = {line["sku"] for _channel, data in entries for line in data["lines"]}
-    lookups = OrderLookups(products={p.sku: p for p in Product.objects.filter(sku__in=skus)})
+    lookups = OrderLookups()
+    if skus:  # plain SQL: it runs for every order (oms_project.sql)
+        lookups.products = {
+            product.sku: product
+            for product in Product.objects.raw(
+                f"SELECT * FROM {Product._meta.db_table} WHERE sku IN ({placeholders(skus)})",
+                sorted(skus),
+            )
+        }
     codes = {data["shipping_method"] for _channel, data in entries if data.get("shipping_method")}
     if codes:
         lookups.service_levels = routing_config.service_levels(codes)
