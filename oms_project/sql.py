@@ -6,7 +6,11 @@ are written as portable SQL (PostgreSQL and SQLite) with these helpers; everythi
 stays with the ORM.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from functools import cache
+
+from django.db import connection
+from django.db.models import Field, Model
 
 
 def placeholders(values: Collection) -> str:
@@ -14,3 +18,34 @@ def placeholders(values: Collection) -> str:
     if not values:
         raise ValueError("an IN list needs at least one value")
     return ", ".join(["%s"] * len(values))
+
+
+def select_columns(model: type[Model], alias: str) -> str:
+    """The model's concrete columns, qualified by `alias`, in `instance_from_row`'s order."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in row_fields(model))
+
+
+def instance_from_row(model: type[Model], values: Sequence) -> Model:
+    """The instance a queryset would build from these column values (in `select_columns`
+    order): the database's values go through the same converters (booleans and decimals on
+    SQLite, JSON, time zones) as in a queryset."""
+    fields = row_fields(model)
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in _converters(model, field.attname):
+            value = converter(value, field.cached_col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def row_fields(model: type[Model]) -> list[Field]:
+    """The fields `select_columns` reads, in its order."""
+    return [field for field in model._meta.concrete_fields if not field.generated]
+
+
+@cache
+def _converters(model: type[Model], attname: str) -> list:
+    field = next(field for field in row_fields(model) if field.attname == attname)
+    column = field.cached_col
+    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
