@@ -36,6 +36,7 @@ from bench.orders_setup import (  # noqa: E402
     plan_picks,
     sql_context,
 )
+from oms_project.runtime import gc_tune  # noqa: E402
 
 _CONTEXT: dict = {}
 
@@ -152,3 +153,6 @@ urlpatterns = [
     path("", include("oms_project.urls")),
 ]
 settings.ROOT_URLCONF = __name__
+
+# As `oms_project.wsgi` does in production: the same for every endpoint served here.
+gc_tune()

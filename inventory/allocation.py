@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from inventory.alerts import low_stock_alert_if_needed
 from inventory.errors import InsufficientStock, InvalidQuantity
-from inventory.models import MovementReason, Product, StockLevel, StockReservation
+from inventory.models import MovementReason, Product, StockLevel
 from inventory.quantities import check_quantity
 from warehouses.models import Warehouse
 
@@ -40,9 +40,23 @@ class Hold:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """A reservation row `stock_allocate` wrote or added to (a plain record, not a model
+    instance: bulk order creation reserves thousands at once)."""
+
+    pk: int
+    stock_level_id: int
+    product_id: int
+    warehouse_id: int
+    reference: str
+    quantity: int
+    expires_at: datetime | None
+
+
 def stock_allocate(
     *, holds: Iterable[Hold], actor: str = "system", respect_safety_stock: bool = True
-) -> list[StockReservation]:
+) -> list[Reserved]:
     """Reserve every hold, all or nothing, and return the reservations touched.
 
     Demand is summed per stock level before checking (two holds of one SKU at one warehouse
@@ -128,20 +142,19 @@ class _Request:
             ]
         )
 
-    def reservations(self, rows: Iterable[tuple], level_ids: dict) -> list[StockReservation]:
-        """Build the returned reservations from (id, level id, reference, quantity) rows; each
-        knows its stock level's product and warehouse (not its counts)."""
+    def reservations(self, rows: Iterable[tuple], level_ids: dict) -> list[Reserved]:
+        """The reservations touched, from (id, level id, reference, quantity) rows."""
         by_key = {(row[1], row[2]): row for row in rows}
         reservations = []
         for product_id, warehouse_id, reference in self.merged:
             level_id = level_ids[(product_id, warehouse_id)]
             row = by_key[(level_id, reference)]
             reservations.append(
-                StockReservation(
+                Reserved(
                     pk=row[0],
-                    stock_level=StockLevel(
-                        pk=level_id, product_id=product_id, warehouse_id=warehouse_id
-                    ),
+                    stock_level_id=level_id,
+                    product_id=product_id,
+                    warehouse_id=warehouse_id,
                     reference=reference,
                     quantity=row[3],
                     expires_at=self.expiry[(product_id, warehouse_id, reference)],

@@ -5,7 +5,7 @@ import threading
 import time
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 from oms_project.broker import use_for_redis_urls
 
@@ -15,6 +15,15 @@ use_for_redis_urls()
 app = Celery("oms_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def garbage_collector_tuned(**kwargs) -> None:
+    """Each pool process, once forked, tunes its collector as web workers do."""
+    from oms_project.runtime import gc_tune
+
+    gc_tune()
+
 
 # A worker running task after task looks at its database connection (broken, or older than
 # DATABASE_CONN_MAX_AGE?) at most this often; after a pause as long, after a task that did not

@@ -1,16 +1,17 @@
-"""
-WSGI config for oms_project project.
+"""The WSGI application (`gunicorn oms_project.wsgi`).
 
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
+Each worker tunes its garbage collector once the application is loaded
+(`oms_project.runtime.gc_tune`).
 """
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'oms_project.settings')
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
 
 application = get_wsgi_application()
+
+from oms_project.runtime import gc_tune  # noqa: E402  (needs the settings loaded)
+
+gc_tune()

@@ -312,7 +312,7 @@ def _keep_allocations(drafts: list[_Draft], router: BatchRouter, reservations) -
         for line in draft.lines:
             draft.allocations[line.pk] = [
                 {
-                    "warehouse": codes[reservation.stock_level.warehouse_id],
+                    "warehouse": codes[reservation.warehouse_id],
                     "quantity": reservation.quantity,
                 }
                 for reservation in by_reference.get(line_reference(line.pk), [])
