@@ -104,6 +104,9 @@ def run_profile(count: int, key: str, bodies: list[dict]) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from oms_project.runtime import gc_tune
+
+    gc_tune()  # as in a server process (oms_project.wsgi)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     lock: dict = {}
 

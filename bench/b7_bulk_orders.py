@@ -228,6 +228,9 @@ def run_profile(key: str, bodies: list[dict]) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from oms_project.runtime import gc_tune
+
+    gc_tune()  # as in a server process (oms_project.wsgi)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     batches = [bodies[start : start + BATCH] for start in range(0, len(bodies), BATCH)]
     profiler, walls, cpus, queries = cProfile.Profile(), [], [], []
