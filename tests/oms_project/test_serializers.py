@@ -103,3 +103,30 @@ def test_order_input_fields_copy_like_deep_copies():
     for name, field in theirs.items():
         assert type(ours[name]) is type(field)
         assert repr(ours[name]) == repr(field)
+
+
+class Tagged(serializers.Serializer):
+    name = serializers.CharField()
+    tag = serializers.SerializerMethodField()
+
+    def get_tag(self, item) -> str:
+        return self.context["tag"]
+
+
+class Shelf(serializers.Serializer):
+    items = Tagged(many=True)
+    codes = serializers.ListField(child=serializers.CharField(), source="labels")
+
+
+def test_nested_copies_render_with_their_own_context_and_sources():
+    """A list's child is bound to each copy of the list (method fields keep their `*` source,
+    a renamed list its own), so each instance renders with its root's context."""
+    shelf = {"items": [{"name": "a"}, {"name": "b"}], "labels": ["x"]}
+    first = Shelf(shelf, context={"tag": "one"}).data
+    second = Shelf(shelf, context={"tag": "two"}).data
+    assert first == {
+        "items": [{"name": "a", "tag": "one"}, {"name": "b", "tag": "one"}],
+        "codes": ["x"],
+    }
+    assert [item["tag"] for item in second["items"]] == ["two", "two"]
+    assert Tagged._declared_fields["tag"].__dict__.get("parent") is None
