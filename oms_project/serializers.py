@@ -14,7 +14,16 @@ _HELD_FIELD = (
 )
 # What a serializer computes or receives once in use; a declared one never has it, and a copy
 # starts without it.
-_IN_USE_STATE = ("fields", "_field_names", "_validated_data", "_errors", "_data", "initial_data")
+_IN_USE_STATE = (
+    "fields",
+    "_field_names",
+    "_writable_fields",
+    "_readable_fields",
+    "_validated_data",
+    "_errors",
+    "_data",
+    "initial_data",
+)
 
 
 def fields_copy(fields: dict) -> dict:
@@ -58,7 +67,24 @@ def _unbind(field) -> None:
         field.label = None
 
 
-class StrictSerializer(serializers.Serializer):
+class FieldListsOnce:
+    """Mix into a serializer: list its writable and readable fields once per instance.
+
+    DRF walks `self.fields` (a mapping with Python-level iteration) for every object it
+    validates or renders; a list's child validates or renders every item with one instance.
+    The field set does not change once built, so the lists are kept.
+    """
+
+    @cached_property
+    def _writable_fields(self) -> list:
+        return [field for field in self.fields.values() if not field.read_only]
+
+    @cached_property
+    def _readable_fields(self) -> list:
+        return [field for field in self.fields.values() if not field.write_only]
+
+
+class StrictSerializer(FieldListsOnce, serializers.Serializer):
     """Refuse fields the serializer does not know and read-only fields sent on write."""
 
     def get_fields(self):
@@ -88,7 +114,7 @@ class StrictSerializer(serializers.Serializer):
         )
 
 
-class FieldsBuiltOnce:
+class FieldsBuiltOnce(FieldListsOnce):
     """Mix into a model serializer whose fields depend on its class alone (no context).
 
     A `ModelSerializer` introspects its model to build its fields on every instance, which

@@ -130,3 +130,17 @@ def test_nested_copies_render_with_their_own_context_and_sources():
     }
     assert [item["tag"] for item in second["items"]] == ["two", "two"]
     assert Tagged._declared_fields["tag"].__dict__.get("parent") is None
+
+
+def test_field_lists_are_worked_out_once_per_instance():
+    class Note(StrictSerializer):
+        text = serializers.CharField()
+        secret = serializers.CharField(write_only=True)
+        stamp = serializers.CharField(read_only=True)
+
+    note = Note()
+    assert [field.field_name for field in note._writable_fields] == ["text", "secret"]
+    assert [field.field_name for field in note._readable_fields] == ["text", "stamp"]
+    assert note._writable_fields is note._writable_fields
+    assert Note(data={"text": "a", "secret": "b"}).is_valid()
+    assert Note({"text": "a", "secret": "b", "stamp": "c"}).data == {"text": "a", "stamp": "c"}
