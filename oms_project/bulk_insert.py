@@ -57,7 +57,12 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
         return objs
     model = type(objs[0])
     if connection.vendor != "postgresql":
-        return model.objects.bulk_create(objs)
+        if connection.features.can_return_rows_from_bulk_insert:
+            return model.objects.bulk_create(objs)
+        # SQLite before 3.35 cannot return the pks of a multi-row INSERT: one row at a time.
+        for obj in objs:
+            obj.save(force_insert=True)
+        return objs
     plan = _copy_plan(model)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="rows_insert")

@@ -33,8 +33,9 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
     fields = row_fields(model)
     converted = []
     for field, value in zip(fields, values, strict=True):
-        for converter in _converters(model, field.attname):
-            value = converter(value, field.cached_col, connection)
+        column, converters = _converters_for(model, field.attname, connection.vendor)
+        for converter in converters:
+            value = converter(value, column, connection)
         converted.append(value)
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
@@ -45,7 +46,10 @@ def row_fields(model: type[Model]) -> list[Field]:
 
 
 @cache
-def _converters(model: type[Model], attname: str) -> list:
+def _converters_for(model: type[Model], attname: str, vendor: str) -> tuple:
+    """The column and what a queryset applies to its values (the backend's converters, then
+    the field's; a foreign key converts as its target), per database engine."""
     field = next(field for field in row_fields(model) if field.attname == attname)
-    column = field.cached_col
-    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    column = field.get_col(model._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    return column, converters

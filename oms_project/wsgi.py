@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
 
 application = get_wsgi_application()
 
+from django.urls import get_resolver  # noqa: E402
+
 from oms_project.runtime import gc_tune  # noqa: E402  (needs the settings loaded)
 
+# Load the URLs, views and serializers before freezing what is loaded.
+_url_patterns = get_resolver().url_patterns
 gc_tune()

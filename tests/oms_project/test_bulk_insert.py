@@ -55,6 +55,20 @@ def test_rows_that_bring_their_pk_keep_it_and_the_others_get_one():
     }
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's fallback")
+def test_a_database_that_cannot_return_pks_from_a_bulk_insert_still_gives_every_row_its_pk(
+    monkeypatch,
+):
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    order = OrderFactory()
+    events = rows_insert([OrderEvent(order=order, type=f"e{index}") for index in range(3)])
+    assert None not in [event.pk for event in events]
+    assert not any(event._state.adding for event in events)
+    assert {event.pk: event.type for event in OrderEvent.objects.all()} == {
+        event.pk: event.type for event in events
+    }
+
+
 def test_nothing_to_insert_makes_no_query():
     with CaptureQueriesContext(connection) as captured:
         assert rows_insert([]) == []
