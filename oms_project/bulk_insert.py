@@ -19,6 +19,7 @@ Use it only for plain new rows: no multi-table inheritance, no conflicts to igno
 
 from collections.abc import Sequence
 from functools import cache
+from operator import attrgetter
 
 from django.db import connection, models
 from django.db.models import Model
@@ -93,16 +94,16 @@ def _insert(plan: "_CopyPlan", objs: Sequence[Model]) -> None:
     back (PostgreSQL returns the rows of `INSERT ... VALUES` in their order)."""
     with_pk = [obj.pk is not None for obj in objs]
     if all(with_pk):
-        statement, readers = plan.insert_with_pk, plan.readers
+        statement, read = plan.insert_with_pk, plan.row
     elif not any(with_pk):
-        statement, readers = plan.insert_returning_pk, plan.readers_without_pk
+        statement, read = plan.insert_returning_pk, plan.row_without_pk
     else:
         # Some rows bring their own pk, others do not: one statement each way.
         _insert(plan, [obj for obj in objs if obj.pk is not None])
         _insert(plan, [obj for obj in objs if obj.pk is None])
         return
-    values = ", ".join([f"({', '.join(['%s'] * len(readers))})"] * len(objs))
-    params = [read(obj) for obj in objs for read in readers]
+    values = ", ".join([f"({', '.join(['%s'] * read.width)})"] * len(objs))
+    params = [value for obj in objs for value in read(obj)]
     with connection.cursor() as cursor:  # Django's cursor: its errors, its query log
         cursor.execute(statement.format(values=values), params)
         if not all(with_pk):
@@ -143,11 +144,8 @@ class _CopyPlan:
             f"INSERT INTO {table} ({columns(without_pk)}) VALUES {{values}} "
             f"RETURNING {quote(model._meta.pk.column)}"
         )
-        self.readers = [_reader(field) for field in fields]
-        self.readers_without_pk = [_reader(field) for field in without_pk]
-
-    def row(self, obj: Model) -> list:
-        return [read(obj) for read in self.readers]
+        self.row = _RowReader(fields)
+        self.row_without_pk = _RowReader(without_pk)
 
 
 @cache
@@ -155,15 +153,36 @@ def _copy_plan(model: type[Model]) -> _CopyPlan:
     return _CopyPlan(model)
 
 
-def _reader(field: models.Field):
+class _RowReader:
+    """Read one row's values off an instance: all attributes at once (`attrgetter`), then
+    the few fields that prepare their value (auto_now, datetimes, JSON, custom fields)."""
+
+    def __init__(self, fields: list[models.Field]):
+        self.width = len(fields)
+        get = attrgetter(*[field.attname for field in fields])
+        self.get = get if len(fields) > 1 else (lambda obj: (get(obj),))
+        self.prepare = [
+            (index, prepare)
+            for index, field in enumerate(fields)
+            if (prepare := _preparation(field)) is not None
+        ]
+
+    def __call__(self, obj: Model) -> list:
+        values = list(self.get(obj))
+        for index, prepare in self.prepare:
+            values[index] = prepare(obj, values[index])
+        return values
+
+
+def _preparation(field: models.Field):
+    """How the field turns its attribute into the value to write, or None: as it is."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return lambda obj: field.pre_save(obj, add=True)
-    attname = field.attname
+        return lambda obj, value: field.pre_save(obj, add=True)
     if type(field) in _PASS_THROUGH:
-        return lambda obj: getattr(obj, attname)
+        return None
     if type(field) is models.DateTimeField:
-        return lambda obj: _datetime(field, getattr(obj, attname))
-    return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+        return lambda obj, value: _datetime(field, value)
+    return lambda obj, value: field.get_db_prep_save(value, connection)
 
 
 def _datetime(field: models.DateTimeField, value):
