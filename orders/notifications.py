@@ -1,6 +1,7 @@
 """Customer e-mails about an order, rendered with the channel's name and branding."""
 
 from django.db.models import Q
+from django.utils.functional import SimpleLazyObject
 
 from oms_project.notifications import email_queue
 from orders.models import Order
@@ -26,7 +27,8 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
         "brand_name": order.channel.name,
         "brand_color": order.channel.brand_color,
         "support_email": order.channel.support_email,
-        "refund_to": refund_destination(order=order),
+        # Read only by the templates that mention it (it may query the order's payments).
+        "refund_to": SimpleLazyObject(lambda: refund_destination(order=order)),
         **(extra or {}),
     }
     return email_queue(

@@ -1,13 +1,15 @@
 """Reads of returns and refunds, and what an order still allows to return or refund."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 
 from orders import pricing
-from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.models import Order, OrderEvent, OrderLine, Payment, Shipment
+from orders.refund_methods import EXCHANGE_CREDIT
 from orders.selectors import order_lifetime_value
 from orders.states import OrderStatus
 from returns.models import (
@@ -146,6 +148,45 @@ def order_refundable(*, order: Order) -> Decimal:
     return max(order.paid_total - refunded_totals(order=order)["amount"], ZERO)
 
 
+@dataclass(frozen=True)
+class ExchangeTenders:
+    """What an order paid partly or wholly with a return's exchange credit can still give back
+    to that credit and to the customer's other payments (card, bank, ...)."""
+
+    credit_paid: Decimal
+    credit_left: Decimal
+    other_paid: Decimal
+    other_left: Decimal
+    other_method: str  # the method of its last captured other payment, "" if none
+
+
+def exchange_tenders(*, order: Order) -> ExchangeTenders | None:
+    """None unless the order was paid (partly) with exchange credit."""
+    paid = defaultdict(lambda: ZERO)
+    other_method = ""
+    for method, amount in (
+        Payment.objects.filter(order=order, status=Payment.Status.CAPTURED)
+        .order_by("pk")
+        .values_list("method", "amount")
+    ):
+        is_credit = method == EXCHANGE_CREDIT
+        paid[is_credit] += amount
+        if not is_credit:
+            other_method = method
+    if not paid[True]:
+        return None
+    refunded = defaultdict(lambda: ZERO)
+    for method, amount in Refund.objects.filter(order=order).values_list("method", "amount"):
+        refunded[method == EXCHANGE_CREDIT] += amount
+    return ExchangeTenders(
+        credit_paid=pricing.money(paid[True]),
+        credit_left=pricing.money(max(paid[True] - refunded[True], ZERO)),
+        other_paid=pricing.money(paid[False]),
+        other_left=pricing.money(max(paid[False] - refunded[False], ZERO)),
+        other_method=other_method,
+    )
+
+
 def order_lifetime_value_left(*, order: Order) -> Decimal:
     """What the order still adds to its customer's lifetime value: its value after
     cancellations less what refunds for returns and goodwill paid back and what exchange credit
@@ -156,9 +197,9 @@ def order_lifetime_value_left(*, order: Order) -> Decimal:
         .exclude(kind=Refund.Kind.CANCELLATION)
         .aggregate(total=Sum("amount"))["total"]
     )
-    moved = ReturnRequest.objects.filter(order=order).aggregate(
-        total=Sum("exchange_credit")
-    )["total"]
+    moved = ReturnRequest.objects.filter(order=order).aggregate(total=Sum("exchange_credit"))[
+        "total"
+    ]
     kept = order_lifetime_value(order=order, lines=OrderLine.objects.filter(order=order))
     # Money to the cent: SQLite sums decimals as floats.
     taken = pricing.money(paid_back or ZERO) + pricing.money(moved or ZERO)

@@ -14,7 +14,7 @@ from customers.services import customer_lifetime_totals_reduce
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.models import Order
-from orders.refund_methods import refund_method_default
+from orders.refund_methods import EXCHANGE_CREDIT, refund_method_default
 from orders.services.customer_notices import refund_notify
 from orders.services.returns_bookkeeping import (
     order_refund_due_settle,
@@ -231,6 +231,44 @@ def order_refund(
     return refund
 
 
+def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
+    """The refund's method: the one given, or the order's default.
+
+    An order paid with a return's exchange credit gives money back where it came from: at most
+    what the other payments brought to them (card first when no method is given: the credit
+    paid first), the rest to the credit. A refund that would need both is refused with the two
+    amounts, so staff record one refund per method; nothing is refunded to a card that it did
+    not pay.
+    """
+    tenders = selectors.exchange_tenders(order=order)
+    if tenders is None:
+        return method or refund_method_default(order)
+    other = tenders.other_method or "the other payments"
+    if not method:
+        if tenders.other_method and amount <= tenders.other_left:
+            return tenders.other_method
+        if amount <= tenders.credit_left:
+            return EXCHANGE_CREDIT
+        raise RefundExceedsPaid(
+            f"Order {order.number} was paid {tenders.credit_paid} {order.currency} with exchange "
+            f"credit and {tenders.other_paid} by {other}: refund at most {tenders.other_left} "
+            f"with method '{tenders.other_method}' and the rest with method "
+            f"'{EXCHANGE_CREDIT}', one refund each.",
+            errors={"method": ["Name the method: this refund would go back to two payments."]},
+            extra={EXCHANGE_CREDIT: str(tenders.credit_left), "other": str(tenders.other_left)},
+        )
+    left = tenders.credit_left if method == EXCHANGE_CREDIT else tenders.other_left
+    if amount > left:
+        source = "exchange credit" if method == EXCHANGE_CREDIT else other
+        raise RefundExceedsPaid(
+            f"Only {left} {order.currency} paid by {source} is left to refund on order "
+            f"{order.number}.",
+            errors={"amount": [f"At most {left} with method '{method}'."]},
+            extra={"refundable_with_method": str(left)},
+        )
+    return method
+
+
 def _record(
     *,
     order: Order,
@@ -253,6 +291,7 @@ def _record(
             errors={"amount": [f"At most {refundable}."]},
             extra={"refundable": str(refundable)},
         )
+    method = _refund_method(order=order, amount=amount, method=method)
     if kind != Refund.Kind.CANCELLATION:
         order_lifetime_value_reduce(order=order, amount=amount)
     quote = quote or RefundQuote()
@@ -272,7 +311,7 @@ def _record(
                 adjustment=quote.adjustment,
                 adjustment_reason=quote.adjustment_reason[:255],
                 exchange_credit=quote.exchange_credit,
-                method=(method or refund_method_default(order))[:50],
+                method=method[:50],
                 processor_reference=processor_reference[:100],
                 reason=reason[:255],
                 created_by=actor[:150],

@@ -74,3 +74,18 @@ def test_plain_text_parts_are_not_html_escaped_and_the_html_part_is(shop, stock)
     assert "at Smith & Sons <Outlet>." in confirmation.body_text
     assert "Smith &amp; Sons &lt;Outlet&gt;" in confirmation.body_html
     assert "Smith & Sons <Outlet>" not in confirmation.body_html
+
+
+def test_only_emails_that_speak_of_refunds_look_up_where_refunds_go(shop, stock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.notifications import order_email
+
+    order = paid_order(shop, stock, quantity_a=1)
+    with CaptureQueriesContext(connection) as confirmation:
+        order_email(order=order, template="order_confirmation")
+    assert not [q for q in confirmation.captured_queries if "orders_payment" in q["sql"]]
+    with CaptureQueriesContext(connection) as cancellation:
+        order_email(order=order, template="order_cancelled", extra={"refund": Decimal("1.00")})
+    assert [q for q in cancellation.captured_queries if "orders_payment" in q["sql"]]

@@ -345,3 +345,80 @@ def test_a_cancelled_exchange_order_goes_back_to_the_returns_exchange_credit(del
         f"return {return_request.number}." in issued.body_text
     )
     assert "bank" not in issued.body_text and "bank" not in issued.body_html
+
+
+def _exchange_topped_up_by_card(delivered, stock):
+    """An exchange of 15.00 paid 9.80 from the return's credit and 5.20 by card, cancelled."""
+    from orders.services.payments import payment_apply
+
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "15.00"}]
+    )
+    exchange = return_request.exchange_order
+    payment_apply(
+        order=exchange, method="card", amount=Decimal("5.20"), status="captured", actor="test"
+    )
+    exchange.refresh_from_db()
+    assert exchange.paid_total == Decimal("15.00")
+    assert order_cancel(order=exchange, actor="test", reason="Changed my mind")[
+        "refund_due"
+    ] == Decimal("15.00")
+    exchange.refresh_from_db()
+    return exchange
+
+
+def test_an_exchange_topped_up_by_card_never_refunds_the_credit_to_the_card(delivered, stock):
+    exchange = _exchange_topped_up_by_card(delivered, stock)
+
+    # All of it at once would go back to two payments: refused, with both amounts.
+    with pytest.raises(RefundExceedsPaid) as refused:
+        order_refund(order=exchange, kind="cancellation", reason="", actor="test")
+    assert "refund at most 5.20 with method 'card'" in str(refused.value.detail)
+    assert Refund.objects.filter(order=exchange).count() == 0
+    # More than the card paid is refused by card.
+    with pytest.raises(RefundExceedsPaid):
+        order_refund(
+            order=exchange, kind="cancellation", reason="", actor="test",
+            amount=Decimal("6.00"), method="card",
+        )
+
+    card = order_refund(
+        order=exchange, kind="cancellation", reason="", actor="test", amount=Decimal("5.20")
+    )
+    credit = order_refund(order=exchange, kind="cancellation", reason="", actor="test")
+
+    assert (card.method, card.amount) == ("card", Decimal("5.20"))
+    assert (credit.method, credit.amount) == ("exchange_credit", Decimal("9.80"))
+    exchange.refresh_from_db()
+    assert exchange.refund_due == Decimal("0.00")
+
+
+def test_an_exchange_topped_up_by_card_refunds_a_small_amount_to_the_card_first(
+    delivered, stock
+):
+    exchange = _exchange_topped_up_by_card(delivered, stock)
+    refund = order_refund(
+        order=exchange, kind="goodwill", reason="Late", actor="test", amount=Decimal("3.00")
+    )
+    assert refund.method == "card"
+    with pytest.raises(RefundExceedsPaid):
+        order_refund(
+            order=exchange, kind="goodwill", reason="Late", actor="test",
+            amount=Decimal("9.81"), method="exchange_credit",
+        )
+
+
+def test_the_cancellation_email_of_an_exchange_topped_up_by_card_names_both(delivered, stock):
+    exchange = _exchange_topped_up_by_card(delivered, stock)
+    return_number = exchange.payments.get(method="exchange_credit").reference
+    [cancelled] = EmailMessage.objects.filter(
+        template="order_cancelled", reference=f"order:{exchange.number}"
+    )
+    both = (
+        "We will refund 15.00 USD the way you paid: what you paid by card goes back to it "
+        f"first, and the rest to the exchange credit of your return {return_number}."
+    )
+    assert both in cancelled.body_text
+    assert both.replace("15.00 USD", "<strong>15.00 USD</strong>") in cancelled.body_html
+    assert "nothing is refunded to a card" not in cancelled.body_text
