@@ -1,11 +1,12 @@
 """Admin for customer profiles, their address book and their channel ids.
 
 Lifetime totals are kept by `customers.services` as orders arrive, are cancelled and are
-refunded, so they are read-only here; the orders app adds a (limited, read-only) list of the
+refunded, so they are read-only here; an action checks them against the order history and
+repairs them (`returns.lifetime`). The orders app adds a (limited, read-only) list of the
 customer's orders to this page.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
 from django.db.models.functions import Lower
 
@@ -88,6 +89,27 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
         "orders_count", "lifetime_value", "first_order_at", "last_order_at", "created_at",
         "updated_at", "preferred_shipping_method", "preferred_payment_method",
     ]
+    actions = ["totals_repair"]
+
+    @admin.action(description="Check and repair lifetime totals from order history")
+    def totals_repair(self, request, queryset) -> None:
+        """`manage.py customer_totals_check --fix` for the selected customers."""
+        # Worked out from orders, returns and refunds: the returns app knows them all.
+        from returns.lifetime import customer_totals_check
+
+        checked, repaired = customer_totals_check(
+            customer_ids=list(queryset.values_list("pk", flat=True)), fix=True
+        )
+        if not repaired:
+            self.message_user(request, f"{checked} customers checked: all totals match.")
+            return
+        names = ", ".join(difference.email for difference in repaired[:10])
+        more = f" and {len(repaired) - 10} more" if len(repaired) > 10 else ""
+        self.message_user(
+            request,
+            f"{checked} customers checked; totals repaired for {names}{more}.",
+            messages.WARNING,
+        )
 
     def search_condition(self, term: str) -> Q:
         condition = (

@@ -97,3 +97,29 @@ def test_bad_arguments_are_refused_and_change_nothing(shop, stock, arguments, me
     with pytest.raises(CommandError, match=message):
         call_command("customer_totals_check", "--fix", *arguments)
     assert Customer.objects.get(pk=order.customer_id).orders_count == 7
+
+
+def test_the_customer_admin_action_repairs_the_selected_customers(admin_client, shop, stock):
+    stock("A", "EAST", 5)
+    order = order_create(channel=shop["channel"], data=order_data(), actor="test")
+    customer = Customer.objects.get(pk=order.customer_id)
+    right = (customer.orders_count, customer.lifetime_value)
+    Customer.objects.filter(pk=customer.pk).update(orders_count=5, lifetime_value=Decimal("1"))
+
+    response = admin_client.post(
+        "/admin/customers/customer/",
+        {"action": "totals_repair", "_selected_action": [str(customer.pk)]},
+        follow=True,
+    )
+
+    customer.refresh_from_db()
+    assert (customer.orders_count, customer.lifetime_value) == right
+    assert (
+        f"1 customers checked; totals repaired for {customer.email}." in response.content.decode()
+    )
+    response = admin_client.post(
+        "/admin/customers/customer/",
+        {"action": "totals_repair", "_selected_action": [str(customer.pk)]},
+        follow=True,
+    )
+    assert "1 customers checked: all totals match." in response.content.decode()
