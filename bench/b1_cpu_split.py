@@ -16,20 +16,7 @@ import os
 import sys
 import time
 
-from bench.orders_setup import (
-    Gunicorn,
-    cold_sku_names,
-    database_create,
-    database_drop,
-    database_url,
-    django_setup,
-    hot_sku_names,
-    load_run,
-    order_bodies,
-    redis_broker,
-    redis_flush,
-    seed,
-)
+from bench import orders_setup as setup
 
 PATHS = {"ours": "/api/v1/orders/", "minimal_view": "/bench/orders/minimal/"}
 
@@ -68,46 +55,69 @@ def cpu_spent(before: dict, after: dict) -> dict[str, float]:
 
 
 def main(arguments) -> int:
-    url = database_url(arguments.database)
-    database_create(arguments.database)
-    django_setup(url)
-    seeded = seed(hot_skus=20, cold_skus=200, hot_units=15, cold_units=1_000_000)
-    hot, cold = hot_sku_names(20), cold_sku_names(200)
-    broker = redis_broker(arguments.redis_db)
-    server = Gunicorn(url=url, workers=4, broker=broker)
+    url = setup.database_url(arguments.database)
+    setup.database_create(arguments.database)
+    setup.django_setup(url)
+    seeded = setup.seed(hot_skus=20, cold_skus=200, hot_units=15, cold_units=1_000_000)
+    hot, cold = setup.hot_sku_names(20), setup.cold_sku_names(200)
+    broker = setup.redis_broker(arguments.redis_db)
+    server = setup.Gunicorn(url=url, workers=4, broker=broker)
     results = {}
     try:
         for number, (name, path) in enumerate(PATHS.items()):
             target = {"port": server.port, "path": path, "key": seeded["key"]}
 
             def bodies(count: int, prefix: str, seed_value: int) -> list[dict]:
-                return order_bodies(count=count, seed_value=seed_value, prefix=prefix, hot=hot,
-                                    cold=cold, hot_share=0.0, lines_range=(1, 4),
-                                    customers=max(count // 2, 1))
+                return setup.order_bodies(
+                    count=count,
+                    seed_value=seed_value,
+                    prefix=prefix,
+                    hot=hot,
+                    cold=cold,
+                    hot_share=0.0,
+                    lines_range=(1, 4),
+                    customers=max(count // 2, 1),
+                )
 
             warm = bodies(32, f"W{number}", 100 + number)
-            load_run(kind="http", bodies=warm, clients=16, target=target, monitor_url=url,
-                     hot_product_ids=[], time_limit=60)
+            setup.load_run(
+                kind="http",
+                bodies=warm,
+                clients=16,
+                target=target,
+                monitor_url=url,
+                hot_product_ids=[],
+                time_limit=60,
+            )
             before, began = process_cpu(), time.perf_counter()
-            outcome = load_run(kind="http", bodies=bodies(arguments.orders, f"C{number}", number),
-                               clients=16, target=target, monitor_url=url, hot_product_ids=[],
-                               time_limit=300)
+            outcome = setup.load_run(
+                kind="http",
+                bodies=bodies(arguments.orders, f"C{number}", number),
+                clients=16,
+                target=target,
+                monitor_url=url,
+                hot_product_ids=[],
+                time_limit=300,
+            )
             elapsed, spent = time.perf_counter() - began, cpu_spent(before, process_cpu())
             committed = outcome["committed"]
             results[name] = {
                 "committed": committed,
                 "orders_per_second": round(committed / outcome["elapsed"], 1),
                 "statuses": outcome["statuses"],
-                "cpu_ms_per_order": {group: round(seconds * 1000 / committed, 2)
-                                     for group, seconds in sorted(spent.items())},
+                "cpu_ms_per_order": {
+                    group: round(seconds * 1000 / committed, 2)
+                    for group, seconds in sorted(spent.items())
+                },
                 "machine_cpu_ms_per_order_available": round(
-                    (os.cpu_count() or 1) * elapsed * 1000 / committed, 2),
+                    (os.cpu_count() or 1) * elapsed * 1000 / committed, 2
+                ),
             }
             print(f"{name}: {results[name]}", file=sys.stderr)
     finally:
         server.stop()
-        redis_flush(broker)
-        database_drop(arguments.database)
+        setup.redis_flush(broker)
+        setup.database_drop(arguments.database)
     print(json.dumps({"benchmark": "B1 CPU split", "orders": arguments.orders, **results}))
     return 0
 

@@ -1,8 +1,9 @@
 """`manage.py inventory_reconcile [--fix] [--actor NAME]`: check (and repair) the stock ledger."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from inventory.reconciliation import stock_mismatches, stock_reconcile
+from oms_project.commands import LongHelpCommand
 
 HELP = """Check every stock level against its ledger and its reservations.
 
@@ -26,14 +27,8 @@ numbers before the repair):
 """
 
 
-class Command(BaseCommand):
+class Command(LongHelpCommand):
     help = HELP
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        from argparse import RawDescriptionHelpFormatter
-
-        kwargs["formatter_class"] = RawDescriptionHelpFormatter
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -1,9 +1,10 @@
 """`manage.py customer_totals_check [--fix] [--customer ID ...]`: check (and repair) customers'
 lifetime totals against their orders, returns and refunds."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from customers.models import Customer
+from oms_project.commands import LongHelpCommand
 from returns.lifetime import customer_totals_check
 
 HELP = """Work out each customer's lifetime totals again from history and compare.
@@ -17,14 +18,8 @@ e-mail, then stored and expected orders and value. Exit status 1 when difference
 """
 
 
-class Command(BaseCommand):
+class Command(LongHelpCommand):
     help = HELP
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        from argparse import RawDescriptionHelpFormatter
-
-        kwargs["formatter_class"] = RawDescriptionHelpFormatter
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument("--fix", action="store_true", help="Write the expected totals.")
