@@ -252,8 +252,8 @@ def _addresses_update_known(chosen: dict[str, dict[int, int]], used_before: set[
     Raw SQL (portable): built with the ORM's `Case`/`When`, this statement cost more to
     compile than a returning customer's whole address book update."""
     conditions, params, changes = [], [], []
-    if used_before:
-        used = sorted(used_before)
+    used = sorted(used_before)
+    if used:
         conditions.append(f"id IN ({placeholders(used)})")
         params += used
     for kind, by_customer in chosen.items():
@@ -270,9 +270,9 @@ def _addresses_update_known(chosen: dict[str, dict[int, int]], used_before: set[
                 [*addresses, True, *owners, False],
             )
         )
-    if not changes and not used_before:
+    if not changes and not used:
         return
-    if used_before:
+    if used:
         changes.append(
             (
                 f"last_used_at = CASE WHEN id IN ({placeholders(used)}) THEN %s "

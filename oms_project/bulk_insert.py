@@ -24,6 +24,8 @@ from operator import attrgetter
 from django.db import connection, models
 from django.db.models import Model
 
+from oms_project.sql import row_fields
+
 # From this many rows on, COPY.
 COPY_FROM_ROWS = 20
 
@@ -129,7 +131,7 @@ class _CopyPlan:
     instance (with and without its pk)."""
 
     def __init__(self, model: type[Model]):
-        fields = [field for field in model._meta.concrete_fields if not field.generated]
+        fields = row_fields(model)
         without_pk = [field for field in fields if not field.primary_key]
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)

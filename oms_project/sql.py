@@ -41,7 +41,7 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
 
 
 def row_fields(model: type[Model]) -> list[Field]:
-    """The fields `select_columns` reads, in its order."""
+    """A model's stored fields (its concrete ones, less generated columns), in table order."""
     return [field for field in model._meta.concrete_fields if not field.generated]
 
 

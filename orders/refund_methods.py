@@ -10,6 +10,7 @@ first, and the rest to the credit (`returns.services.refunds` records one refund
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from orders.models import Order, Payment
 
@@ -37,6 +38,38 @@ def refund_method_default(order: Order) -> str:
     return order.payment_method or ORIGINAL_PAYMENT
 
 
+@dataclass(frozen=True)
+class PaidTenders:
+    """What an order's captured payments brought, split into exchange credit and the rest."""
+
+    credit_paid: Decimal
+    credit_return: str  # the return (RMA number) whose credit paid first, "" if none
+    other_paid: Decimal
+    other_method: str  # the method of the last captured other payment, "" if none
+
+    @property
+    def has_both(self) -> bool:
+        return bool(self.credit_paid) and bool(self.other_method)
+
+
+def paid_tenders(order: Order) -> PaidTenders:
+    """How the order was paid (one query over its captured payments)."""
+    credit_paid = other_paid = Decimal("0.00")
+    credit_return = other_method = ""
+    for method, amount, reference in (
+        Payment.objects.filter(order=order, status=Payment.Status.CAPTURED)
+        .order_by("pk")
+        .values_list("method", "amount", "reference")
+    ):
+        if method == EXCHANGE_CREDIT:
+            credit_paid += amount
+            credit_return = credit_return or reference
+        else:
+            other_paid += amount
+            other_method = method
+    return PaidTenders(credit_paid, credit_return, other_paid, other_method)
+
+
 def refund_destination(*, order: Order, method: str = "") -> RefundDestination:
     """Where a refund of the order with `method` (default: `refund_method_default`, or both
     the credit and the other method for an order paid with both) goes.
@@ -44,16 +77,14 @@ def refund_destination(*, order: Order, method: str = "") -> RefundDestination:
     Exchange credit names the return whose credit paid the order: the reference of its
     captured exchange-credit payment.
     """
-    captured = list(
-        Payment.objects.filter(order=order, status=Payment.Status.CAPTURED)
-        .order_by("pk")
-        .values_list("method", "reference")
-    )
-    credit = [reference for paid_with, reference in captured if paid_with == EXCHANGE_CREDIT]
-    others = [paid_with for paid_with, _reference in captured if paid_with != EXCHANGE_CREDIT]
-    if not method and credit and others:
-        return RefundDestination(method=others[-1], exchange_return=credit[0], is_split=True)
+    if method and method != EXCHANGE_CREDIT:
+        return RefundDestination(method=method)
+    tenders = paid_tenders(order)
+    if not method and tenders.has_both:
+        return RefundDestination(
+            method=tenders.other_method, exchange_return=tenders.credit_return, is_split=True
+        )
     method = method or refund_method_default(order)
     if method != EXCHANGE_CREDIT:
         return RefundDestination(method=method)
-    return RefundDestination(method=method, exchange_return=credit[0] if credit else "")
+    return RefundDestination(method=method, exchange_return=tenders.credit_return)

@@ -6,8 +6,8 @@ This module says what they should be from history alone, to check them and to re
 written under older rules (before cancellations and refunds were taken off) or by hand:
 
 - lifetime value: per order, its total less its cancelled units' value, refunds for returns and
-  goodwill, and exchange credit moved to a replacement order (which counts on its own): what
-  `returns.selectors.order_lifetime_value_left` gives, never below zero;
+  goodwill, and exchange credit moved to a replacement order (which counts on its own):
+  `returns.selectors.orders_lifetime_value_left`, the rule refunds reduce the totals by;
 - orders: the orders with at least one unit not cancelled (a fully cancelled order stays in the
   history but is no purchase);
 - first and last order dates: over every order, cancelled ones too.
@@ -21,13 +21,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch
 
 from customers.models import Customer
 from orders import pricing
 from orders.models import Order, OrderLine
-from orders.selectors import order_lifetime_value
-from returns.models import Refund, ReturnRequest
+from returns.selectors import orders_lifetime_value_left
 
 ZERO = Decimal("0.00")
 
@@ -62,19 +61,14 @@ def customer_totals_expected(*, customer_ids: list[int]) -> dict[int, CustomerTo
             )
         )
     )
-    order_ids = [order.pk for order in orders]
-    paid_back = _sums(
-        Refund.objects.filter(order_id__in=order_ids).exclude(kind=Refund.Kind.CANCELLATION)
-    )
-    moved = _sums(ReturnRequest.objects.filter(order_id__in=order_ids), "exchange_credit")
+    lines = {order.pk: list(order.lines.all()) for order in orders}
+    left = orders_lifetime_value_left(orders=[(order, lines[order.pk]) for order in orders])
     totals = {pk: {"count": 0, "value": ZERO, "first": None, "last": None} for pk in customer_ids}
     for order in orders:
-        kept = order_lifetime_value(order=order, lines=order.lines.all())
-        left = max(kept - paid_back.get(order.pk, ZERO) - moved.get(order.pk, ZERO), ZERO)
         entry = totals[order.customer_id]
-        entry["value"] += left
+        entry["value"] += left[order.pk]
         entry["count"] += (
-            1 if any(line.quantity_cancelled < line.quantity for line in order.lines.all()) else 0
+            1 if any(line.quantity_cancelled < line.quantity for line in lines[order.pk]) else 0
         )
         placed = order.placed_at
         entry["first"] = placed if entry["first"] is None else min(entry["first"], placed)
@@ -88,12 +82,6 @@ def customer_totals_expected(*, customer_ids: list[int]) -> dict[int, CustomerTo
         )
         for pk, entry in totals.items()
     }
-
-
-def _sums(queryset, field: str = "amount") -> dict[int, Decimal]:
-    rows = queryset.values("order_id").annotate(total=Sum(field)).values_list("order_id", "total")
-    # Money to the cent: SQLite sums decimals as floats.
-    return {order_id: pricing.money(total or ZERO) for order_id, total in rows}
 
 
 def customer_totals_check(

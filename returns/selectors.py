@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet, Sum
 
 from orders import pricing
-from orders.models import Order, OrderEvent, OrderLine, Payment, Shipment
-from orders.refund_methods import EXCHANGE_CREDIT
+from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.refund_methods import EXCHANGE_CREDIT, paid_tenders
 from orders.selectors import order_lifetime_value
 from orders.states import OrderStatus
 from returns.models import (
@@ -162,48 +162,58 @@ class ExchangeTenders:
 
 def exchange_tenders(*, order: Order) -> ExchangeTenders | None:
     """None unless the order was paid (partly) with exchange credit."""
-    paid = defaultdict(lambda: ZERO)
-    other_method = ""
-    for method, amount in (
-        Payment.objects.filter(order=order, status=Payment.Status.CAPTURED)
-        .order_by("pk")
-        .values_list("method", "amount")
-    ):
-        is_credit = method == EXCHANGE_CREDIT
-        paid[is_credit] += amount
-        if not is_credit:
-            other_method = method
-    if not paid[True]:
+    paid = paid_tenders(order)
+    if not paid.credit_paid:
         return None
-    refunded = defaultdict(lambda: ZERO)
+    refunded = {True: ZERO, False: ZERO}
     for method, amount in Refund.objects.filter(order=order).values_list("method", "amount"):
         refunded[method == EXCHANGE_CREDIT] += amount
     return ExchangeTenders(
-        credit_paid=pricing.money(paid[True]),
-        credit_left=pricing.money(max(paid[True] - refunded[True], ZERO)),
-        other_paid=pricing.money(paid[False]),
-        other_left=pricing.money(max(paid[False] - refunded[False], ZERO)),
-        other_method=other_method,
+        credit_paid=pricing.money(paid.credit_paid),
+        credit_left=pricing.money(max(paid.credit_paid - refunded[True], ZERO)),
+        other_paid=pricing.money(paid.other_paid),
+        other_left=pricing.money(max(paid.other_paid - refunded[False], ZERO)),
+        other_method=paid.other_method,
     )
 
 
 def order_lifetime_value_left(*, order: Order) -> Decimal:
-    """What the order still adds to its customer's lifetime value: its value after
+    """What the order still adds to its customer's lifetime value (`orders_lifetime_value_left`
+    for one order)."""
+    lines = list(OrderLine.objects.filter(order=order))
+    return orders_lifetime_value_left(orders=[(order, lines)])[order.pk]
+
+
+def orders_lifetime_value_left(
+    *, orders: list[tuple[Order, list[OrderLine]]]
+) -> dict[int, Decimal]:
+    """What each order still adds to its customer's lifetime value: its value after
     cancellations less what refunds for returns and goodwill paid back and what exchange credit
     moved to replacement orders (which count on their own). Refunds for cancelled units are
-    not taken again: the cancellation took their value off."""
-    paid_back = (
-        Refund.objects.filter(order=order)
-        .exclude(kind=Refund.Kind.CANCELLATION)
-        .aggregate(total=Sum("amount"))["total"]
+    not taken again: the cancellation took their value off.
+
+    `orders` pairs each order with its lines; the refunds and returns of all the orders are
+    read in two queries."""
+    ids = [order.pk for order, _lines in orders]
+    paid_back = _sums_by_order(
+        Refund.objects.filter(order_id__in=ids).exclude(kind=Refund.Kind.CANCELLATION), "amount"
     )
-    moved = ReturnRequest.objects.filter(order=order).aggregate(total=Sum("exchange_credit"))[
-        "total"
-    ]
-    kept = order_lifetime_value(order=order, lines=OrderLine.objects.filter(order=order))
+    moved = _sums_by_order(ReturnRequest.objects.filter(order_id__in=ids), "exchange_credit")
+    return {
+        order.pk: max(
+            order_lifetime_value(order=order, lines=lines)
+            - paid_back.get(order.pk, ZERO)
+            - moved.get(order.pk, ZERO),
+            ZERO,
+        )
+        for order, lines in orders
+    }
+
+
+def _sums_by_order(queryset, field: str) -> dict[int, Decimal]:
+    rows = queryset.values("order_id").annotate(total=Sum(field)).values_list("order_id", "total")
     # Money to the cent: SQLite sums decimals as floats.
-    taken = pricing.money(paid_back or ZERO) + pricing.money(moved or ZERO)
-    return max(kept - taken, ZERO)
+    return {order_id: pricing.money(total or ZERO) for order_id, total in rows}
 
 
 def order_returns_summary(*, order: Order) -> dict:
