@@ -2,7 +2,7 @@
 
 Workload: N e-mails (full 10,000, quick 1,000), each queued in its own transaction the way a
 request does it (`orders.notifications.order_email`: render the channel's templates, log the
-`EmailMessage`, enqueue `email_send_task` after commit) into a queue of the sample's own;
+`EmailMessage`, hand it to `deliver_task` after commit) into a queue of the sample's own;
 then one real worker (`celery -A oms_project worker`, prefork, concurrency 2) on the local
 Redis is told to consume that queue and sends them with Django's file e-mail backend. The
 worker's throughput is timed from `add_consumer` until every e-mail is sent and its queue
@@ -146,25 +146,25 @@ def sample_ours(
 ) -> dict:
     from django.db import transaction
 
-    from oms_project import notifications
+    from oms_project import handoff
     from oms_project.models import EmailMessage
-    from oms_project.tasks import email_send_task
+    from oms_project.tasks import deliver_task
     from orders.notifications import order_email
 
     for name in os.listdir(mail_directory):
         os.remove(os.path.join(mail_directory, name))
     first_pk = (EmailMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
     enqueue_seconds: list[float] = []
-    original = notifications._enqueue
+    original = handoff._publish
     queue = f"b8-ours-{uuid.uuid4().hex[:10]}"
 
-    def timed_enqueue(message_pk: int) -> None:
-        # What `_enqueue` does (`delay`), routed to this sample's queue.
+    def timed_publish(event_pks: list[int], email_pks: list[int]) -> None:
+        # What `_publish` does (`delay`), routed to this sample's queue.
         started = time.perf_counter()
-        email_send_task.apply_async((message_pk,), queue=queue)
+        deliver_task.apply_async((event_pks, email_pks), queue=queue)
         enqueue_seconds.append(time.perf_counter() - started)
 
-    notifications._enqueue = timed_enqueue
+    handoff._publish = timed_publish
     request_seconds = []
     try:
         for _ in range(count):
@@ -173,7 +173,7 @@ def sample_ours(
                 order_email(order=order, template="order_confirmation")
             request_seconds.append(time.perf_counter() - begun)
     finally:
-        notifications._enqueue = original
+        handoff._publish = original
     mine = EmailMessage.objects.filter(pk__gt=first_pk)
     # Done when every e-mail is sent and the queue is empty: a send task may send other queued
     # e-mails with its own, and the tasks still queued for those are work the worker owes too.

@@ -16,6 +16,7 @@ from django.utils import timezone
 from oms_project.bulk_insert import rows_insert
 from oms_project.email_templates import email_render
 from oms_project.errors import OmsError
+from oms_project.handoff import handoff_after_commit
 from oms_project.models import EmailMessage
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def email_queue(
         pending.append(message)
         return message
     message.save()
-    transaction.on_commit(lambda: _enqueue(message.pk))
+    handoff_after_commit(email_pks=[message.pk])
     return message
 
 
@@ -83,7 +84,7 @@ _together = threading.local()
 @contextmanager
 def emails_queued_together():
     """Queue the e-mails of this block with one INSERT and hand them to the workers after
-    commit, `SEND_BATCH` per task (for work that queues many, such as bulk order creation).
+    commit (`oms_project.handoff`; for work that queues many, such as bulk order creation).
 
     Use it inside the business transaction. The messages `email_queue` returns in the block
     are saved (and get their primary key) when the block ends.
@@ -99,19 +100,7 @@ def emails_queued_together():
         _together.messages = None
     if messages:
         rows_insert(messages)
-        message_pks = [message.pk for message in messages]
-        transaction.on_commit(lambda: _enqueue_many(message_pks))
-
-
-def _enqueue_many(message_pks: list[int]) -> None:
-    from oms_project.tasks import email_send_many_task
-
-    for start in range(0, len(message_pks), SEND_BATCH):
-        chunk = message_pks[start : start + SEND_BATCH]
-        try:
-            email_send_many_task.delay(chunk)
-        except Exception:
-            logger.warning("%s e-mails not enqueued; the sweep will retry", len(chunk))
+        handoff_after_commit(email_pks=[message.pk for message in messages])
 
 
 def email_send_many(*, message_pks: list[int]) -> int:

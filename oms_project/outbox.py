@@ -1,8 +1,9 @@
 """The transactional outbox: events are rows written with the change, sent after commit.
 
 `outbox_emit` must run inside the business transaction; dispatch happens in Celery once the
-transaction commits, and a periodic sweep picks up any row whose dispatch was lost (a broker
-outage, a crashed worker). Consumers dedupe on `event_id`.
+transaction commits (`oms_project.handoff`, in one message with the transaction's e-mails), and
+a periodic sweep picks up any row whose dispatch was lost (a broker outage, a crashed worker).
+Consumers dedupe on `event_id`.
 """
 
 import logging
@@ -12,50 +13,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms_project.bulk_insert import rows_insert
+from oms_project.handoff import handoff_after_commit
 from oms_project.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 SWEEP_GRACE = timedelta(seconds=30)
-# Events per dispatch task when many are written at once (bulk order creation).
-DISPATCH_CHUNK = 100
 
 
 def outbox_emit(*, topic: str, payload: dict, reference: str = "") -> OutboxEvent:
     """Record an event for other systems; it is dispatched after the transaction commits."""
     event = OutboxEvent.objects.create(topic=topic, payload=payload, reference=reference)
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    handoff_after_commit(event_pks=[event.pk])
     return event
 
 
 def outbox_emit_many(events: list[OutboxEvent]) -> list[OutboxEvent]:
     """Record many unsaved events in one INSERT (inside the business transaction, like
-    `outbox_emit`); after commit they are dispatched `DISPATCH_CHUNK` events per task."""
+    `outbox_emit`); after commit they are dispatched with the transaction's other hand-offs
+    (`oms_project.handoff`)."""
     rows_insert(events)
-    event_pks = [event.pk for event in events]
-    if event_pks:
-        transaction.on_commit(lambda: _enqueue_many(event_pks))
+    if events:
+        handoff_after_commit(event_pks=[event.pk for event in events])
     return events
-
-
-def _enqueue_many(event_pks: list[int]) -> None:
-    from oms_project.tasks import outbox_dispatch_many_task
-
-    for start in range(0, len(event_pks), DISPATCH_CHUNK):
-        chunk = event_pks[start : start + DISPATCH_CHUNK]
-        try:
-            outbox_dispatch_many_task.delay(chunk)
-        except Exception:  # the broker is down: the periodic sweep sends them later
-            logger.warning("%s outbox events not enqueued; the sweep will retry", len(chunk))
-
-
-def _enqueue(event_pk: int) -> None:
-    from oms_project.tasks import outbox_dispatch_task
-
-    try:
-        outbox_dispatch_task.delay(event_pk)
-    except Exception:  # the broker is down: the periodic sweep sends it later
-        logger.warning("Outbox event %s not enqueued; the sweep will retry", event_pk)
 
 
 def outbox_dispatch(*, event_pk: int) -> bool:

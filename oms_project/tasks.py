@@ -9,7 +9,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from oms_project import notifications, outbox, webhooks
+from oms_project import handoff, notifications, outbox, webhooks
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
@@ -18,8 +18,9 @@ def outbox_dispatch_task(event_pk: int) -> bool:
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
-def outbox_dispatch_many_task(event_pks: list[int]) -> int:
-    return outbox.outbox_dispatch_many(event_pks=event_pks)
+def deliver_task(event_pks: list[int], email_pks: list[int]) -> dict:
+    """What a transaction handed off after commit: dispatch its events, send its e-mails."""
+    return handoff.deliver(event_pks=event_pks, email_pks=email_pks)
 
 
 @shared_task(time_limit=300, soft_time_limit=280)
@@ -46,12 +47,6 @@ def outbox_sweep_task() -> int:
 def email_send_task(message_pk: int) -> int:
     """Send the e-mail (with other queued ones in one batch); how many were sent."""
     return notifications.email_send_queued(message_pk=message_pk)
-
-
-@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
-def email_send_many_task(message_pks: list[int]) -> int:
-    """Send a batch of e-mails queued together; a failing one goes to its own task."""
-    return notifications.email_send_many(message_pks=message_pks)
 
 
 @shared_task(acks_late=True, time_limit=90, soft_time_limit=80)

@@ -1,4 +1,4 @@
-"""E-mails queued together (bulk order creation): one INSERT, after commit a batch per task,
+"""E-mails queued together (bulk order creation): one INSERT, after commit a batch per message,
 each sent once; a failing one goes to its own task; a rolled-back block leaves nothing."""
 
 from smtplib import SMTPException
@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from oms_project import notifications, tasks
+from oms_project import handoff, notifications, tasks
 from oms_project.models import EmailMessage
 from oms_project.notifications import email_queue, email_send_many, emails_queued_together
 
@@ -25,13 +25,13 @@ def queue_alerts(count: int) -> list[EmailMessage]:
     ]
 
 
-def test_emails_are_written_together_and_sent_a_batch_per_task(
+def test_emails_are_written_together_and_sent_a_batch_per_message(
     monkeypatch, django_capture_on_commit_callbacks, mailoutbox
 ):
-    monkeypatch.setattr(notifications, "SEND_BATCH", 2)
+    monkeypatch.setattr(handoff, "EMAILS_PER_MESSAGE", 2)
     published = []
     monkeypatch.setattr(
-        tasks.email_send_many_task, "delay", lambda pks: published.append(list(pks))
+        tasks.deliver_task, "delay", lambda events, emails: published.append(list(emails))
     )
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with emails_queued_together():

@@ -1,4 +1,4 @@
-"""Many outbox events at once: one INSERT, dispatched after commit a chunk per task."""
+"""Many outbox events at once: one INSERT, dispatched after commit a chunk per message."""
 
 import pytest
 from django.db import transaction
@@ -17,15 +17,15 @@ def events(count: int) -> list[OutboxEvent]:
     ]
 
 
-def test_events_are_dispatched_after_commit_a_chunk_per_task(
+def test_events_are_dispatched_after_commit_a_chunk_per_message(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    from oms_project import tasks
+    from oms_project import handoff, tasks
 
     published = []
-    monkeypatch.setattr(outbox, "DISPATCH_CHUNK", 2)
+    monkeypatch.setattr(handoff, "EVENTS_PER_MESSAGE", 2)
     monkeypatch.setattr(
-        tasks.outbox_dispatch_many_task, "delay", lambda pks: published.append(list(pks))
+        tasks.deliver_task, "delay", lambda events, emails: published.append(list(events))
     )
     with django_capture_on_commit_callbacks(execute=True):
         written = outbox_emit_many(events(5))
