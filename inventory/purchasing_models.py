@@ -9,12 +9,13 @@ purchase order, and no negative quantities or costs.
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, RegexValidator, validate_email
+from django.core.validators import MaxValueValidator, validate_email
 from django.db import models
 from django.db.models import Q
 
 from inventory.models import Product
 from inventory.purchasing.states import PurchaseOrderStatus
+from oms_project.currencies import currency_code_validator
 from warehouses.models import Warehouse, code_validator
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 MONEY = {"max_digits": 14, "decimal_places": 2}
 UNIT_COST = {"max_digits": 14, "decimal_places": 4}
 EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code in capitals, e.g. USD.")
 
 
 def email_list(value: str) -> list[str]:
@@ -60,7 +60,7 @@ class Supplier(models.Model):
         default=7, validators=[MaxValueValidator(365)],
         help_text="Days from sending a purchase order to its delivery.",
     )
-    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
     minimum_order_value = models.DecimalField(**MONEY, default=0)
     over_receipt_percent = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(100)],
@@ -149,7 +149,7 @@ class PurchaseOrder(models.Model):
         max_length=20, choices=PurchaseOrderStatus.choices, default=PurchaseOrderStatus.DRAFT,
         editable=False,
     )
-    currency = models.CharField(max_length=3, validators=[currency_validator])
+    currency = models.CharField(max_length=3, validators=[currency_code_validator])
     expected_date = models.DateField(help_text="When the goods should arrive.")
     note = models.CharField(max_length=500, blank=True)
     created_by = models.CharField(max_length=150, blank=True, editable=False)

@@ -4,6 +4,8 @@ from django.utils.functional import cached_property
 from django_countries import countries
 from rest_framework import serializers
 
+from oms_project.currencies import currency_code_validator
+
 # A field that holds another (a list's child, a relation list's child relation) binds it to
 # itself when built: each copy needs a copy of the held field, bound to the copy.
 _HELD_FIELD = (
@@ -152,6 +154,18 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
         if limit is not None and "choices" not in field_kwargs:
             field_kwargs["max_value"] = min(field_kwargs.get("max_value", limit), limit)
         return field_class, field_kwargs
+
+
+class CurrencyCodeField(serializers.CharField):
+    """An ISO 4217 currency code, upper-cased (`oms_project.currencies`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 3)
+        super().__init__(**kwargs)
+        self.validators.append(currency_code_validator)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).upper()
 
 
 class CountryCodeField(serializers.CharField):

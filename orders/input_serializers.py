@@ -5,8 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from oms_project.serializers import CountryCodeField, StrictSerializer
+from oms_project.serializers import CountryCodeField, CurrencyCodeField, StrictSerializer
 from orders.models import FulfillmentMethod, Payment
+from orders.pricing import MAX_AMOUNT
 from orders.states import HoldReason
 
 
@@ -17,6 +18,7 @@ class MoneyField(serializers.DecimalField):
         kwargs.setdefault("max_digits", 12)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", MAX_AMOUNT)
         super().__init__(**kwargs)
 
 
@@ -90,9 +92,7 @@ class OrderCreateSerializer(StrictSerializer):
     )
     pickup_location = serializers.CharField(max_length=40, required=False, allow_blank=True)
     shipping_method = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "Use an ISO 4217 code."}
-    )
+    currency = CurrencyCodeField()
     lines = LineInputSerializer(
         many=True, allow_empty=False, max_length=settings.OMS_MAX_ORDER_LINES
     )

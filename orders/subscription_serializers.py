@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oms_project.serializers import StrictSerializer
+from oms_project.serializers import CurrencyCodeField, StrictSerializer
 from orders.input_serializers import (
     AddressInputSerializer,
     CustomerInputSerializer,
@@ -39,9 +39,7 @@ class SubscriptionCreateSerializer(StrictSerializer):
     shipping_address = AddressInputSerializer()
     billing_address = AddressInputSerializer(required=False, allow_null=True)
     shipping_method = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$", max_length=3, error_messages={"invalid": "Use an ISO 4217 code."}
-    )
+    currency = CurrencyCodeField()
     shipping_total = MoneyField(required=False)
     tax_total = MoneyField(required=False)
     payment_method = serializers.CharField(max_length=50)

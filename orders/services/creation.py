@@ -136,12 +136,15 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
     line_errors = []
     for line in data["lines"]:
         product = products.get(line["sku"])
+        value = line["unit_price"] * line["quantity"]
         if product is None:
             line_errors.append({"sku": [f"Unknown SKU '{line['sku']}'."]})
         elif not product.is_active:
             line_errors.append({"sku": [f"SKU '{line['sku']}' is not for sale."]})
-        elif line.get("discount", 0) > line["unit_price"] * line["quantity"]:
+        elif line.get("discount", 0) > value:
             line_errors.append({"discount": ["Discount exceeds the line's value."]})
+        elif value - line.get("discount", 0) > pricing.MAX_AMOUNT:
+            line_errors.append({"quantity": [_over_limit("The line", value)]})
         else:
             line_errors.append({})
     if any(line_errors):
@@ -168,6 +171,8 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
     totals = order_totals(data)
     if totals["total"] < 0:
         errors["discount_total"] = ["The discounts exceed the order's value."]
+    elif "lines" not in errors and max(totals.values()) > pricing.MAX_AMOUNT:
+        errors["total"] = [_over_limit("The order", max(totals.values()))]
     payment = data.get("payment")
     if payment and payment["amount"] > totals["total"]:
         errors["payment"] = {
@@ -181,6 +186,10 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
         raise OrderValidationError("The order has invalid fields.", errors=errors)
     products = {line["sku"]: products[line["sku"]] for line in data["lines"]}
     return {"products": products, "pickup": pickup, "service_level": service_level, **totals}
+
+
+def _over_limit(what: str, amount) -> str:
+    return f"{what} comes to {pricing.money(amount)}, over the limit of {pricing.MAX_AMOUNT}."
 
 
 def order_totals(data: dict) -> dict:

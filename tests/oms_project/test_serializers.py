@@ -4,7 +4,12 @@ country codes."""
 import pytest
 from rest_framework import serializers
 
-from oms_project.serializers import CountryCodeField, FieldsBuiltOnce, StrictSerializer
+from oms_project.serializers import (
+    CountryCodeField,
+    CurrencyCodeField,
+    FieldsBuiltOnce,
+    StrictSerializer,
+)
 from orders.input_serializers import OrderCreateSerializer
 from orders.models import Payment
 
@@ -53,6 +58,17 @@ def test_country_codes_are_upper_cased(given, kept):
 def test_unknown_country_codes_are_refused(given):
     with pytest.raises(serializers.ValidationError):
         CountryCodeField().run_validation(given)
+
+
+@pytest.mark.parametrize(("given", "kept"), [("usd", "USD"), ("EUR", "EUR"), ("XOF", "XOF")])
+def test_currency_codes_are_upper_cased(given, kept):
+    assert CurrencyCodeField().run_validation(given) == kept
+
+
+@pytest.mark.parametrize("given", ["ZZZ", "XAU", "XXX", "US", "EURO", ""])
+def test_unknown_currencies_and_units_that_are_not_money_are_refused(given):
+    with pytest.raises(serializers.ValidationError):
+        CurrencyCodeField().run_validation(given)
 
 
 class Item(StrictSerializer):

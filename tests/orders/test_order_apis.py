@@ -95,6 +95,10 @@ def test_duplicate_channel_order_id_is_409_with_number(api, stock):
         ({"lines": [{"sku": "A", "quantity": 0, "unit_price": "1.00"}]}, "lines"),
         ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "1.001"}]}, "lines"),
         ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "-1.00"}]}, "lines"),
+        ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "10000000000.00"}]}, "lines"),
+        # Amounts the server works out are held to the same limit as those sent.
+        ({"lines": [{"sku": "A", "quantity": 10000, "unit_price": "9999999999.99"}]}, "lines"),
+        ({"shipping_total": "9999999999.99", "tax_total": "9999999999.99"}, "total"),
         ({"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]}, "lines"),
         ({"lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}] * 501}, "lines"),
         ({"lines": []}, "lines"),
@@ -107,6 +111,8 @@ def test_duplicate_channel_order_id_is_409_with_number(api, stock):
         ({"total": "1.00"}, "total"),
         ({"surprise": 1}, "surprise"),
         ({"currency": "dollars"}, "currency"),
+        ({"currency": "ZZZ"}, "currency"),
+        ({"currency": "XAU"}, "currency"),  # gold is not money an order is paid in
         ({"customer": {"email": "not-an-email"}}, "customer"),
         ({"payment": {"method": "card", "amount": "99.00", "status": "captured"}}, "payment"),
     ],
