@@ -299,7 +299,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin
                 "fields": [
                     ("currency", "payment_method"),
                     ("subtotal", "discount_total", "shipping_total", "tax_total", "total"),
-                    ("paid_total", "refund_due"),
+                    ("paid_total", "cancelled_total", "refund_due"),
                 ]
             },
         ),
@@ -310,7 +310,8 @@ class OrderAdmin(OrderWorkflowAdminMixin, ObjectActionsMixin, IndexedSearchMixin
         "number", "status_label", "hold_reason", "channel", "channel_order_id", "customer",
         "email", "notify_customer", "placed_at", "created_at", "updated_at", "fulfillment_method",
         "pickup_location", "shipping_method", "currency", "payment_method", "subtotal",
-        "discount_total", "shipping_total", "tax_total", "total", "paid_total", "refund_due",
+        "discount_total", "shipping_total", "tax_total", "total", "paid_total", "cancelled_total",
+        "refund_due",
         "shipping_address_block", "billing_address_block", "attribute_table",
     ]
 

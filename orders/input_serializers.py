@@ -110,7 +110,9 @@ class OrderCreateSerializer(StrictSerializer):
     )
 
     # Computed by the server: refused when sent.
-    READ_ONLY = ("number", "status", "subtotal", "total", "paid_total", "refund_due")
+    READ_ONLY = (
+        "number", "status", "subtotal", "total", "paid_total", "cancelled_total", "refund_due"
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -133,6 +133,13 @@ class Order(models.Model):
     total = models.DecimalField(**MONEY, default=ZERO)
     paid_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
     refund_due = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    cancelled_total = models.DecimalField(
+        **MONEY,
+        default=ZERO,
+        editable=False,
+        help_text="What cancelled units took off the order (with their share of discount, tax "
+        "and, once all are cancelled, shipping): the order is paid for at its total less this.",
+    )
     payment_method = models.CharField(max_length=50, blank=True)
     shipping_address = models.JSONField(default=dict, blank=True)
     billing_address = models.JSONField(default=dict, blank=True)

@@ -27,6 +27,7 @@ def order_payload(order: Order, lines=None) -> dict:
         "tax_total": str(order.tax_total),
         "total": str(order.total),
         "paid_total": str(order.paid_total),
+        "cancelled_total": str(order.cancelled_total),
         "refund_due": str(order.refund_due),
         "placed_at": order.placed_at.isoformat(),
         "lines": [

@@ -44,3 +44,23 @@ def units_value(
         share = goods / subtotal
         goods = goods - order_discount * share + tax_total * share
     return max(money(goods), Decimal("0.00"))
+
+
+def balance_due(*, total: Decimal, cancelled_total: Decimal, paid_total: Decimal) -> Decimal:
+    """What the customer still owes: the order's total less what cancellations took off and
+    what was captured (never below zero)."""
+    return max(total - cancelled_total - paid_total, Decimal("0.00"))
+
+
+def cancellation_refund(
+    *, total: Decimal, cancelled_total: Decimal, paid_total: Decimal, cancelling: Decimal
+) -> Decimal:
+    """What cancelling units worth `cancelling` owes the customer back: the part of the
+    payments that the order, worth less now, no longer covers (nothing while the payments
+    fall short of what is left to pay for)."""
+
+    def overpaid(worth: Decimal) -> Decimal:
+        return max(paid_total - max(worth, Decimal("0.00")), Decimal("0.00"))
+
+    worth = total - cancelled_total
+    return money(overpaid(worth - cancelling) - overpaid(worth))

@@ -144,8 +144,13 @@ def cancellation_preview(order: Order) -> dict:
         return {"order": order, "allowed": False,
                 "reason": "Every unit is already shipped or cancelled.", "lines": []}
     if all(line.quantity_shipped == 0 for line in order.lines.all()):
-        refund += order.shipping_total
-    refund = max(min(refund, order.paid_total - order.refund_due), pricing.money(0))
+        refund = order.total - order.cancelled_total  # all that is left, shipping included
+    refund = pricing.cancellation_refund(
+        total=order.total,
+        cancelled_total=order.cancelled_total,
+        paid_total=order.paid_total,
+        cancelling=refund,
+    )
     return {"order": order, "allowed": True, "reason": "", "lines": lines, "refund": refund}
 
 

@@ -84,6 +84,7 @@ class OrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "tax_total",
             "total",
             "paid_total",
+            "cancelled_total",
             "refund_due",
             "payment_method",
             "shipping_address",

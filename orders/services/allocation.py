@@ -43,7 +43,8 @@ def line_reference(line: OrderLine | int) -> str:
 
 
 def order_is_paid(order: Order) -> bool:
-    return order.total == 0 or order.paid_total >= order.total
+    """Captured payments cover the order's total less what cancellations took off."""
+    return order.total == 0 or order.paid_total >= order.total - order.cancelled_total
 
 
 def order_status_after_allocation(order: Order) -> str:

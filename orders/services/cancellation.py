@@ -24,18 +24,21 @@ def order_cancel(
     """Cancel the whole order (`lines` None) or the given {line id: quantity}.
 
     Only units not yet shipped can be cancelled; allocated units are released (ledger rows),
-    unallocated ones first. The value of cancelled units is added to `refund_due` when paid
-    and taken off the customer's lifetime value; an order cancelled in full no longer counts
-    among the customer's orders (it stays in their history).
+    unallocated ones first. The value of cancelled units is added to the order's
+    `cancelled_total` (what is left to pay for drops by it), to `refund_due` for what was paid
+    beyond what is left, and taken off the customer's lifetime value; payments that now cover
+    the rest of an unpaid order move it on as a payment would; an order cancelled in full no
+    longer counts among the customer's orders (it stays in their history).
     Raises `InvalidTransition` for shipped or already cancelled units and
     `OrderValidationError` for unknown lines or bad quantities; nothing changes then.
     Returns {"cancelled": {line id: units}, "released": units, "refund_due": Decimal}.
     """
     from orders.notifications import order_email
     from orders.payloads import order_payload
-    from orders.services.allocation import line_reference
+    from orders.services.allocation import line_reference, order_is_paid
     from orders.services.fulfillment import fulfillment_orders_sync
     from orders.services.lifecycle import order_transition
+    from orders.services.payments import order_paid_settle
 
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
@@ -57,7 +60,8 @@ def order_cancel(
         # Before the stock rows, as order creation takes the customer's row before its stock.
         _customer_lifetime_reduce(order, list(order_lines.values()), wanted, fully_cancelled)
         released = 0
-        refund = Decimal("0.00")
+        was_paid = order_is_paid(order) and order.paid_total > 0
+        value = Decimal("0.00")
         for line_id, units in wanted.items():
             line = order_lines[line_id]
             from_allocated = max(units - line.quantity_open, 0)
@@ -72,7 +76,7 @@ def order_cancel(
                 quantity_cancelled=F("quantity_cancelled") + units,
                 quantity_allocated=F("quantity_allocated") - from_allocated,
             )
-            refund += pricing.units_value(
+            value += pricing.units_value(
                 line_total_amount=line.line_total,
                 quantity=line.quantity,
                 units=units,
@@ -81,11 +85,17 @@ def order_cancel(
                 tax_total=order.tax_total,
             )
         fulfillment_orders_sync(order=order, actor=actor, reason=f"Cancelled: {reason}")
-        if fully_cancelled:
-            refund += order.shipping_total
-        refund = min(refund, order.paid_total - order.refund_due)
-        if refund > 0:
-            Order.objects.filter(pk=order.pk).update(refund_due=F("refund_due") + refund)
+        if fully_cancelled:  # all that is left, shipping included, to the cent
+            value = order.total - order.cancelled_total
+        refund = pricing.cancellation_refund(
+            total=order.total,
+            cancelled_total=order.cancelled_total,
+            paid_total=order.paid_total,
+            cancelling=value,
+        )
+        Order.objects.filter(pk=order.pk).update(
+            cancelled_total=F("cancelled_total") + value, refund_due=F("refund_due") + refund
+        )
         summary = {str(line_id): units for line_id, units in wanted.items()}
         order_event_record(
             order=order,
@@ -95,7 +105,8 @@ def order_cancel(
             data={
                 "lines": summary,
                 "released": released,
-                "refund_due": str(max(refund, Decimal("0"))),
+                "refund_due": str(refund),
+                "value": str(value),
             },
         )
         if fully_cancelled:
@@ -107,6 +118,10 @@ def order_cancel(
             )
         else:
             _settle_status(order, actor)
+            order.refresh_from_db()
+            if not was_paid and order.paid_total > 0 and order_is_paid(order):
+                # The payments taken so far now cover what is left of the order.
+                order_paid_settle(order=order, actor=actor)
         order.refresh_from_db()
         outbox_emit(
             topic="order.cancelled",
@@ -114,7 +129,7 @@ def order_cancel(
                 **order_payload(order),
                 "cancelled_lines": summary,
                 "full": fully_cancelled,
-                "refund_due": str(max(refund, 0)),
+                "refund_due": str(refund),
             },
             reference=order.number,
         )
@@ -124,10 +139,10 @@ def order_cancel(
             extra={
                 "cancelled": [(order_lines[i], u) for i, u in wanted.items()],
                 "full": fully_cancelled,
-                "refund": max(refund, Decimal("0")),
+                "refund": refund,
             },
         )
-    return {"cancelled": wanted, "released": released, "refund_due": max(refund, Decimal("0"))}
+    return {"cancelled": wanted, "released": released, "refund_due": refund}
 
 
 def _customer_lifetime_reduce(

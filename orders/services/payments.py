@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 
 from oms_project.outbox import outbox_emit
+from orders import pricing
 from orders.errors import PaymentError
 from orders.events import order_event_record
 from orders.models import Order, Payment
@@ -30,12 +31,11 @@ def payment_apply(
     and moves to processing (or backordered), a receipt is e-mailed and `order.paid` emitted.
     The same processor reference and status twice is a no-op returning the first payment
     (with another amount or method it is a `PaymentError`). Raises `PaymentError` for a
-    cancelled order, another currency, or over-payment.
+    cancelled order, another currency, a capture over the balance due (the total less what
+    cancellations took off and what was paid) or an authorization over what the order comes to.
     """
     from orders.notifications import order_email
-    from orders.payloads import order_payload
-    from orders.services.allocation import order_allocate, order_is_paid
-    from orders.services.lifecycle import order_transition
+    from orders.services.allocation import order_is_paid
 
     with transaction.atomic():
         # Lock the order row only: a plain FOR UPDATE would lock the shared channel row too.
@@ -62,11 +62,21 @@ def payment_apply(
                 errors={"amount": ["Must be greater than zero."]},
             )
         captured = status == Payment.Status.CAPTURED
-        if captured and order.paid_total + amount > order.total:
+        due = pricing.balance_due(
+            total=order.total, cancelled_total=order.cancelled_total, paid_total=order.paid_total
+        )
+        if captured and amount > due:
             raise PaymentError(
-                f"Capturing {amount} would exceed the order total {order.total} "
-                f"({order.paid_total} already paid).",
-                errors={"amount": ["Over-payment."]},
+                f"Capturing {amount} would exceed the {due} still due on order {order.number} "
+                f"(total {order.total}, cancelled {order.cancelled_total}, "
+                f"paid {order.paid_total}).",
+                errors={"amount": [f"Over-payment: {due} is due."]},
+            )
+        if not captured and amount > order.total - order.cancelled_total:
+            raise PaymentError(
+                f"Authorizing {amount} exceeds order {order.number}'s "
+                f"{order.total - order.cancelled_total}.",
+                errors={"amount": ["More than the order comes to."]},
             )
         was_paid = order_is_paid(order) and order.paid_total > 0
         payment = Payment.objects.create(
@@ -90,10 +100,20 @@ def payment_apply(
             data={"reference": reference, "amount": str(amount)},
         )
         if allocate and captured and order_is_paid(order) and not was_paid:
-            if order.status == OrderStatus.CREATED:
-                result = order_allocate(order=order, actor=actor)
-                target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
-                order_transition(order=order, to_status=target, actor=actor, reason="Paid")
-            outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
+            order_paid_settle(order=order, actor=actor)
             order_email(order=order, template="payment_receipt", extra={"payment": payment})
     return payment
+
+
+def order_paid_settle(*, order: Order, actor: str) -> None:
+    """The captured payments now cover the order: a created order is allocated and moves to
+    processing (or backordered), and `order.paid` carries the sale to accounting."""
+    from orders.payloads import order_payload
+    from orders.services.allocation import order_allocate
+    from orders.services.lifecycle import order_transition
+
+    if order.status == OrderStatus.CREATED:
+        result = order_allocate(order=order, actor=actor)
+        target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
+        order_transition(order=order, to_status=target, actor=actor, reason="Paid")
+    outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)

@@ -6,6 +6,7 @@ import pytest
 
 from customers.models import Customer
 from inventory.models import StockLevel, StockReservation
+from oms_project.models import OutboxEvent
 from orders.models import Order
 from orders.services import shipment_create
 from tests.factories import SalesChannelFactory
@@ -440,3 +441,92 @@ def test_an_address_no_location_ships_to_is_a_validation_error(api, shop, stock,
     assert errors == {"shipping_address": {"country": ["No location ships to FR."]}}
     assert not Order.objects.exists()
     assert post(api, "/api/v1/orders/", body()).status_code == 201  # to the US it goes
+
+
+def two_line_body(**overrides) -> dict:
+    """100.00 in all: A 2 x 10.00, B 3 x 25.00, shipping 5.00, no tax."""
+    return body(
+        lines=[
+            {"sku": "A", "quantity": 2, "unit_price": "10.00"},
+            {"sku": "B", "quantity": 3, "unit_price": "25.00"},
+        ],
+        tax_total="0.00",
+        **overrides,
+    )
+
+
+def cancel_line(api, created: dict, index: int):
+    line = created["lines"][index]
+    return post(
+        api,
+        f"/api/v1/orders/{created['number']}/cancel/",
+        {"lines": [{"line_id": line["line_id"], "quantity": line["quantity"]}]},
+    )
+
+
+def test_cancelling_part_of_an_unpaid_order_lowers_what_is_due(api, stock):
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    created = post(api, "/api/v1/orders/", two_line_body(payment=None)).json()
+    cancelled = cancel_line(api, created, 1).json()
+    assert (cancelled["total"], cancelled["cancelled_total"]) == ("100.00", "75.00")
+    assert cancelled["refund_due"] == "0.00"  # nothing was paid
+    pay = f"/api/v1/orders/{created['number']}/payments/"
+    too_much = post(api, pay, {"method": "card", "amount": "100.00", "status": "captured"})
+    assert too_much.status_code == 400
+    assert too_much.json()["errors"]["amount"] == ["Over-payment: 25.00 is due."]
+    paid = post(api, pay, {"method": "card", "amount": "25.00", "status": "captured"})
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["status"] == "processing"
+    assert paid.json()["lines"][0]["quantity_allocated"] == 2
+    assert StockLevel.objects.get(warehouse__code="EAST", product__sku="B").allocated == 0
+
+
+def test_a_cancellation_that_leaves_a_part_payment_covering_the_rest_moves_the_order_on(
+    api, stock
+):
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    payment = {"method": "card", "amount": "50.00", "status": "captured", "reference": "p-50"}
+    created = post(api, "/api/v1/orders/", two_line_body(payment=payment)).json()
+    assert created["status"] == "created"  # 50.00 of 100.00 paid
+    cancelled = cancel_line(api, created, 1).json()
+    # 25.00 is left to pay for and 50.00 was paid: 25.00 goes back, and the order is paid.
+    assert (cancelled["cancelled_total"], cancelled["refund_due"]) == ("75.00", "25.00")
+    assert cancelled["status"] == "processing"
+    assert cancelled["lines"][0]["quantity_allocated"] == 2
+    paid_events = OutboxEvent.objects.filter(reference=created["number"], topic="order.paid")
+    assert paid_events.count() == 1  # accounting hears of the sale once it is paid for
+
+
+def test_a_part_payment_is_not_refunded_while_it_does_not_cover_what_is_left(api, stock):
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    payment = {"method": "card", "amount": "10.00", "status": "captured", "reference": "p-10"}
+    created = post(api, "/api/v1/orders/", two_line_body(payment=payment)).json()
+    cancelled = cancel_line(api, created, 1).json()
+    assert (cancelled["cancelled_total"], cancelled["refund_due"]) == ("75.00", "0.00")
+    assert cancelled["status"] == "created"  # 15.00 still due
+
+
+def test_cancelling_all_of_a_paid_order_refunds_what_was_paid_to_the_cent(api, stock):
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    payment = {"method": "card", "amount": "100.00", "status": "captured", "reference": "p"}
+    created = post(api, "/api/v1/orders/", two_line_body(payment=payment)).json()
+    first = cancel_line(api, created, 0).json()
+    assert (first["cancelled_total"], first["refund_due"]) == ("20.00", "20.00")
+    whole = post(api, f"/api/v1/orders/{created['number']}/cancel/", {}).json()
+    assert (whole["cancelled_total"], whole["refund_due"]) == ("100.00", "100.00")
+
+
+def test_an_authorization_over_what_the_order_comes_to_is_refused(api, stock):
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", body(payment=None)).json()["number"]
+    response = post(
+        api,
+        f"/api/v1/orders/{number}/payments/",
+        {"method": "card", "amount": "999999.00", "status": "authorized"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["amount"] == ["More than the order comes to."]
