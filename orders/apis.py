@@ -15,7 +15,7 @@ from orders import input_serializers as inputs
 from orders import selectors, services
 from orders.models import Checkout, FulfillmentMethod, Order, SalesChannel
 from orders.serializers import CheckoutSerializer, OrderDetailSerializer, OrderSerializer
-from orders.services.checkouts import checkout_complete, checkout_create, checkout_release
+from orders.services.checkouts import checkout_cancel, checkout_complete, checkout_create
 from orders.states import OrderStatus
 
 
@@ -361,7 +361,20 @@ class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=inputs.CheckoutCreateSerializer,
-        responses={201: CheckoutSerializer},
+        responses={
+            201: CheckoutSerializer,
+            **problem_responses(
+                {
+                    400: "`validation_error` with field errors (nothing is held): unknown SKUs, "
+                    "a bad `pickup_location`, or a `destination.country` none of the channel's "
+                    "locations ships to; `idempotency_key_required` / `idempotency_key_invalid`.",
+                    409: "`insufficient_stock` (nothing is held), `errors` listing each short "
+                    "SKU as `{sku, line (its first line's position in the request), warehouse, "
+                    "requested, available}`; `request_in_progress` for a key being processed.",
+                    422: "`idempotency_key_reused`: this key came with another body.",
+                }
+            ),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
     )
     @idempotent(required=True)
@@ -382,7 +395,26 @@ class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         )
         return Response(CheckoutSerializer(checkout).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=inputs.OrderCreateSerializer, responses={201: OrderDetailSerializer})
+    @extend_schema(
+        request=inputs.OrderCreateSerializer,
+        responses={
+            201: OrderDetailSerializer,
+            200: OpenApiResponse(
+                OrderDetailSerializer, description="The order of an already completed checkout."
+            ),
+            **problem_responses(
+                {
+                    400: "`validation_error` naming the field (nothing is written): the order "
+                    "is checked like `POST /orders/` and must match the checkout (its units per "
+                    "SKU, `fulfillment_method`, `pickup_location`, and a `shipping_address` in "
+                    "the destination's country that the holding locations ship to).",
+                    409: "`checkout_expired` (the hold ran out), `checkout_closed` (cancelled), "
+                    "`duplicate_order`, `request_in_progress`.",
+                    422: "`idempotency_key_reused`: this key came with another body.",
+                }
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     @idempotent()
     def complete(self, request, token=None):
@@ -400,14 +432,27 @@ class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             status=status.HTTP_200_OK if was_completed else status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={200: CheckoutSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                CheckoutSerializer,
+                description="The cancelled checkout; cancelling it again answers the same.",
+            ),
+            **problem_responses(
+                {
+                    409: "`checkout_closed` for a completed checkout (its `order_number` is "
+                    "given: cancel the order); `checkout_expired` when the hold already ran out.",
+                }
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
+    @idempotent()
     def cancel(self, request, token=None):
-        checkout = self.get_object()
-        checkout_release(
-            checkout=checkout, actor=request_actor(request), status=Checkout.Status.CANCELLED
-        )
-        checkout.refresh_from_db()
+        """Release an open checkout's stock; a cancelled one is answered again unchanged."""
+        checkout = checkout_cancel(checkout=self.get_object(), actor=request_actor(request))
+        checkout = self.get_queryset().get(pk=checkout.pk)
         return Response(CheckoutSerializer(checkout).data)
 
 
