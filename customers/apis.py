@@ -3,7 +3,6 @@
 import django_filters
 from django.db.models import Q
 from rest_framework import viewsets
-from rest_framework.parsers import JSONParser
 
 from customers import selectors, services
 from customers.models import Customer, CustomerChannel
@@ -40,7 +39,6 @@ class CustomerFilter(django_filters.FilterSet):
 
 class CustomerViewSet(viewsets.ModelViewSet):
     scope = "customers"
-    parser_classes = [JSONParser]
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
 

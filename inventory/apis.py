@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from inventory import catalog, selectors
@@ -57,7 +56,6 @@ class ProductFilter(django_filters.FilterSet):
 
 class ProductViewSet(viewsets.ModelViewSet):
     scope = "catalog"
-    parser_classes = [JSONParser]
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
@@ -217,7 +215,6 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     or cancel it before it ships."""
 
     scope = "inventory"
-    parser_classes = [JSONParser]
     serializer_class = TransferSerializer
     filterset_class = TransferFilter
     lookup_field = "number"
@@ -324,7 +321,6 @@ class AdjustmentViewSet(viewsets.GenericViewSet):
     """
 
     scope = "inventory"
-    parser_classes = [JSONParser]
     serializer_class = AdjustmentBatchSerializer
     pagination_class = None
     filter_backends = []

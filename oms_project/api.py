@@ -19,7 +19,7 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, pagination, permissions, serializers
+from rest_framework import exceptions, pagination, parsers, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.response import Response
 
@@ -204,14 +204,31 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     ordering = "-id"
 
+    invalid_cursor_message = "Not a cursor this list gave out; start again without one."
+
     def paginate_queryset(self, queryset, request, view=None):
         self.model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
+    def get_page_size(self, request):
+        """`limit` from 1 up (more than `max_page_size` gives that many); anything else is a
+        400 rather than a silent default page."""
+        given = request.query_params.get(self.page_size_query_param)
+        if given is None or given == "":
+            return self.page_size
+        if not given.isdigit() or int(given) < 1:
+            raise exceptions.ValidationError(
+                {"limit": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return min(int(given), self.max_page_size)
+
     def decode_cursor(self, request):
-        """Refuse a cursor whose position does not fit the ordering field (a forged cursor
-        would otherwise fail deep in the query)."""
-        cursor = super().decode_cursor(request)
+        """Refuse, as a 400 on `cursor`, a cursor that does not decode or whose position does
+        not fit the ordering field (a forged cursor would otherwise fail deep in the query)."""
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}) from None
         if cursor is None or cursor.position is None:
             return cursor
         ordering = self.ordering[0] if isinstance(self.ordering, list | tuple) else self.ordering
@@ -219,8 +236,19 @@ class CursorPagination(pagination.CursorPagination):
             field = self.model._meta.get_field(ordering.lstrip("-"))
             field.to_python(cursor.position)
         except (FieldDoesNotExist, DjangoValidationError, ValueError, TypeError):
-            raise exceptions.NotFound(self.invalid_cursor_message)
+            raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}) from None
         return cursor
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing bodies nested too deeply to decode as a malformed request
+    (a 400) instead of exhausting the stack."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 # --- problem+json ---------------------------------------------------------------------------

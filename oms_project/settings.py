@@ -271,11 +271,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only: a form-encoded or multipart body is a 415, not a form to guess from (the
+    # CSV import endpoint takes multipart uploads itself).
+    "DEFAULT_PARSER_CLASSES": ["oms_project.api.JSONParser"],
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
 }

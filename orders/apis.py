@@ -6,8 +6,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from customers.selectors import customers_visible
 from oms_project.api import problem_responses, request_actor, request_channel
 from oms_project.errors import OmsError, ValidationFailed
 from oms_project.idempotency import idempotent
@@ -344,6 +346,15 @@ class CustomerOrdersViewSet(AllocationsMixin, mixins.ListModelMixin, viewsets.Ge
         return selectors.orders_visible(channel=request_channel(self.request)).filter(
             customer_id=self.kwargs["customer_id"]
         )
+
+    def list(self, request, *args, **kwargs):
+        """404 for a customer this key cannot see (unknown, or not one of its channel's), as
+        `GET /customers/{id}/` answers; an empty list means a known customer without orders."""
+        channel = request_channel(request)
+        visible = customers_visible(channel_code=channel.code if channel else None)
+        if not visible.filter(pk=self.kwargs["customer_id"]).exists():
+            raise NotFound("No such customer.")
+        return super().list(request, *args, **kwargs)
 
 
 class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -2,7 +2,6 @@
 
 import django_filters
 from rest_framework import mixins, viewsets
-from rest_framework.parsers import JSONParser
 
 from warehouses import services
 from warehouses.models import Carrier, Warehouse
@@ -23,7 +22,6 @@ class WarehouseFilter(django_filters.FilterSet):
 
 class WarehouseViewSet(viewsets.ModelViewSet):
     scope = "warehouses"
-    parser_classes = [JSONParser]
     queryset = Warehouse.objects.all()
     serializer_class = WarehouseSerializer
     filterset_class = WarehouseFilter

@@ -53,12 +53,26 @@ def test_json_that_is_not_an_object_is_400(writer, url, body):
 @pytest.mark.parametrize("url", ENDPOINTS)
 @pytest.mark.parametrize(
     ("content_type", "body"),
-    [("text/plain", "code=A"), ("application/xml", "<code>A</code>"), ("text/csv", "code\nA")],
+    [
+        ("text/plain", "code=A"),
+        ("application/xml", "<code>A</code>"),
+        ("text/csv", "code\nA"),
+        ("application/x-www-form-urlencoded", "code=A&name=B"),
+        ("multipart/form-data; boundary=xyz", "--xyz\r\n\r\ncode\r\n--xyz--"),
+    ],
 )
 def test_non_json_content_type_is_415(writer, url, content_type, body):
     response = writer.post(url, body, content_type=content_type)
     assert_problem(response, 415, "unsupported_media_type")
     assert content_type in response.json()["detail"]
+    assert nothing_written()
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_json_nested_too_deeply_is_a_malformed_request(writer, url):
+    response = writer.post(url, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert_problem(response, 400, "malformed_request")
+    assert "nested too deeply" in response.json()["detail"]
     assert nothing_written()
 
 
@@ -180,10 +194,12 @@ def forged_cursor(query: str) -> str:
     ["garbage", forged_cursor("p=abc"), forged_cursor("p=1.5"), forged_cursor("o=-1"),
      forged_cursor("p=1&o=x"), forged_cursor("p=%00")],
 )
-def test_bad_cursor_is_404_problem(staff_client, url, cursor):
+def test_bad_cursor_is_a_400_on_cursor(staff_client, url, cursor):
     response = staff_client.get(f"{url}?cursor={cursor}")
-    assert_problem(response, 404, "not_found")
-    assert response.json()["detail"] == "Invalid cursor"
+    assert_problem(response, 400, "validation_error")
+    assert response.json()["errors"] == {
+        "cursor": ["Not a cursor this list gave out; start again without one."]
+    }
 
 
 def test_limit_above_500_is_capped(staff_client):
@@ -200,13 +216,20 @@ def test_limit_above_500_is_capped(staff_client):
     assert len(seen) == 502
 
 
-@pytest.mark.parametrize(("limit", "expected"), [("abc", 50), ("0", 50), ("-3", 50), ("7", 7)])
-def test_odd_limits_fall_back_to_the_default(staff_client, limit, expected):
+@pytest.mark.parametrize(("limit", "expected"), [("", 50), ("7", 7), ("007", 7)])
+def test_limits_set_the_page_size(staff_client, limit, expected):
     Product.objects.bulk_create(
         Product(sku=f"ODD-{index:03d}", name=f"Odd {index}") for index in range(60)
     )
     response = staff_client.get(f"/api/v1/products/?limit={limit}")
     assert len(response.json()["results"]) == expected
+
+
+@pytest.mark.parametrize("limit", ["abc", "0", "-3", "1.5", "%20"])
+def test_odd_limits_are_a_400_on_limit(staff_client, limit):
+    response = staff_client.get(f"/api/v1/products/?limit={limit}")
+    assert_problem(response, 400, "validation_error")
+    assert response.json()["errors"] == {"limit": ["A whole number from 1 to 500."]}
 
 
 def test_previous_link_walks_back(staff_client):

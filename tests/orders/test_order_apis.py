@@ -137,6 +137,31 @@ def test_malformed_json_is_400_problem(api):
     assert response.json()["code"] == "malformed_request"
 
 
+def test_json_nested_too_deeply_is_400_problem(api):
+    response = api.post(
+        "/api/v1/orders/",
+        data="[" * 100_000 + "]" * 100_000,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="deep",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+    assert Order.objects.count() == 0
+
+
+def test_customer_orders_of_an_unknown_or_unseen_customer_are_404(api, shop, stock, make_client):
+    stock("A", "EAST", 5)
+    post(api, "/api/v1/orders/", body())
+    customer = Customer.objects.get()
+    assert api.get(f"/api/v1/customers/{customer.pk}/orders/").status_code == 200
+    assert api.get(f"/api/v1/customers/{customer.pk + 1000}/orders/").status_code == 404
+    other_channel = SalesChannelFactory(code="market")
+    other = make_client(channel=other_channel)
+    response = other.get(f"/api/v1/customers/{customer.pk}/orders/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_shortage_with_reject_policy_is_409_listing_lines(api, shop, stock):
     shop["channel"].shortage_policy = "reject"
     shop["channel"].save()
