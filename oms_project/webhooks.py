@@ -46,12 +46,20 @@ def webhook_url_errors(url: str) -> list[str]:
     """Why a URL may not receive webhooks: not http(s), or pointing at the OMS or an internal
     network (loopback, private, link-local, reserved), unless
     `settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS` allows internal ones (tests, closed networks)."""
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as error:
+        return [f"The URL is malformed: {error}."]
     if parts.scheme not in ("http", "https"):
         return ["Only http:// and https:// URLs can receive webhooks."]
-    host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         return ["The URL has no host."]
+    if port == 0:
+        return ["Port 0 cannot receive webhooks."]
+    if any(character.isspace() for character in url):
+        return ["The URL contains spaces; encode them."]
     if settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS:
         return []
     if _is_oms_host(host):

@@ -239,6 +239,11 @@ def test_signature_verification_refuses_tampering_and_stale_timestamps():
         ("http://[::1]/hook", "internal address"),
         ("https://erp.lan/hook", "internal address (192.168.1.10)"),
         ("https://nowhere.invalid/hook", "does not resolve"),
+        ("https://[::1/", "malformed"),
+        ("https://hooks.example.com:99999/", "malformed"),
+        ("https://hooks.example.com:abc/", "malformed"),
+        ("http://hooks.example.com:0/", "Port 0"),
+        ("https://hooks.example.com/a b", "spaces"),
     ],
 )
 def test_refused_urls(public_dns, url, problem):
