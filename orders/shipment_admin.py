@@ -32,7 +32,7 @@ from oms_project.models import EmailMessage
 from orders.accounting import COLUMNS, accounting_journal, accounting_journal_csv
 from orders.models import AccountingJournal, Order, Shipment, ShipmentEvent
 from orders.services.shipment_intake import shipments_record
-from orders.services.shipments import shipment_mark_delivered
+from orders.services.shipments import order_can_ship, shipment_mark_delivered
 from warehouses.models import ServiceLevel, Warehouse
 
 ORDER_EMAILS_SHOWN = 50
@@ -123,6 +123,8 @@ class OrderWithShipmentsAdmin(BaseOrderAdmin):
 
     def get_object_links(self, request, obj) -> list[tuple[str, str]]:
         links = list(super().get_object_links(request, obj))
+        if not order_can_ship(obj):  # pickups are handed over; finished orders ship no more
+            return links
         add_url = reverse("admin:orders_shipment_add") + f"?order={obj.number}"
         return [*links, ("Add shipment", add_url)]
 

@@ -25,7 +25,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.PROCESSING: frozenset(
         {S.READY_FOR_PICKUP, S.PARTIALLY_SHIPPED, S.SHIPPED, S.ON_HOLD, S.BACKORDERED, S.CANCELLED}
     ),
-    S.ON_HOLD: frozenset({S.CREATED, S.PROCESSING, S.BACKORDERED, S.CANCELLED}),
+    # A hold returns to where it interrupted the order: every status that can be held.
+    S.ON_HOLD: frozenset(
+        {S.CREATED, S.PROCESSING, S.BACKORDERED, S.PARTIALLY_SHIPPED, S.CANCELLED}
+    ),
     S.BACKORDERED: frozenset({S.PROCESSING, S.PARTIALLY_SHIPPED, S.ON_HOLD, S.CANCELLED}),
     S.READY_FOR_PICKUP: frozenset({S.COMPLETE, S.CANCELLED}),
     S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED, S.BACKORDERED, S.ON_HOLD}),

@@ -70,7 +70,9 @@ def _date_backorders(product_ids: list[int]) -> None:
 def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") -> Order:
     """Put an order on hold for a reason from `HoldReason` (fraud, payment, address, customer).
 
-    The status before the hold is remembered in the event so `order_release_hold` can return.
+    The status the hold interrupts is read from the locked row and kept in the event's
+    `previous_status`. Raises `OrderValidationError` for an unknown reason and
+    `InvalidTransition` when the order cannot be held now.
     """
     if reason_code not in HoldReason.values:
         choices = ", ".join(HoldReason.values)
@@ -78,31 +80,67 @@ def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") ->
             f"Unknown hold reason '{reason_code}'.",
             errors={"reason": [f"Use one of: {choices}."]},
         )
-    return order_transition(
-        order=order,
-        to_status=OrderStatus.ON_HOLD,
-        actor=actor,
-        reason=note or HoldReason(reason_code).label,
-        data={"hold_reason": reason_code, "previous_status": order.status},
-        hold_reason=reason_code,
-    )
+    with transaction.atomic():
+        previous_status = Order.objects.select_for_update().values_list(
+            "status", flat=True
+        ).get(pk=order.pk)
+        return order_transition(
+            order=order,
+            to_status=OrderStatus.ON_HOLD,
+            actor=actor,
+            reason=note or HoldReason(reason_code).label,
+            data={"hold_reason": reason_code, "previous_status": previous_status},
+            hold_reason=reason_code,
+        )
 
 
 def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
-    """Take an order off hold, back to the status it had before (or on through allocation)."""
-    from orders.services.allocation import (
-        order_allocate,
-        order_is_paid,
-        order_status_after_allocation,
-    )
+    """Take an order off hold, back to the status its lines and payments put it in.
+
+    That is the status the hold interrupted (kept in the event as `previous_status`), moved
+    on where something changed meanwhile: a paid order first tries to allocate what still
+    waits for stock, so a backorder filled while held goes on to processing. An order with
+    shipped units returns to partially_shipped. Raises `InvalidTransition` when the order is
+    not on hold.
+    """
+    from orders.services.allocation import order_allocate, order_is_paid
 
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
         if order.status != OrderStatus.ON_HOLD:
-            raise InvalidTransition(f"Order {order.number} is not on hold.")
+            raise InvalidTransition(
+                f"Order {order.number} is not on hold.", extra={"from_status": order.status}
+            )
         if order_is_paid(order):
             order_allocate(order=order, actor=actor)
-        target = order_status_after_allocation(order)
         return order_transition(
-            order=order, to_status=target, actor=actor, reason=note or "Hold released"
+            order=order,
+            to_status=order_status_after_hold(order),
+            actor=actor,
+            reason=note or "Hold released",
+            data={"previous_status": _status_before_hold(order)},
         )
+
+
+def order_status_after_hold(order: Order) -> str:
+    """The status a held order returns to, derived from its lines and payments."""
+    from orders.services.allocation import order_status_after_allocation
+
+    lines = list(order.lines.all())
+    if any(line.quantity_shipped for line in lines):
+        outstanding = sum(
+            line.quantity - line.quantity_shipped - line.quantity_cancelled for line in lines
+        )
+        return OrderStatus.PARTIALLY_SHIPPED if outstanding else OrderStatus.SHIPPED
+    return order_status_after_allocation(order)
+
+
+def _status_before_hold(order: Order) -> str:
+    """The status the latest hold interrupted, as its event recorded it ("" if unknown)."""
+    event = (
+        order.events.filter(type="status_changed", to_status=OrderStatus.ON_HOLD)
+        .order_by("-pk")
+        .only("from_status")
+        .first()
+    )
+    return event.from_status if event else ""

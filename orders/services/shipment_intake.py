@@ -5,7 +5,7 @@ from django.db import transaction
 from oms_project.errors import OmsError
 from orders.errors import OrderValidationError
 from orders.models import Order, Shipment
-from orders.services.shipments import shipment_create
+from orders.services.shipments import shipment_record
 from warehouses.models import ServiceLevel, Warehouse
 
 
@@ -17,8 +17,9 @@ def shipments_record(
     Each shipment is a dict in the snake_case API shape (`reference`, `carrier`,
     `service_level` code, `tracking_number`, `tracking_url`, `warehouse` code, `status`,
     `estimated_delivery_date`, `shipped_at`, `lines` as [{line_id, quantity}]). Returns, per
-    batch, (shipment, created) pairs; a reference already recorded for the order is returned
-    as it is. If any shipment fails, nothing is written and the error is re-raised with its
+    batch, (shipment, created) pairs; a reference already recorded for the order with the same
+    content is returned as it is, with other content it is refused (`ShipmentReferenceReused`,
+    409). If any shipment fails, nothing is written and the error is re-raised with its
     `errors` placed under `[batch index]["shipments"][shipment index]`.
     """
     results: list[list[tuple[Shipment, bool]]] = []
@@ -45,9 +46,6 @@ def shipments_record(
 
 
 def _record_one(order: Order, data: dict, actor: str) -> tuple[Shipment, bool]:
-    existing = Shipment.objects.filter(order=order, reference=data["reference"]).first()
-    if existing is not None:
-        return existing, False
     errors = {}
     service_level = warehouse = None
     if data.get("service_level"):
@@ -64,7 +62,7 @@ def _record_one(order: Order, data: dict, actor: str) -> tuple[Shipment, bool]:
             errors["warehouse"] = [f"Unknown location '{data['warehouse']}'."]
     if errors:
         raise OrderValidationError("Some shipment fields are invalid.", errors=errors)
-    shipment = shipment_create(
+    return shipment_record(
         order=order,
         reference=data["reference"],
         lines={item["line_id"]: item["quantity"] for item in data["lines"]},
@@ -78,4 +76,3 @@ def _record_one(order: Order, data: dict, actor: str) -> tuple[Shipment, bool]:
         estimated_delivery_date=data.get("estimated_delivery_date"),
         shipped_at=data.get("shipped_at"),
     )
-    return shipment, True

@@ -11,17 +11,43 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.services import reservation_consume
+from oms_project.errors import Conflict
 from oms_project.outbox import outbox_emit
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
-from orders.models import Order, OrderLine, Shipment, ShipmentLine
+from orders.models import FulfillmentMethod, Order, OrderLine, Shipment, ShipmentLine
 from orders.states import OrderStatus
 from warehouses.models import Carrier, ServiceLevel, Warehouse
 
 SHIPPABLE = {OrderStatus.PROCESSING, OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED}
 
 
+class ShipmentReferenceReused(Conflict):
+    """The order already has a shipment with this reference, holding something else."""
+
+    code = "shipment_reference_reused"
+    title = "This shipment reference is already used for another shipment"
+
+
+def order_can_ship(order: Order) -> bool:
+    """Whether units of the order can be recorded as shipped now (pickups are handed over)."""
+    return order.fulfillment_method != FulfillmentMethod.PICKUP and order.status in SHIPPABLE
+
+
 def shipment_create(
+    *, order: Order, reference: str, lines: dict[int, int], actor: str, **options
+) -> Shipment:
+    """Record a shipment through `shipment_record` (same options) and return it.
+
+    The same reference and content twice returns the first shipment.
+    """
+    shipment, _ = shipment_record(
+        order=order, reference=reference, lines=lines, actor=actor, **options
+    )
+    return shipment
+
+
+def shipment_record(
     *,
     order: Order,
     reference: str,
@@ -36,8 +62,8 @@ def shipment_create(
     estimated_delivery_date: date | None = None,
     shipped_at: datetime | None = None,
     fulfillment_order=None,
-) -> Shipment:
-    """Record a shipment of {line id: units}; the same reference twice returns the first.
+) -> tuple[Shipment, bool]:
+    """Record a shipment of {line id: units}; return it and whether it was created now.
 
     Units must be allocated and not yet shipped; they leave stock (on hand and allocated both
     fall, ledger rows) and the order moves to partially_shipped or shipped. `carrier_name` is
@@ -47,13 +73,14 @@ def shipment_create(
     `fulfillment_order` is the one being shipped when the warehouse queue ships; a shipment
     recorded without one (a 3PL or WMS reporting what it sent) takes its units out of the
     order's fulfillment orders, and one left empty leaves the queue (cancelled, saying why).
+    A reference the order already has replays that shipment (created False, nothing written)
+    when the lines, carrier, service level, tracking number and URL and location are the same;
+    status and dates are progress, which tracking updates carry.
     Raises `OrderValidationError` (nothing written) for unknown lines, too many units, an
-    unknown carrier without a URL or an unknown status, and `InvalidTransition` when the order
-    cannot ship now.
+    unknown carrier without a URL or an unknown status, `ShipmentReferenceReused` for a
+    known reference with other content, and `InvalidTransition` for a pickup order or an
+    order that cannot ship now.
     """
-    existing = Shipment.objects.filter(order=order, reference=reference).first()
-    if existing:
-        return existing
     if status not in Shipment.Status.values:
         raise OrderValidationError(
             f"Unknown shipment status '{status}'.",
@@ -65,13 +92,20 @@ def shipment_create(
         tracking_number=tracking_number,
         tracking_url=tracking_url,
     )
+    content = {
+        "lines": dict(lines),
+        "carrier": carrier_label,
+        "service level": service_level.pk if service_level is not None else None,
+        "tracking number": tracking_number,
+        "tracking URL": tracking_url,
+        "location": warehouse.pk if warehouse is not None else None,
+    }
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
-        if order.status not in SHIPPABLE:
-            raise InvalidTransition(
-                f"Order {order.number} is {order.status} and cannot ship.",
-                extra={"from_status": order.status},
-            )
+        existing = _existing_shipment(order, reference)
+        if existing is not None:
+            return _replayed(existing, content), False
+        _check_can_ship(order)
         order_lines = {
             line.pk: line
             for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
@@ -93,8 +127,8 @@ def shipment_create(
                     delivered_at=timezone.now() if status == Shipment.Status.DELIVERED else None,
                     created_by=actor,
                 )
-        except IntegrityError:
-            return Shipment.objects.get(order=order, reference=reference)
+        except IntegrityError:  # the order lock makes this unreachable unless it is bypassed
+            return _replayed(_existing_shipment(order, reference), content), False
         _consume_lines(shipment, lines, warehouse, actor)
         if fulfillment_order is None:
             from orders.services.fulfillment.lifecycle import fulfillment_orders_sync
@@ -107,6 +141,49 @@ def shipment_create(
         _record_and_move_order(order, order_lines, shipment, lines, actor)
         if status == Shipment.Status.DELIVERED:
             order_complete_if_delivered(order=order, actor=actor)
+    return shipment, True
+
+
+def _check_can_ship(order: Order) -> None:
+    if order.fulfillment_method == FulfillmentMethod.PICKUP:
+        raise InvalidTransition(
+            "A pickup order is handed over in store, not shipped.",
+            extra={"from_status": order.status, "fulfillment_method": order.fulfillment_method},
+        )
+    if order.status not in SHIPPABLE:
+        raise InvalidTransition(
+            f"Order {order.number} is {order.status} and cannot ship.",
+            extra={"from_status": order.status},
+        )
+
+
+def _existing_shipment(order: Order, reference: str) -> Shipment | None:
+    return (
+        Shipment.objects.filter(order=order, reference=reference)
+        .prefetch_related("lines")
+        .first()
+    )
+
+
+def _replayed(shipment: Shipment, content: dict) -> Shipment:
+    """The shipment already recorded under the reference, if `content` is what it holds."""
+    recorded = {
+        "lines": {line.order_line_id: line.quantity for line in shipment.lines.all()},
+        "carrier": shipment.carrier_name,
+        "service level": shipment.service_level_id,
+        "tracking number": shipment.tracking_number,
+        "tracking URL": shipment.tracking_url,
+        "location": shipment.warehouse_id,
+    }
+    differences = [name for name, value in content.items() if recorded[name] != value]
+    if differences:
+        what = ", ".join(differences)
+        raise ShipmentReferenceReused(
+            f"Reference {shipment.reference} is already used for a shipment with other "
+            f"{what}; a new parcel needs a new reference.",
+            errors={"reference": [f"Already used for a shipment with other {what}."]},
+            extra={"shipment_id": shipment.pk, "differences": differences},
+        )
     return shipment
 
 

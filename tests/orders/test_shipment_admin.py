@@ -27,7 +27,7 @@ def test_order_page_shows_shipments_and_customer_emails(admin_client, shop, stoc
     email = EmailMessage.objects.get(template="shipment_confirmation")
     assert reverse("admin:oms_project_emailmessage_change", args=[email.pk]) in html
     assert f"Your Web shop order {order.number} has shipped" in html
-    assert "Add shipment" in html
+    assert "Add shipment" not in html  # everything has shipped
 
 
 def test_staff_add_a_shipment_through_the_service(admin_client, shop, stock):
@@ -133,3 +133,64 @@ def test_delivery_page_shows_attempts_and_redelivers(admin_client, settings):
     assert admin_client.post(url).status_code == 302
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+
+def pickup_order(shop, stock, channel_order_id: str = "WEB-1"):
+    stock("A", "STORE1", 2)
+    return paid_order(
+        shop, stock, fulfillment_method="pickup", pickup_location="STORE1",
+        channel_order_id=channel_order_id,
+    )
+
+
+def test_admin_refuses_a_shipment_for_a_pickup_order(admin_client, shop, stock):
+    order = pickup_order(shop, stock)
+    response = admin_client.post(
+        reverse("admin:orders_shipment_add"),
+        {"order": order.number, "reference": "DESK-1", "status": "awaiting",
+         "lines": f"{line_ids(order)['A']} x 1"},
+    )
+    assert response.status_code == 200
+    assert "A pickup order is handed over in store, not shipped." in response.content.decode()
+    assert Shipment.objects.count() == 0
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert order.lines.get().quantity_shipped == 0
+    assert order.fulfillment_orders.get().status == "open"
+
+
+def test_admin_reused_reference_with_other_lines_is_a_form_error(admin_client, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2, quantity_b=1)
+    ids = line_ids(order)
+    shipment_create(order=order, reference="DESK-1", lines={ids["A"]: 1}, actor="test")
+    response = admin_client.post(
+        reverse("admin:orders_shipment_add"),
+        {"order": order.number, "reference": "DESK-1", "status": "awaiting",
+         "lines": f"{ids['B']} x 1"},
+    )
+    assert response.status_code == 200
+    assert "DESK-1" in response.content.decode()
+    assert "already" in response.content.decode()
+    assert order.lines.get(sku="B").quantity_shipped == 0
+    assert Shipment.objects.get().lines.get().order_line_id == ids["A"]
+
+
+def add_shipment_link_shown(admin_client, order) -> bool:
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    return f"{reverse('admin:orders_shipment_add')}?order={order.number}" in page.content.decode()
+
+
+def test_add_shipment_link_only_for_orders_that_can_still_ship(admin_client, shop, stock):
+    from orders.services import order_cancel
+
+    order = paid_order(shop, stock, quantity_a=2)
+    assert add_shipment_link_shown(admin_client, order)
+    shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 1}, actor="t")
+    assert add_shipment_link_shown(admin_client, order)  # partially shipped
+    shipment_create(order=order, reference="S2", lines={line_ids(order)["A"]: 1}, actor="t")
+    assert not add_shipment_link_shown(admin_client, order)  # shipped
+    assert not add_shipment_link_shown(admin_client, pickup_order(shop, stock, "WEB-P"))
+    cancelled = paid_order(shop, stock, channel_order_id="WEB-C")
+    order_cancel(order=cancelled, actor="t")
+    assert not add_shipment_link_shown(admin_client, cancelled)

@@ -317,3 +317,93 @@ def test_a_shipment_reported_outside_the_queue_takes_its_units_out_of_the_queue(
     ).exists()
     order.refresh_from_db()
     assert order.status == "shipped"
+
+
+def shipment_state(order) -> tuple:
+    order.refresh_from_db()
+    return (
+        order.status,
+        list(order.lines.order_by("pk").values_list("pk", "quantity_shipped")),
+        list(StockLevel.objects.order_by("pk").values_list("on_hand", "allocated")),
+        list(Shipment.objects.order_by("pk").values_list("reference", "tracking_number")),
+        OutboxEvent.objects.count(),
+        EmailMessage.objects.count(),
+    )
+
+
+def test_reused_reference_with_other_lines_is_409_on_the_order(api, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2, quantity_b=1)
+    ids = line_ids(order)
+    path = f"/api/v1/orders/{order.number}/shipments/"
+    first = post_json(
+        api, path, {"reference": "SH1", "lines": [{"line_id": ids["A"], "quantity": 1}]}
+    )
+    assert first.status_code == 201, first.json()
+    before = shipment_state(order)
+    reused = post_json(
+        api, path, {"reference": "SH1", "lines": [{"line_id": ids["B"], "quantity": 1}]}
+    )
+    assert reused.status_code == 409
+    assert reused["Content-Type"] == "application/problem+json"
+    problem = reused.json()
+    assert problem["code"] == "shipment_reference_reused"
+    assert list(problem["errors"]) == ["reference"]
+    assert "SH1" in problem["detail"]
+    assert shipment_state(order) == before
+    assert order.lines.get(sku="B").quantity_shipped == 0
+
+
+def test_same_reference_and_body_with_a_new_key_replays_the_shipment(api, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)
+    path = f"/api/v1/orders/{order.number}/shipments/"
+    body = {"reference": "SH1", "carrier": "UPS", "tracking_number": "1Z1",
+            "tracking_url": "https://ups.example/1Z1",
+            "lines": [{"line_id": line_ids(order)["A"], "quantity": 1}]}
+    first = post_json(api, path, body, key="first")
+    before = shipment_state(order)
+    again = post_json(api, path, body, key="second")
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert shipment_state(order) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lineItems": "other line"},
+        {"trackingNumber": "1Z-OTHER"},
+        {"shipmentCarrier": "FedEx"},
+    ],
+)
+def test_camel_case_reused_reference_with_other_content_is_409(api, shop, stock, change):
+    order = paid_order(shop, stock, quantity_a=2, quantity_b=1)
+    ids = line_ids(order)
+    assert post_json(api, CHANNEL_SHAPE, camel(order, ids["A"])).status_code == 201
+    before = shipment_state(order)
+    document = camel(order, ids["A"], **change)
+    if change.get("lineItems"):
+        document = camel(order, ids["B"])
+    reused = post_json(api, CHANNEL_SHAPE, document)
+    assert reused.status_code == 409
+    assert reused["Content-Type"] == "application/problem+json"
+    problem = reused.json()
+    assert problem["code"] == "shipment_reference_reused"
+    assert list(problem["errors"]["shipments"]["0"]) == ["shipmentRef"]
+    assert shipment_state(order) == before
+
+
+def test_pickup_orders_cannot_ship_over_the_api(api, shop, stock):
+    stock("A", "STORE1", 2)
+    order = paid_order(shop, stock, fulfillment_method="pickup", pickup_location="STORE1")
+    before = shipment_state(order)
+    native = post_json(
+        api, f"/api/v1/orders/{order.number}/shipments/",
+        {"reference": "S1", "lines": [{"line_id": line_ids(order)["A"], "quantity": 1}]},
+    )
+    channel = post_json(api, CHANNEL_SHAPE, camel(order, line_ids(order)["A"]))
+    for response in (native, channel):
+        assert response.status_code == 409
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "invalid_transition"
+        assert "handed over in store" in response.json()["detail"]
+    assert shipment_state(order) == before

@@ -161,3 +161,82 @@ def test_refund_money_is_not_touched_by_shipping(shop, stock):
     shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="t")
     order.refresh_from_db()
     assert (order.paid_total, order.refund_due) == (Decimal("27.00"), Decimal("0.00"))
+
+
+def shipped_snapshot(order) -> tuple:
+    """What a refused shipment must leave untouched: lines, stock, shipments, events, mail."""
+    order.refresh_from_db()
+    return (
+        order.status,
+        list(order.lines.order_by("pk").values_list("quantity_allocated", "quantity_shipped")),
+        list(StockLevel.objects.order_by("pk").values_list("on_hand", "allocated")),
+        list(Shipment.objects.order_by("pk").values_list("reference", "tracking_number")),
+        order.events.count(),
+        OutboxEvent.objects.count(),
+        EmailMessage.objects.count(),
+    )
+
+
+def test_same_reference_and_content_replays_even_after_the_order_shipped(shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)
+    line_id = line_ids(order)["A"]
+    first = shipment_create(
+        order=order, reference="S1", lines={line_id: 2}, actor="test", carrier_name="dhl",
+        tracking_number="JD1", tracking_url="https://dhl.example/JD1",
+    )
+    before = shipped_snapshot(order)
+    assert before[0] == "shipped"
+    again = shipment_create(
+        order=order, reference="S1", lines={line_id: 2}, actor="test", carrier_name="dhl",
+        tracking_number="JD1", tracking_url="https://dhl.example/JD1",
+    )
+    assert again.pk == first.pk
+    assert shipped_snapshot(order) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lines": "other line"},
+        {"lines": "other quantity"},
+        {"carrier_name": "UPS"},
+        {"tracking_number": "1Z-OTHER"},
+        {"tracking_url": "https://other.example/1"},
+    ],
+)
+def test_same_reference_with_other_content_is_a_conflict_and_changes_nothing(
+    shop, stock, change
+):
+    from orders.services.shipments import ShipmentReferenceReused
+
+    order = paid_order(shop, stock, quantity_a=3, quantity_b=1)
+    ids = line_ids(order)
+    original = {
+        "lines": {ids["A"]: 1}, "carrier_name": "DHL", "tracking_number": "JD1",
+        "tracking_url": "https://dhl.example/JD1",
+    }
+    shipment_create(order=order, reference="SH1", actor="test", **original)
+    before = shipped_snapshot(order)
+    attempt = {**original, **change}
+    if change.get("lines") == "other line":
+        attempt["lines"] = {ids["B"]: 1}
+    elif change.get("lines") == "other quantity":
+        attempt["lines"] = {ids["A"]: 2}
+    with pytest.raises(ShipmentReferenceReused) as raised:
+        shipment_create(order=order, reference="SH1", actor="test", **attempt)
+    assert raised.value.code == "shipment_reference_reused"
+    assert raised.value.status == 409
+    assert list(raised.value.errors) == ["reference"]
+    assert shipped_snapshot(order) == before
+
+
+def test_pickup_order_cannot_ship_and_nothing_changes(shop, stock):
+    stock("A", "STORE1", 2)
+    order = paid_order(shop, stock, fulfillment_method="pickup", pickup_location="STORE1")
+    assert order.status == "processing"
+    before = shipped_snapshot(order)
+    with pytest.raises(InvalidTransition) as raised:
+        shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 1}, actor="t")
+    assert "handed over in store" in raised.value.detail
+    assert shipped_snapshot(order) == before
+    assert order.fulfillment_orders.get().status == "open"

@@ -46,3 +46,12 @@ def test_transition_pair(from_status, to_status):
         order.refresh_from_db()
         assert order.status == from_status
         assert not OrderEvent.objects.filter(order=order).exists()
+
+
+def test_a_hold_can_return_to_every_status_it_can_interrupt():
+    held_from = {
+        status for status, targets in TRANSITIONS.items() if OrderStatus.ON_HOLD in targets
+    }
+    assert held_from == {"created", "processing", "backordered", "partially_shipped"}
+    for status in held_from:
+        assert can_transition(OrderStatus.ON_HOLD, status), f"a hold cannot return to {status}"
