@@ -9,6 +9,7 @@ sum of the open `StockReservation` rows of that level.
 from django.db import models
 from django.db.models import F, Q
 
+from inventory.quantities import MAX_QUANTITY
 from warehouses.models import FreightClass, Warehouse, code_validator
 
 
@@ -58,6 +59,11 @@ class StockLevel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "warehouse"], name="stock_level_unique"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_non_negative"),
+            models.CheckConstraint(
+                condition=Q(on_hand__lte=MAX_QUANTITY),
+                name="stock_on_hand_within_limit",
+                violation_error_message=f"On hand may be at most {MAX_QUANTITY:,}.",
+            ),
             models.CheckConstraint(
                 condition=Q(allocated__gte=0), name="stock_allocated_non_negative"
             ),

@@ -20,7 +20,7 @@ from inventory.alerts import (
 )
 from inventory.allocation import Hold, stock_allocate
 from inventory.arrivals import free_stock_rose
-from inventory.errors import BelowAllocated, InsufficientStock, StockChanged
+from inventory.errors import BelowAllocated, InsufficientStock, InvalidQuantity, StockChanged
 from inventory.models import MovementReason, Product, StockLevel, StockMovement, StockReservation
 from inventory.quantities import MAX_QUANTITY, check_quantity
 from warehouses.models import Warehouse
@@ -89,15 +89,21 @@ def stock_change(
 ) -> StockLevel:
     """Add `delta` (may be negative) to on hand and record why.
 
-    Raises `BelowAllocated` if on hand would drop below what is allocated (or below zero).
+    Raises `BelowAllocated` if on hand would drop below what is allocated (or below zero),
+    and `InvalidQuantity` if it would rise over `MAX_QUANTITY`.
     """
     check_quantity(delta, allow_negative=True)
     with transaction.atomic():
         updated = StockLevel.objects.filter(
-            pk=level.pk, on_hand__gte=F("allocated") - delta
+            pk=level.pk, on_hand__gte=F("allocated") - delta, on_hand__lte=MAX_QUANTITY - delta
         ).update(on_hand=F("on_hand") + delta)
         if not updated:
             current = StockLevel.objects.get(pk=level.pk)
+            if current.on_hand + delta > MAX_QUANTITY:
+                raise InvalidQuantity(
+                    f"On hand would become {current.on_hand + delta:,}, over the limit of "
+                    f"{MAX_QUANTITY:,} ({current.on_hand:,} now).",
+                )
             raise BelowAllocated(
                 f"On hand would become {current.on_hand + delta}, below the "
                 f"{current.allocated} allocated units (or below zero)."

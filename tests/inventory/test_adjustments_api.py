@@ -142,3 +142,26 @@ def test_needs_inventory_write(make_client, levels):
     body = {"items": [{"sku": "SKU-A", "warehouse": "MAIN", "delta": 1, "reason": "receipt"}]}
     assert post(reader, body).status_code == 403
     assert numbers()["SKU-A"] == 10
+
+
+def test_on_hand_cannot_rise_over_the_limit(writer, levels):
+    """Deltas within the per-quantity limit that would add up past it are refused per item."""
+    big = {"sku": "SKU-A", "warehouse": "MAIN", "delta": 600_000_000, "reason": "receipt"}
+    first = post(writer, {"items": [big]}, key="big-1").json()
+    assert first["results"][0]["status"] == "applied"
+    second = post(writer, {"items": [big]}, key="big-2").json()
+    error = second["results"][0]["error"]
+    assert error["code"] == "invalid_quantity"
+    assert error["detail"] == (
+        "On hand would become 1,200,000,010, over the limit of 1,000,000,000 (600,000,010 now)."
+    )
+    assert numbers()["SKU-A"] == 600_000_010
+    assert not StockMovement.objects.filter(reference="adjustments:big-2").exists()
+
+
+def test_the_database_refuses_on_hand_over_the_limit(levels):
+    from django.db import IntegrityError, transaction
+    from django.db.models import F
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockLevel.objects.filter(pk=levels[0].pk).update(on_hand=F("on_hand") + 10**9)
