@@ -4,7 +4,10 @@ with their lines, receipts and history, a receiving page and "Suggest replenishm
 Attached from the end of `inventory.admin`. Every change goes through a service: draft lines
 through `purchase_order_line_set`, states through the object buttons, receiving and
 suggestions through the orders-level wrappers in `orders.replenishment` (which fill and
-re-date backorders; the admin, like the API, sits above every app).
+re-date backorders; the admin, like the API, sits above every app). A draft below the
+supplier's minimum order value is sent only from its "Send below minimum" confirmation page,
+which records who sent it. Saving a supplier product as preferred hands the role over from
+the SKU's previous preferred supplier (`supplier_product_save`).
 """
 
 from decimal import Decimal
@@ -12,6 +15,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -28,8 +32,12 @@ from inventory.models import (
     Supplier,
     SupplierProduct,
 )
+from inventory.purchasing.errors import BelowMinimumOrderValue
 from inventory.purchasing.receiving import ReceiptItem
+from inventory.purchasing.selectors import purchase_order_total
 from inventory.purchasing.services import (
+    MAX_UNIT_COST,
+    MAX_WHOLE_NUMBER,
     purchase_order_close,
     purchase_order_create,
     purchase_order_line_set,
@@ -37,8 +45,12 @@ from inventory.purchasing.services import (
     supplier_product_save,
 )
 from inventory.purchasing.states import OPEN_STATUSES, RECEIVABLE_STATUSES, PurchaseOrderStatus
-from inventory.purchasing_resources import SupplierProductResource, SupplierResource
-from oms_project.admin import IndexedSearchMixin, ObjectActionsMixin, object_action
+from inventory.purchasing_resources import (
+    SupplierProductResource,
+    SupplierResource,
+    import_errors_text,
+)
+from oms_project.admin import IndexedSearchMixin, ObjectActionsMixin, form_page, object_action
 from oms_project.errors import OmsError
 
 
@@ -67,8 +79,21 @@ class SupplierProductInline(admin.TabularInline):
         return False
 
 
+class AllOrNothingImportMixin(ImportExportMixin):
+    """After the confirmed import, report a file that turned bad since its dry run (the
+    resource wrote nothing) instead of the library's "Import finished" counts."""
+
+    def process_result(self, result, request):
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        self.message_user(
+            request, f"Nothing was imported: {import_errors_text(result)}", messages.ERROR
+        )
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+
+
 @admin.register(Supplier)
-class SupplierAdmin(ImportExportMixin, IndexedSearchMixin, admin.ModelAdmin):
+class SupplierAdmin(AllOrNothingImportMixin, IndexedSearchMixin, admin.ModelAdmin):
     resource_classes = [SupplierResource]
     list_display = ["code", "name", "lead_time_days", "currency", "minimum_order_value",
                     "over_receipt_percent", "is_active"]
@@ -83,14 +108,32 @@ class SupplierAdmin(ImportExportMixin, IndexedSearchMixin, admin.ModelAdmin):
 
 
 class SupplierProductForm(forms.ModelForm):
+    """What a supplier charges for a SKU, checked field by field with the service's bounds."""
+
     class Meta:
         model = SupplierProduct
         fields = ["supplier", "product", "supplier_sku", "unit_cost", "pack_size",
                   "minimum_quantity", "is_preferred"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bounds = {"unit_cost": (0, MAX_UNIT_COST), "pack_size": (1, MAX_WHOLE_NUMBER),
+                  "minimum_quantity": (1, MAX_WHOLE_NUMBER)}
+        for name, (minimum, maximum) in bounds.items():
+            field = self.fields.get(name)
+            if field is not None:
+                field.validators += [MinValueValidator(minimum), MaxValueValidator(maximum)]
+                field.widget.attrs.update(min=minimum, max=maximum)
+
+    def _get_validation_exclusions(self):
+        # `supplier_product_save` takes the preferred role from the SKU's other supplier in
+        # the same transaction, so the one-preferred-supplier constraint must not refuse the
+        # form first; the database still enforces it.
+        return super()._get_validation_exclusions() | {"is_preferred"}
+
 
 @admin.register(SupplierProduct)
-class SupplierProductAdmin(ImportExportMixin, IndexedSearchMixin, admin.ModelAdmin):
+class SupplierProductAdmin(AllOrNothingImportMixin, IndexedSearchMixin, admin.ModelAdmin):
     resource_classes = [SupplierProductResource]
     form = SupplierProductForm
     list_display = ["supplier", "product", "supplier_sku", "unit_cost", "pack_size",
@@ -103,6 +146,10 @@ class SupplierProductAdmin(ImportExportMixin, IndexedSearchMixin, admin.ModelAdm
 
     def search_condition(self, term: str) -> Q:
         return Q(product__sku=term) | Q(supplier_sku=term) | Q(supplier__code__iexact=term)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The (supplier, SKU) pair is the offer's identity; another pair is another offer.
+        return ["supplier", "product"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
         """Save through the service, which hands the preferred role over in one transaction."""
@@ -295,12 +342,29 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
     @object_action(label="Send to supplier",
                    is_visible=lambda po: po.status == PurchaseOrderStatus.DRAFT)
     def send(self, request, purchase_order) -> None:
+        """Send the draft; below the supplier's minimum, point at the confirmation page."""
         from orders.replenishment import purchase_order_send_and_date
 
-        self._run(request, purchase_order, lambda: purchase_order_send_and_date(
-            purchase_order=purchase_order, actor=_actor(request),
-            accept_below_minimum=request.POST.get("accept_below_minimum") == "1",
-        ), "sent to the supplier.")
+        try:
+            purchase_order_send_and_date(purchase_order=purchase_order, actor=_actor(request))
+        except BelowMinimumOrderValue as error:
+            self.message_user(
+                request,
+                f"{purchase_order}: {error.detail} To send it anyway, use “Send below "
+                "minimum” on this page and confirm; your name is recorded in its history.",
+                messages.ERROR,
+            )
+        except OmsError as error:
+            self.message_user(request, f"{purchase_order}: {_error_text(error)}", messages.ERROR)
+        else:
+            self.message_user(request, f"{purchase_order}: sent to the supplier.",
+                              messages.SUCCESS)
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        if obj.status != PurchaseOrderStatus.DRAFT or not _is_below_minimum(obj):
+            return []
+        url = reverse("admin:inventory_purchaseorder_send_below_minimum", args=[obj.pk])
+        return [("Send below minimum", url)]
 
     @object_action(label="Close", is_visible=lambda po: po.status in {
         PurchaseOrderStatus.PARTIALLY_RECEIVED, PurchaseOrderStatus.RECEIVED})
@@ -322,6 +386,9 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
                  name="inventory_purchaseorder_suggest"),
             path("<int:object_id>/receive/", self.admin_site.admin_view(self.receive_view),
                  name="inventory_purchaseorder_receive"),
+            path("<int:object_id>/send-below-minimum/",
+                 self.admin_site.admin_view(self.send_below_minimum_view),
+                 name="inventory_purchaseorder_send_below_minimum"),
         ]
         return own + super().get_urls()
 
@@ -346,6 +413,39 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
                                 for item in result["without_supplier"][:50])
             self.message_user(request, f"No preferred supplier for: {missing}.", messages.WARNING)
         return redirect("admin:inventory_purchaseorder_changelist")
+
+    def send_below_minimum_view(self, request, object_id: int):
+        """Confirm sending a draft worth less than the supplier's minimum order value."""
+        purchase_order = self.get_object(request, str(object_id))
+        if purchase_order is None:
+            raise Http404("No such purchase order.")
+        if not self.has_change_permission(request, purchase_order):
+            raise PermissionDenied
+        form = SendBelowMinimumForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            self._send_below_minimum(request, purchase_order)
+            return redirect(self.object_change_url(purchase_order))
+        lines = list(purchase_order.lines.select_related("product").order_by("pk"))
+        currency = purchase_order.currency
+        return form_page(
+            self, request, form=form, original=purchase_order,
+            title=f"Send {purchase_order.number} below the minimum order value",
+            submit_label="Send below minimum",
+            intro=f"{purchase_order.number} is worth {purchase_order_total(lines=lines)} "
+            f"{currency}; {purchase_order.supplier.code} takes orders from "
+            f"{purchase_order.supplier.minimum_order_value} {currency}. Sending it anyway "
+            "e-mails it to the supplier now and records your name in its history.",
+            table={"head": ["SKU", "Quantity", f"Unit cost ({currency})"],
+                   "rows": [[line.product.sku, line.quantity, line.unit_cost]
+                            for line in lines]},
+        )
+
+    def _send_below_minimum(self, request, purchase_order) -> None:
+        from orders.replenishment import purchase_order_send_and_date
+
+        self._run(request, purchase_order, lambda: purchase_order_send_and_date(
+            purchase_order=purchase_order, actor=_actor(request), accept_below_minimum=True,
+        ), "sent to the supplier below the minimum order value.")
 
     def receive_view(self, request, object_id: int):
         """The receiving page: received and damaged units per outstanding line."""
@@ -407,6 +507,18 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
             return "—"
         url = reverse("admin:inventory_purchaseorder_receive", args=[purchase_order.pk])
         return format_html("<a class='button' href='{}'>Receive a delivery</a>", url)
+
+
+def _is_below_minimum(purchase_order) -> bool:
+    minimum = purchase_order.supplier.minimum_order_value
+    return minimum > 0 and purchase_order_total(lines=purchase_order.lines.all()) < minimum
+
+
+class SendBelowMinimumForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="Send anyway",
+        help_text="I know the order is below the supplier's minimum order value.",
+    )
 
 
 class ReceiveForm(forms.Form):

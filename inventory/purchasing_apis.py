@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from inventory.models import Product, PurchaseOrder, Supplier, SupplierProduct
 from inventory.purchasing import serializers as purchasing_serializers
+from inventory.purchasing.errors import BelowMinimumOrderValue
 from inventory.purchasing.receiving import ReceiptItem
 from inventory.purchasing.selectors import purchase_orders_with_lines
 from inventory.purchasing.services import (
@@ -222,15 +223,27 @@ class PurchaseOrderViewSet(
     @action(detail=True, methods=["post"])
     @idempotent()
     def send(self, request, number=None):
-        """E-mail the draft to the supplier (HTML with a CSV attachment); it becomes sent."""
+        """E-mail the draft to the supplier (HTML with a CSV attachment); it becomes sent.
+
+        An order worth less than the supplier's minimum order value is refused (409
+        `below_minimum_order_value`) unless `accept_below_minimum` is true; the override is
+        recorded in the order's history with who sent it.
+        """
         from orders.replenishment import purchase_order_send_and_date
 
         purchase_order = self.get_object()
         data = _valid(S.SendSerializer, request.data or {})
-        purchase_order_send_and_date(
-            purchase_order=purchase_order, actor=request_actor(request),
-            accept_below_minimum=data["accept_below_minimum"],
-        )
+        try:
+            purchase_order_send_and_date(
+                purchase_order=purchase_order, actor=request_actor(request),
+                accept_below_minimum=data["accept_below_minimum"],
+            )
+        except BelowMinimumOrderValue as error:
+            raise BelowMinimumOrderValue(
+                f'{error.detail} To send it anyway, send again with "accept_below_minimum": '
+                "true.",
+                extra=error.extra,
+            ) from error
         return self._render(purchase_order)
 
     @extend_schema(request=S.PurchaseOrderReasonSerializer, responses=S.PurchaseOrderSerializer)

@@ -30,6 +30,7 @@ from warehouses.models import Warehouse
 
 Status = PurchaseOrderStatus
 MAX_UNIT_COST = Decimal("9999999999.9999")
+MAX_WHOLE_NUMBER = 10**9
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def supplier_product_save(
     errors: dict = {}
     _check_unit_cost(unit_cost, "unit_cost", errors)
     for name, value in (("pack_size", pack_size), ("minimum_quantity", minimum_quantity)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+            1 <= value <= MAX_WHOLE_NUMBER
+        ):
             errors[name] = ["A whole number from 1 to 1,000,000,000 is required."]
     if errors:
         raise ValidationFailed("The supplier product is not valid.", errors=errors)
@@ -370,7 +373,8 @@ def purchase_order_send(
 
     Raises `InvalidTransition` unless it is a draft, `ValidationFailed` when it has no lines,
     and `BelowMinimumOrderValue` when it is worth less than the supplier's minimum order
-    value (unless `accept_below_minimum`).
+    value, unless `accept_below_minimum`: then a `below_minimum_accepted` event records who
+    sent it anyway.
     """
     from inventory.purchasing.emails import purchase_order_email_queue
     from inventory.purchasing.selectors import purchase_order_total
@@ -390,12 +394,8 @@ def purchase_order_send(
             )
         total = purchase_order_total(lines=lines)
         minimum = locked.supplier.minimum_order_value
-        if total < minimum and not accept_below_minimum:
-            raise BelowMinimumOrderValue(
-                f"Purchase order {locked.number} is worth {total} {locked.currency}; "
-                f"{locked.supplier.code} takes orders from {minimum} {locked.currency}.",
-                extra={"total": str(total), "minimum_order_value": str(minimum)},
-            )
+        if total < minimum:
+            _minimum_order_value_check(locked, total, actor, accept_below_minimum)
         locked = purchase_order_transition(
             purchase_order=locked, to_status=Status.SENT, actor=actor,
             reason=f"Sent to {', '.join(locked.supplier.email_addresses)}.",
@@ -403,6 +403,27 @@ def purchase_order_send(
         )
         purchase_order_email_queue(purchase_order=locked)
     return locked
+
+
+def _minimum_order_value_check(
+    purchase_order: PurchaseOrder, total: Decimal, actor: str, is_accepted: bool
+) -> None:
+    """Refuse an order worth less than the supplier's minimum, or record who accepted it."""
+    minimum = purchase_order.supplier.minimum_order_value
+    amounts = {"total": str(total), "minimum_order_value": str(minimum)}
+    if not is_accepted:
+        raise BelowMinimumOrderValue(
+            f"Purchase order {purchase_order.number} is worth {total} "
+            f"{purchase_order.currency}; {purchase_order.supplier.code} takes orders from "
+            f"{minimum} {purchase_order.currency}.",
+            extra=amounts,
+        )
+    purchase_order_event_record(
+        purchase_order=purchase_order, type="below_minimum_accepted", actor=actor,
+        message=f"Sent below {purchase_order.supplier.code}'s minimum order value: {total} of "
+        f"{minimum} {purchase_order.currency}.",
+        data=amounts,
+    )
 
 
 def purchase_order_cancel(

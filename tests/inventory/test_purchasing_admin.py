@@ -3,6 +3,7 @@ suppliers and supplier products (dry run, per-row errors, nothing written on a b
 
 import pytest
 import tablib
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from inventory.models import (
@@ -15,6 +16,7 @@ from inventory.models import (
 )
 from inventory.purchasing.services import PurchaseItem, purchase_order_create, purchase_order_send
 from inventory.purchasing_resources import SupplierProductResource, SupplierResource
+from oms_project.models import EmailMessage
 from tests.factories import ProductFactory, WarehouseFactory
 from tests.factories.purchasing import SupplierFactory, SupplierProductFactory
 
@@ -189,3 +191,162 @@ def test_admin_note_and_expected_date_changes_are_audited(admin_client, sent_ord
     types = list(PurchaseOrderEvent.objects.filter(purchase_order=sent_order)
                  .values_list("type", flat=True))
     assert types[-2:] == ["expected_date_changed", "note_changed"]
+
+
+# --- The preferred supplier of a SKU is handed over from the change page ----------------------
+
+
+@pytest.fixture
+def big_1001_offers():
+    """BIG-1001 bought from ACME (preferred) and GLOBEX."""
+    product = ProductFactory(sku="BIG-1001")
+    acme = SupplierProductFactory(supplier=SupplierFactory(code="ACME"), product=product,
+                                  is_preferred=True)
+    globex = SupplierProductFactory(supplier=SupplierFactory(code="GLOBEX"), product=product,
+                                    is_preferred=False, unit_cost="4.2000")
+    return acme, globex
+
+
+def offer_form(offer, **changes) -> dict:
+    data = {
+        "supplier": offer.supplier_id, "product": offer.product_id,
+        "supplier_sku": offer.supplier_sku, "unit_cost": str(offer.unit_cost),
+        "pack_size": offer.pack_size, "minimum_quantity": offer.minimum_quantity,
+        **changes,
+    }
+    if data.pop("is_preferred", offer.is_preferred):
+        data["is_preferred"] = "on"
+    return data
+
+
+def preferred_by_supplier() -> dict[str, bool]:
+    return dict(SupplierProduct.objects.values_list("supplier__code", "is_preferred"))
+
+
+def test_admin_ticking_is_preferred_hands_the_role_over(admin_client, big_1001_offers):
+    _, globex = big_1001_offers
+    url = reverse("admin:inventory_supplierproduct_change", args=[globex.pk])
+    response = admin_client.post(url, offer_form(globex, is_preferred=True))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert preferred_by_supplier() == {"ACME": False, "GLOBEX": True}
+    assert SupplierProduct.objects.count() == 2
+
+
+def test_admin_adding_a_preferred_offer_hands_the_role_over(admin_client, big_1001_offers):
+    acme, _ = big_1001_offers
+    bolt = SupplierFactory(code="BOLT")
+    response = admin_client.post(
+        reverse("admin:inventory_supplierproduct_add"),
+        {"supplier": bolt.pk, "product": acme.product_id, "supplier_sku": "B-1",
+         "unit_cost": "4.00", "pack_size": "1", "minimum_quantity": "1", "is_preferred": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert preferred_by_supplier() == {"ACME": False, "BOLT": True, "GLOBEX": False}
+
+
+def test_admin_offer_with_bad_terms_is_refused_per_field_and_changes_nothing(
+    admin_client, big_1001_offers
+):
+    _, globex = big_1001_offers
+    url = reverse("admin:inventory_supplierproduct_change", args=[globex.pk])
+    response = admin_client.post(
+        url, offer_form(globex, is_preferred=True, pack_size="0", unit_cost="-1")
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"pack_size", "unit_cost"}, errors
+    assert "supplier_product_terms_positive" not in response.content.decode()
+    assert preferred_by_supplier() == {"ACME": True, "GLOBEX": False}
+    globex.refresh_from_db()
+    assert (globex.pack_size, str(globex.unit_cost)) == (1, "4.2000")
+
+
+def test_admin_change_page_keeps_the_supplier_and_product_of_an_offer(
+    admin_client, big_1001_offers
+):
+    _, globex = big_1001_offers
+    other = ProductFactory(sku="SMALL-1")
+    url = reverse("admin:inventory_supplierproduct_change", args=[globex.pk])
+    response = admin_client.post(url, offer_form(globex, product=other.pk, unit_cost="5"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    globex.refresh_from_db()
+    assert (globex.product.sku, str(globex.unit_cost)) == ("BIG-1001", "5.0000")
+    assert SupplierProduct.objects.count() == 2
+
+
+# --- Sending below the supplier's minimum order value ----------------------------------------
+
+
+@pytest.fixture
+def small_draft():
+    """A draft worth 64.50 USD to ACME, who takes orders from 100.00 USD."""
+    supplier = SupplierFactory(code="ACME", minimum_order_value="100.00")
+    product = ProductFactory(sku="SKU-A")
+    SupplierProductFactory(supplier=supplier, product=product, unit_cost="6.4500")
+    return purchase_order_create(
+        supplier=supplier, warehouse=WarehouseFactory(code="MAIN"),
+        items=[PurchaseItem(product=product, quantity=10)],
+    )
+
+
+def shown_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_admin_send_below_minimum_is_refused_with_how_to_override(admin_client, small_draft):
+    url = reverse("admin:inventory_purchaseorder_object_action", args=[small_draft.pk, "send"])
+    response = admin_client.post(url, {"accept_below_minimum": "1"}, follow=True)
+    [message] = shown_messages(response)
+    assert "worth 64.50 USD; ACME takes orders from 100.00 USD" in message
+    assert "“Send below minimum”" in message
+    small_draft.refresh_from_db()
+    assert small_draft.status == "draft"
+    assert not EmailMessage.objects.exists()
+    confirm_url = reverse("admin:inventory_purchaseorder_send_below_minimum",
+                          args=[small_draft.pk])
+    assert confirm_url in response.content.decode()
+
+
+def test_admin_send_below_minimum_needs_the_confirmation(admin_client, small_draft):
+    url = reverse("admin:inventory_purchaseorder_send_below_minimum", args=[small_draft.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "64.50 USD" in page.content.decode() and "100.00 USD" in page.content.decode()
+    refused = admin_client.post(url, {})
+    assert refused.status_code == 200
+    assert "confirm" in refused.context["form"].errors
+    small_draft.refresh_from_db()
+    assert small_draft.status == "draft"
+
+    response = admin_client.post(url, {"confirm": "on"}, follow=True)
+    small_draft.refresh_from_db()
+    assert small_draft.status == "sent"
+    assert any("below the minimum order value" in text for text in shown_messages(response))
+    event = PurchaseOrderEvent.objects.get(purchase_order=small_draft,
+                                           type="below_minimum_accepted")
+    assert event.actor == "user:admin"
+    assert event.data == {"total": "64.50", "minimum_order_value": "100.00"}
+    assert EmailMessage.objects.filter(template="purchase_order").count() == 1
+
+
+def test_admin_send_below_minimum_is_for_staff_with_change_permission(
+    client, django_user_model, small_draft
+):
+    url = reverse("admin:inventory_purchaseorder_send_below_minimum", args=[small_draft.pk])
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_purchaseorder"))
+    client.force_login(viewer)
+    assert client.post(url, {"confirm": "on"}).status_code == 403
+    outsider = django_user_model.objects.create_user("outsider", password="pw")
+    client.force_login(outsider)
+    assert client.post(url, {"confirm": "on"}).status_code == 302  # to the admin login
+    small_draft.refresh_from_db()
+    assert small_draft.status == "draft"
+    assert not PurchaseOrderEvent.objects.filter(type="below_minimum_accepted").exists()
+
+
+def test_admin_send_below_minimum_of_a_sent_order_is_refused(admin_client, sent_order):
+    url = reverse("admin:inventory_purchaseorder_send_below_minimum", args=[sent_order.pk])
+    response = admin_client.post(url, {"confirm": "on"}, follow=True)
+    assert any("only a draft can be sent" in text for text in shown_messages(response))
+    assert not PurchaseOrderEvent.objects.filter(type="below_minimum_accepted").exists()

@@ -318,3 +318,43 @@ def test_suggest_endpoint_drafts_for_stock_at_its_reorder_point(buyer):
     assert list(draft.lines.values_list("quantity", flat=True)) == [15]  # 13, packs of 5
     again = buyer.post(f"{URL}suggest/", format="json").json()
     assert again["purchase_orders"] == [] and PurchaseOrder.objects.count() == 1
+
+
+def test_marking_an_existing_offer_preferred_hands_the_role_over(buyer):
+    """BIG-1001 is bought from ACME (preferred) and GLOBEX; GLOBEX becomes the preferred one."""
+    product = ProductFactory(sku="BIG-1001")
+    SupplierProductFactory(supplier=SupplierFactory(code="ACME"), product=product,
+                           is_preferred=True)
+    globex = SupplierProductFactory(supplier=SupplierFactory(code="GLOBEX"), product=product,
+                                    is_preferred=False)
+    response = buyer.post("/api/v1/supplier-products/", {
+        "supplier": "GLOBEX", "sku": "BIG-1001", "unit_cost": "4.10", "is_preferred": True,
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["id"] == globex.pk and response.json()["is_preferred"] is True
+    assert dict(SupplierProduct.objects.values_list("supplier__code", "is_preferred")) == {
+        "ACME": False, "GLOBEX": True,
+    }
+
+
+def test_below_minimum_refusal_says_how_to_override_and_the_override_is_audited(buyer):
+    SupplierFactory(code="ACME", minimum_order_value="100.00")
+    WarehouseFactory(code="MAIN")
+    SupplierProductFactory(supplier__code="ACME", product=ProductFactory(sku="SKU-A"),
+                           unit_cost="6.4500")
+    number = buyer.post(
+        URL, {"supplier": "ACME", "warehouse": "MAIN", "lines": [{"sku": "SKU-A", "quantity": 10}]},
+        format="json",
+    ).json()["number"]
+    refused = buyer.post(f"{URL}{number}/send/", {}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"Purchase order {number} is worth 64.50 USD; ACME takes orders from 100.00 USD. "
+        "To send it anyway, send again with \"accept_below_minimum\": true."
+    )
+    assert not PurchaseOrderEvent.objects.filter(type="below_minimum_accepted").exists()
+    assert buyer.post(f"{URL}{number}/send/", {"accept_below_minimum": True},
+                      format="json").status_code == 200
+    event = PurchaseOrderEvent.objects.get(type="below_minimum_accepted")
+    assert event.actor == buyer.api_key.actor
+    assert event.data == {"total": "64.50", "minimum_order_value": "100.00"}
