@@ -20,11 +20,15 @@ def product_create(**fields) -> Product:
 
 
 def product_update(*, product: Product, **changes) -> Product:
-    """Change a product's fields; raises `Conflict` if a new SKU is taken."""
+    """Change a product's fields; raises `Conflict` if a new SKU is taken, or if the SKU of a
+    product in use would change (`Product.sku_change_refusal`)."""
     try:
         with transaction.atomic():
             for field, value in changes.items():
                 setattr(product, field, value)
+            refusal = product.sku_change_refusal()
+            if refusal:
+                raise Conflict(refusal, errors={"sku": [refusal]})
             product.save()
     except IntegrityError:
         raise Conflict(

@@ -6,6 +6,7 @@ a `StockMovement` in the same transaction (see `inventory.services`), and `alloc
 sum of the open `StockReservation` rows of that level.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -39,6 +40,33 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} - {self.name}"
+
+    def clean(self):
+        refusal = self.sku_change_refusal()
+        if refusal:
+            raise ValidationError({"sku": [refusal]})
+
+    def sku_change_refusal(self) -> str:
+        """Why this product's SKU may not change to the one it has now ("" if it may): a SKU
+        that stock, orders or suppliers already refer to stays, since channels, warehouses and
+        order lines know the product by it."""
+        if self.pk is None:
+            return ""
+        stored = Product.objects.filter(pk=self.pk).values_list("sku", flat=True).first()
+        if stored is None or stored == self.sku or not self.is_in_use():
+            return ""
+        return (
+            f"SKU {stored} is in use (stock, orders or suppliers refer to it) and cannot be "
+            "renamed; create a product with the new SKU and deactivate this one."
+        )
+
+    def is_in_use(self) -> bool:
+        """Anything that keeps this product from being deleted refers to it."""
+        return any(
+            relation.related_model._base_manager.filter(**{relation.field.name: self}).exists()
+            for relation in self._meta.related_objects
+            if relation.on_delete is models.PROTECT
+        )
 
 
 class StockLevel(models.Model):

@@ -16,7 +16,6 @@ from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from inventory.models import Product, PurchaseOrder, Supplier, SupplierProduct
@@ -63,7 +62,6 @@ class SupplierFilter(django_filters.FilterSet):
 
 class SupplierViewSet(viewsets.ModelViewSet):
     scope = "purchasing"
-    parser_classes = [JSONParser]
     queryset = Supplier.objects.all()
     serializer_class = S.SupplierSerializer
     filterset_class = SupplierFilter
@@ -93,7 +91,6 @@ class SupplierProductViewSet(
     """What each supplier sells. `POST` creates or updates the (supplier, SKU) pair."""
 
     scope = "purchasing"
-    parser_classes = [JSONParser]
     serializer_class = S.SupplierProductSerializer
     filterset_class = SupplierProductFilter
 
@@ -143,7 +140,6 @@ class PurchaseOrderViewSet(
     """Purchase orders: create a draft, edit it, send it, receive deliveries, close it."""
 
     scope = "purchasing"
-    parser_classes = [JSONParser]
     serializer_class = S.PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
     lookup_field = "number"

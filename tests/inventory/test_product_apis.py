@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from inventory import services
 from inventory.models import Product, StockLevel
@@ -89,6 +90,30 @@ def test_delete_product_with_stock_is_409_and_keeps_it(catalog_writer):
     StockLevelFactory(product=product, warehouse=WarehouseFactory(code="MAIN"))
     assert_problem(catalog_writer.delete(f"{PRODUCTS}STOCKED/"), 409, "conflict")
     assert Product.objects.filter(sku="STOCKED").exists()
+
+
+def test_renaming_a_sku_in_use_is_409_and_keeps_it(catalog_writer):
+    product = ProductFactory(sku="STOCKED")
+    StockLevelFactory(product=product, warehouse=WarehouseFactory(code="MAIN"))
+    response = catalog_writer.patch(f"{PRODUCTS}STOCKED/", {"sku": "RENAMED"}, format="json")
+    assert_problem(response, 409, "conflict")
+    assert "create a product with the new SKU" in response.json()["errors"]["sku"][0]
+    assert Product.objects.get(pk=product.pk).sku == "STOCKED"
+    # Other fields of a product in use still change; an unused product's SKU may change.
+    response = catalog_writer.patch(f"{PRODUCTS}STOCKED/", {"name": "New name"}, format="json")
+    assert response.status_code == 200, response.content
+    ProductFactory(sku="FRESH")
+    response = catalog_writer.patch(f"{PRODUCTS}FRESH/", {"sku": "FRESH-2"}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_full_clean_refuses_renaming_a_sku_in_use():
+    product = ProductFactory(sku="INUSE")
+    StockLevelFactory(product=product, warehouse=WarehouseFactory(code="MAIN"))
+    product.sku = "OTHER"
+    with pytest.raises(ValidationError) as raised:
+        product.full_clean()
+    assert "cannot be renamed" in raised.value.message_dict["sku"][0]
 
 
 # --- products: bad input -------------------------------------------------------------------
