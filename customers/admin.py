@@ -6,6 +6,7 @@ repairs them (`returns.lifetime`). The orders app adds a (limited, read-only) li
 customer's orders to this page.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -58,8 +59,33 @@ LIFETIME_TOTALS_HELP = (
 )
 
 
+class CustomerForm(forms.ModelForm):
+    """The profile form; an e-mail another customer has (in any letter case) is refused on
+    the field, before the database's unique index would refuse it by name."""
+
+    class Meta:
+        model = Customer
+        fields = ["email", "first_name", "last_name", "phone", "accepts_marketing", "note"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        others = Customer.objects.alias(email_lower=Lower("email")).filter(
+            email_lower=email.strip().lower()
+        )
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        other = others.only("email").first()
+        if other is not None:
+            raise forms.ValidationError(
+                f"Another customer already has this e-mail address ({other.email}).",
+                code="unique",
+            )
+        return email
+
+
 @admin.register(Customer)
 class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
+    form = CustomerForm
     list_display = [
         "email", "full_name", "orders_count", "lifetime_value", "last_order_at",
         "accepts_marketing", "created_at",

@@ -437,8 +437,21 @@ class StockReservationAdmin(ViewOnlyMixin, StockRowSearchMixin, admin.ModelAdmin
 # --- Transfers and imports ------------------------------------------------------------------
 
 
+class TransferLineForm(forms.ModelForm):
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        error_messages={"min_value": "Transfer at least one unit."},
+    )
+
+    class Meta:
+        model = TransferLine
+        fields = ["product", "quantity"]
+
+
 class TransferLineInline(admin.TabularInline):
     model = TransferLine
+    form = TransferLineForm
     extra = 0
     fields = ["product", "quantity", "quantity_received"]
     readonly_fields = ["quantity_received"]
@@ -457,6 +470,19 @@ class TransferLineInline(admin.TabularInline):
         return self._is_draft(obj) and super().has_delete_permission(request, obj)
 
 
+class TransferForm(forms.ModelForm):
+    class Meta:
+        model = Transfer
+        fields = ["number", "source", "destination", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        source, destination = cleaned.get("source"), cleaned.get("destination")
+        if source and destination and source.pk == destination.pk:
+            self.add_error("destination", "The destination must differ from the source.")
+        return cleaned
+
+
 @admin.register(Transfer)
 class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     """Draft transfers are edited here; the Ship, Receive and Cancel buttons change stock
@@ -472,6 +498,7 @@ class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     search_help_text = "Exact transfer number or its start."
     date_hierarchy = "created_at"
     autocomplete_fields = ["source", "destination"]
+    form = TransferForm
     inlines = [TransferLineInline]
     fields = [
         "number", ("source", "destination"), "note", "status", "created_by",

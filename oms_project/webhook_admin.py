@@ -95,8 +95,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             )
         else:
             saved = webhook_subscription_create(secret=secret, **data)
+        # The admin's messages and its history name `obj`: give it what was saved.
+        for field in WebhookSubscription._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
         form.instance = saved
-        obj.pk = saved.pk
         if not change and not secret:
             self.message_user(
                 request,

@@ -9,7 +9,7 @@ calendar days in `settings.TIME_ZONE`.
 import csv
 import io
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -32,10 +32,30 @@ def _amount(value) -> Decimal:
         return ZERO
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
+def neighbouring_days(day: date) -> tuple[date | None, date | None]:
+    """The days before and after `day` (None past either end of the calendar), for the
+    journal page's previous- and next-day links."""
+    return (
+        day - timedelta(days=1) if day > date.min else None,
+        day + timedelta(days=1) if day < date.max else None,
+    )
+
+
+def _day_bounds(day: date) -> tuple[datetime | None, datetime | None]:
+    """The day's first moment and the next day's; None where that lies past either end of
+    what a datetime can hold (in `settings.TIME_ZONE` or in UTC), as no event lies there."""
     zone = timezone.get_default_timezone()
+    _before, after = neighbouring_days(day)
+    return _start_of(day, zone), _start_of(after, zone) if after else None
+
+
+def _start_of(day: date, zone) -> datetime | None:
     start = timezone.make_aware(datetime.combine(day, time.min), zone)
-    return start, start + timedelta(days=1)
+    try:
+        start.astimezone(UTC)
+    except OverflowError:
+        return None
+    return start
 
 
 def accounting_journal(*, day: date) -> list[dict]:
@@ -44,10 +64,12 @@ def accounting_journal(*, day: date) -> list[dict]:
     Reads the day's events in chunks, so memory stays flat however busy the day was.
     """
     start, end = _day_bounds(day)
+    bounds = {"created_at__gte": start, "created_at__lt": end}
     totals: dict[tuple[str, str], dict] = defaultdict(lambda: defaultdict(Decimal))
     events = (
         OutboxEvent.objects.filter(
-            created_at__gte=start, created_at__lt=end, topic__in=[SALE, CANCELLATION, REFUND]
+            topic__in=[SALE, CANCELLATION, REFUND],
+            **{lookup: moment for lookup, moment in bounds.items() if moment is not None},
         )
         .order_by("pk")
         .values_list("topic", "payload")

@@ -2,15 +2,24 @@
 
 A form gathers what a channel would send, `body()` turns it into the API's request body, and
 the view passes that through the API's own serializer and service, so the admin can never
-accept what the API would refuse. `add_errors` puts the API's (nested) field errors back on
-the form field they concern.
+accept what the API would refuse.
+
+`add_errors` and `add_service_error` turn a serializer's or a service's nested errors into
+sentences on the form field they concern ("Line 1 (BIG-1001): 500 requested, 23
+available."); every admin form page that calls a service shows its refusals through them,
+with a `place` function that knows the page's fields.
 """
 
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.forms.forms import NON_FIELD_ERRORS
 
+from inventory.errors import InsufficientStock
+from oms_project.errors import OmsError
 from orders.models import SalesChannel
+from orders.pricing import MAX_AMOUNT
 from warehouses.models import ServiceLevel
 
 ADDRESS_PARTS = (
@@ -83,14 +92,16 @@ class EntryForm(forms.Form):
                 continue
             line = {"sku": cells[0], "quantity": quantity}
             for key, text in zip(self.LINE_PARTS, cells[2:], strict=False):
-                try:
-                    line[key] = Decimal(text)
-                except InvalidOperation:
+                problem = _amount_problem(text)
+                if problem:
                     label = key.replace("_", " ")
-                    problems.append(f"Line {number}: {label} '{text}' is not an amount.")
+                    problems.append(f"Line {number}: {label} '{text}' {problem}.")
+                else:
+                    line[key] = Decimal(text)
             parsed.append(line)
         if not parsed and not problems:
             problems.append("Enter at least one line.")
+        self.parsed_lines = parsed
         if problems:
             raise forms.ValidationError(problems)
         return parsed
@@ -118,6 +129,21 @@ class EntryForm(forms.Form):
         return body
 
 
+def _amount_problem(text: str) -> str:
+    """What is wrong with `text` as an amount of money ("" when nothing)."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return "is not an amount"
+    if not amount.is_finite():
+        return "is not an amount"
+    if amount < 0:
+        return "cannot be negative"
+    if amount > MAX_AMOUNT:
+        return f"is over the limit of {MAX_AMOUNT:,}"
+    return ""
+
+
 def present(values: dict) -> dict:
     """`values` without its empty entries."""
     return {key: value for key, value in values.items() if value not in ("", None)}
@@ -131,36 +157,101 @@ FIELD_OF_PATH = {
     **{("payment", part): f"payment_{part}" for part in PAYMENT_PARTS},
 }
 
+# Where an error at a path goes on a form: (field name, or None for the form; a label such as
+# "Line 2 (TSHIRT-M)" to put before the message, or "").
+Place = Callable[[forms.Form, tuple[str, ...]], tuple[str | None, str]]
 
-def _errors_by_path(errors, path=()):
-    """Flatten nested API errors into (path, message) pairs."""
+
+def error_messages(errors, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Flatten a serializer's or a service's nested `errors` into (path, sentence) pairs.
+
+    The path names what the sentence is about, e.g. `("lines", "0", "quantity")`. A stock
+    shortage (a dict with `sku`, `requested` and `available`, as `InsufficientStock` lists
+    them) becomes one sentence, about `("lines", <position>)` when it names its line's
+    position in the order.
+    """
     if isinstance(errors, dict):
+        if _is_shortage(errors):
+            yield _shortage_message(errors, path)
+            return
         for key, value in errors.items():
-            yield from _errors_by_path(value, (*path, str(key)))
-    elif isinstance(errors, list) and not all(isinstance(item, str) for item in errors):
+            yield from error_messages(value, (*path, str(key)))
+    elif isinstance(errors, list | tuple):
         for index, value in enumerate(errors):
-            yield from _errors_by_path(value, (*path, str(index)))
-    elif isinstance(errors, list):
-        for message in errors:
-            yield path, str(message)
+            if isinstance(value, str):
+                yield path, str(value)
+            elif isinstance(value, dict) and _is_shortage(value):
+                yield _shortage_message(value, path)
+            else:
+                yield from error_messages(value, (*path, str(index)))
     elif errors:
         yield path, str(errors)
 
 
-def add_errors(form: forms.Form, errors) -> None:
-    """Put API-shaped errors on the form field they concern (or on the form)."""
-    for path, message in _errors_by_path(errors):
-        if path and path[0] == "non_field_errors":
+def _is_shortage(item: dict) -> bool:
+    return {"sku", "requested", "available"} <= item.keys()
+
+
+def _shortage_message(item: dict, path: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    where = f" at {item['warehouse']}" if item.get("warehouse") else ""
+    counts = f"{item['requested']} requested, {item['available']} available{where}."
+    if isinstance(item.get("line"), int):
+        return ("lines", str(item["line"])), counts
+    return path, f"{item['sku']}: {counts}"
+
+
+def in_words(path: tuple[str, ...]) -> str:
+    """A path as a label: `("exchange_items",)` is "Exchange items"."""
+    text = " ".join(part.replace("_", " ") for part in path)
+    return text[:1].upper() + text[1:]
+
+
+def field_place(form: forms.Form, path: tuple[str, ...]) -> tuple[str | None, str]:
+    """Any form: the field the path starts with, else the form, labelled with the path."""
+    if path and path[0] in form.fields:
+        return path[0], in_words(path[1:])
+    return None, in_words(path)
+
+
+def entry_place(form: forms.Form, path: tuple[str, ...]) -> tuple[str | None, str]:
+    """An entry form: a line's errors on "lines" named by its number (and SKU), customer,
+    address and payment parts on their fields, the rest as `field_place`."""
+    if len(path) >= 2 and path[0] == "lines" and path[1].isdigit():
+        return "lines", line_label(form, int(path[1]), path[2:])
+    if path[:2] in FIELD_OF_PATH:
+        return FIELD_OF_PATH[path[:2]], ""
+    if len(path) == 2 and path[0] == "attributes" and path[1] in form.fields:
+        return path[1], ""
+    return field_place(form, path)
+
+
+def line_label(form: forms.Form, index: int, part: tuple[str, ...] = ()) -> str:
+    """ "Line 2 (TSHIRT-M)" for the form's second line, or "Line 2 (quantity)" for a part."""
+    if part:
+        return f"Line {index + 1} ({in_words(part).lower()})"
+    lines = getattr(form, "parsed_lines", [])
+    sku = lines[index].get("sku") if index < len(lines) else ""
+    return f"Line {index + 1} ({sku})" if sku else f"Line {index + 1}"
+
+
+def add_errors(form: forms.Form, errors, *, place: Place = entry_place, skip=()) -> None:
+    """Put a serializer's or a service's nested `errors` on `form` as sentences: each where
+    `place` says (its field, or the form), once, and none of the texts in `skip`."""
+    for path, message in error_messages(errors):
+        if path[:1] == ("non_field_errors",):
             path = path[1:]
-        if len(path) >= 2 and path[0] == "lines" and path[1].isdigit():
-            detail = f" ({path[2].replace('_', ' ')})" if len(path) > 2 else ""
-            form.add_error("lines", f"Line {int(path[1]) + 1}{detail}: {message}")
-        elif path[:2] in FIELD_OF_PATH:
-            form.add_error(FIELD_OF_PATH[path[:2]], message)
-        elif len(path) == 2 and path[0] == "attributes" and path[1] in form.fields:
-            form.add_error(path[1], message)
-        elif path and path[0] in form.fields:
-            form.add_error(path[0], message)
-        else:
-            where = " ".join(path)
-            form.add_error(None, f"{where}: {message}" if where else message)
+        field, label = place(form, path)
+        text = f"{label}: {message}" if label else message
+        if text in skip or text in form.errors.get(field or NON_FIELD_ERRORS, ()):
+            continue
+        form.add_error(field, text)
+
+
+def add_service_error(form: forms.Form, error: OmsError, *, place: Place = entry_place) -> None:
+    """Show a service's refusal on `form`: what went wrong, then its details as sentences."""
+    headline = error.detail
+    if isinstance(error, InsufficientStock):
+        skus = ", ".join(dict.fromkeys(str(item.get("sku")) for item in error.short))
+        headline = f"Not enough stock for {skus}; nothing was saved."
+    form.add_error(None, headline)
+    add_errors(form, error.errors, place=place, skip={headline, error.detail})

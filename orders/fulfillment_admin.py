@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from oms_project.errors import OmsError
+from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
 from orders.models import (
     FulfillmentOrder,
@@ -171,6 +172,19 @@ class RerouteForm(forms.Form):
     reason = forms.CharField(max_length=200)
 
 
+def _reroute_refusal(error: RerouteRefused, fulfillment_order, warehouse) -> RerouteRefused:
+    """The refusal to re-route to "any other location", said plainly with each location's
+    reason; other refusals as they are."""
+    reasons = (error.errors or {}).get("warehouse")
+    if warehouse is not None or not reasons:
+        return error
+    return RerouteRefused(
+        f"No other location can take every unit of fulfillment order {fulfillment_order.pk} "
+        f"({'; '.join(reasons)}); nothing was changed.",
+        errors=error.errors,
+    )
+
+
 @admin.register(FulfillmentOrder)
 class FulfillmentOrderAdmin(admin.ModelAdmin):
     """The warehouse queue: filter by location, ordered by promised ship date."""
@@ -289,11 +303,17 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
     def reroute(self, request, queryset):
         form = RerouteForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            warehouse = form.cleaned_data["warehouse"]
+
             def move(item):
-                return services.fulfillment_reroute(
-                    fulfillment_order=item, actor=_actor(request),
-                    reason=form.cleaned_data["reason"], warehouse=form.cleaned_data["warehouse"],
-                )
+                try:
+                    return services.fulfillment_reroute(
+                        fulfillment_order=item, actor=_actor(request),
+                        reason=form.cleaned_data["reason"], warehouse=warehouse,
+                    )
+                except RerouteRefused as error:
+                    raise _reroute_refusal(error, item, warehouse) from error
+
             self._each(request, queryset, move, "re-routed")
             return None
         return render(request, "fulfillment/admin_reroute.html", {

@@ -20,11 +20,12 @@ from django.utils import timezone
 from oms_project.admin import form_page
 from oms_project.errors import OmsError
 from orders import services
-from orders.entry_forms import EntryForm, add_errors, present
+from orders.entry_forms import EntryForm, add_errors, add_service_error, present
 from orders.errors import DuplicateOrder
 from orders.input_serializers import OrderCreateSerializer
 from orders.models import FulfillmentMethod, Order
-from orders.pricing import line_total, order_total
+from orders.pricing import MAX_AMOUNT, line_total, order_total
+from orders.services.creation import order_lookups_load, order_resolve
 from warehouses.models import Warehouse
 
 ATTRIBUTE_FIELDS = ("gift_message", "shipping_instructions")
@@ -126,34 +127,43 @@ class OrderEntryForm(EntryForm):
         if data["payment_status"]:
             amount = data["payment_amount"]
             if amount is None:
-                amount = _total_of(data)
+                amount = self.computed_total()
             body["payment"] = present({
                 "method": data["payment_method"],
-                "amount": str(amount),
+                "amount": str(amount) if amount is not None else None,
                 "status": data["payment_status"],
                 "reference": data["payment_reference"],
             })
         return body
 
+    def pays_the_total(self) -> bool:
+        """Whether the payment's amount is left empty, so it is the order's total."""
+        data = self.cleaned_data
+        return bool(data["payment_status"]) and data["payment_amount"] is None
 
-def _total_of(data: dict) -> Decimal:
-    subtotal = sum(
-        (
-            line_total(
-                unit_price=line.get("unit_price", Decimal("0")),
-                quantity=line["quantity"],
-                discount=line.get("discount", Decimal("0")),
+    def computed_total(self) -> Decimal | None:
+        """The order's total for what the form holds (None when it cannot be worked out)."""
+        data = self.cleaned_data
+        try:
+            subtotal = sum(
+                (
+                    line_total(
+                        unit_price=line.get("unit_price", Decimal("0")),
+                        quantity=line["quantity"],
+                        discount=line.get("discount", Decimal("0")),
+                    )
+                    for line in data["lines"]
+                ),
+                Decimal("0.00"),
             )
-            for line in data["lines"]
-        ),
-        Decimal("0.00"),
-    )
-    return order_total(
-        subtotal=subtotal,
-        discount_total=data["discount_total"],
-        shipping_total=data["shipping_total"],
-        tax_total=data["tax_total"],
-    )
+            return order_total(
+                subtotal=subtotal,
+                discount_total=data["discount_total"],
+                shipping_total=data["shipping_total"],
+                tax_total=data["tax_total"],
+            )
+        except ArithmeticError:  # a quantity so large the amounts leave Decimal's precision
+            return None
 
 
 def order_entry_view(model_admin, request):
@@ -187,11 +197,15 @@ def order_entry_view(model_admin, request):
 
 
 def _create(request, form: OrderEntryForm) -> Order | None:
-    payload = OrderCreateSerializer(data=form.body())
+    channel = form.cleaned_data["channel"]
+    body = form.body()
+    if form.pays_the_total() and not _is_payable(form.computed_total()):
+        _explain_unpayable_total(form, channel=channel, body=body)
+        return None
+    payload = OrderCreateSerializer(data=body)
     if not payload.is_valid():
         add_errors(form, payload.errors)
         return None
-    channel = form.cleaned_data["channel"]
     try:
         return services.order_create(
             channel=channel,
@@ -201,7 +215,33 @@ def _create(request, form: OrderEntryForm) -> Order | None:
     except DuplicateOrder as error:
         form.add_error("channel_order_id", error.detail)
     except OmsError as error:
-        form.add_error(None, error.detail)
-        if error.errors:
-            add_errors(form, error.errors)
+        add_service_error(form, error)
     return None
+
+
+def _is_payable(amount: Decimal | None) -> bool:
+    return amount is not None and Decimal("0.01") <= amount <= MAX_AMOUNT
+
+
+def _explain_unpayable_total(form: OrderEntryForm, *, channel, body: dict) -> None:
+    """The payment is to be the order's total, and that total cannot be paid: the lines,
+    discounts or charges are wrong, not the (empty) amount. Check the order without its
+    payment, with the API's serializer and the order service's own checks (writing
+    nothing), and put their errors where they belong."""
+    payload = OrderCreateSerializer(data={key: body[key] for key in body if key != "payment"})
+    if not payload.is_valid():
+        add_errors(form, payload.errors)
+        return
+    data = dict(payload.validated_data)
+    try:
+        order_resolve(
+            channel=channel, data=data, lookups=order_lookups_load(entries=[(channel, data)])
+        )
+    except OmsError as error:
+        add_service_error(form, error)
+        return
+    form.add_error(
+        "payment_status",
+        f"The order comes to {form.computed_total()}: there is nothing to pay. Choose "
+        "“Not paid yet”.",
+    )

@@ -6,7 +6,6 @@ customer e-mails (with links to each e-mail, whose page has the Resend button) b
 the registered order admin and registering the subclass in its place.
 """
 
-from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
@@ -29,7 +28,13 @@ from oms_project.admin import (
 )
 from oms_project.errors import OmsError
 from oms_project.models import EmailMessage
-from orders.accounting import COLUMNS, accounting_journal, accounting_journal_csv
+from orders.accounting import (
+    COLUMNS,
+    accounting_journal,
+    accounting_journal_csv,
+    neighbouring_days,
+)
+from orders.entry_forms import add_errors, field_place, in_words
 from orders.models import AccountingJournal, Order, Shipment, ShipmentEvent
 from orders.services.shipment_intake import shipments_record
 from orders.services.shipments import order_can_ship, shipment_mark_delivered
@@ -290,9 +295,7 @@ class ShipmentAdmin(ObjectActionsMixin, admin.ModelAdmin):
         except OmsError as error:
             details = (error.errors or {}).get("0", {}).get("shipments", {}).get("0", {})
             form.add_error(None, error.detail)
-            for field, problems in (details or {}).items():
-                text = problems if isinstance(problems, list) else [str(problems)]
-                form.add_error(field if field in form.fields else None, "; ".join(map(str, text)))
+            add_errors(form, details, place=_shipment_place, skip={error.detail})
             return None
         verb = "recorded" if created else "already existed"
         self.message_user(
@@ -360,6 +363,7 @@ class AccountingJournalAdmin(admin.ModelAdmin):
         error = "" if day else f"'{text}' is not a date (YYYY-MM-DD)."
         day = day or timezone.localdate()
         rows = accounting_journal(day=day)
+        previous_day, next_day = neighbouring_days(day)
         if request.GET.get("format") == "csv" and not error:
             response = HttpResponse(accounting_journal_csv(rows), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="journal-{day}.csv"'
@@ -369,10 +373,18 @@ class AccountingJournalAdmin(admin.ModelAdmin):
             "title": f"Accounting journal for {day.isoformat()}",
             "opts": self.opts,
             "day": day,
-            "previous_day": date.fromordinal(day.toordinal() - 1).isoformat(),
-            "next_day": date.fromordinal(day.toordinal() + 1).isoformat(),
+            "previous_day": previous_day,
+            "next_day": next_day,
             "columns": COLUMNS[1:],
             "rows": [[row[column] for column in COLUMNS[1:]] for row in rows],
             "error": error,
         }
         return TemplateResponse(request, "admin/orders/accountingjournal/journal.html", context)
+
+
+def _shipment_place(form, path: tuple[str, ...]) -> tuple[str | None, str]:
+    """A shipment's line errors on "lines", each named by its order line id."""
+    if len(path) >= 2 and path[0] == "lines" and path[1].isdigit():
+        part = f" ({in_words(path[2:]).lower()})" if path[2:] else ""
+        return "lines", f"Order line {path[1]}{part}"
+    return field_place(form, path)

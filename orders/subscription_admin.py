@@ -28,7 +28,7 @@ from oms_project.admin import (
 from oms_project.errors import OmsError
 from oms_project.serializers import CountryCodeField
 from orders.admin import SalesChannelAdmin, status_badge
-from orders.entry_forms import EntryForm, add_errors
+from orders.entry_forms import EntryForm, add_errors, add_service_error, field_place
 from orders.models import SalesChannel
 from orders.subscription_models import (
     IntervalUnit,
@@ -402,8 +402,7 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
                 actor=_actor(request),
             )
         except OmsError as error:
-            form.add_error(None, error.detail)
-            add_errors(form, error.errors)
+            add_service_error(form, error)
         return None
 
     def forecast_view(self, request):
@@ -434,7 +433,7 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
                     subscription=subscription, actor=_actor(request), **form.changes()
                 )
             except OmsError as error:
-                form.add_error(None, f"{error.detail} {error.errors or ''}".strip())
+                add_service_error(form, error, place=_change_place)
             else:
                 self.message_user(request, f"{subscription}: changed.", messages.SUCCESS)
                 return redirect(self.object_change_url(subscription))
@@ -448,6 +447,17 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
             "line; at least one line stays.",
             original=subscription,
         )
+
+
+def _change_place(form: SubscriptionChangeForm, path: tuple[str, ...]) -> tuple[str | None, str]:
+    """A quantity's error on its SKU's field, an address part's on its field."""
+    if len(path) == 2 and path[0] == "quantities" and f"quantity_{path[1]}" in form.fields:
+        return f"quantity_{path[1]}", ""
+    if path == ("quantities",):
+        return None, ""
+    if len(path) == 2 and path[0] == "shipping_address" and path[1] in form.fields:
+        return path[1], ""
+    return field_place(form, path)
 
 
 def _local(moment, subscription: Subscription) -> str:

@@ -25,6 +25,7 @@ from oms_project.admin import (
     run_for_each,
 )
 from oms_project.errors import OmsError
+from orders.entry_forms import add_service_error, field_place
 from orders.models import Order, OrderLine
 from returns import admin_forms, selectors, services
 from returns.models import (
@@ -52,10 +53,10 @@ def _status_badge(return_request: ReturnRequest) -> str:
 
 
 def _report_error(form, error: OmsError) -> None:
-    form.add_error(None, error.detail)
-    for field, problems in (error.errors or {}).items():
-        text = problems if isinstance(problems, list) else [str(problems)]
-        form.add_error(None, f"{field}: {'; '.join(map(str, text))}")
+    """The service's refusal as sentences, each on the field it concerns where the form
+    knows where that is (`error_place`)."""
+    place = getattr(type(form), "error_place", field_place)
+    add_service_error(form, error, place=place)
 
 
 class ReturnLineInline(ReadOnlyInline):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from orders.entry_forms import field_place
 from returns.models import ReturnReason
 from warehouses.models import Warehouse
 
@@ -35,6 +36,8 @@ class ReturnCreateForm(forms.Form):
     def __init__(self, *args, order_lines=(), returnable=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_lines = list(order_lines)
+        self.chosen_lines: list = []
+        self.exchange_rows: list[tuple[int, str]] = []
         for line in self.order_lines:
             limit = (returnable or {}).get(line.pk, 0)
             self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
@@ -51,18 +54,31 @@ class ReturnCreateForm(forms.Form):
 
     def return_lines(self) -> list[dict]:
         data = self.cleaned_data
+        self.chosen_lines = [line for line in self.order_lines if data.get(f"quantity_{line.pk}")]
         return [
             {
                 "line_id": line.pk,
                 "quantity": data[f"quantity_{line.pk}"],
                 "reason": data[f"reason_{line.pk}"],
             }
-            for line in self.order_lines
-            if data.get(f"quantity_{line.pk}")
+            for line in self.chosen_lines
         ]
+
+    def error_place(self, path: tuple[str, ...]) -> tuple[str | None, str]:
+        """Where the return service's error at `path` goes: a line's on its units field, an
+        exchange item's on the replacements, named by its row and SKU."""
+        if len(path) >= 2 and path[1].isdigit():
+            index = int(path[1])
+            if path[0] == "lines" and index < len(self.chosen_lines):
+                return f"quantity_{self.chosen_lines[index].pk}", ""
+            if path[0] == "exchange_items" and index < len(self.exchange_rows):
+                number, sku = self.exchange_rows[index]
+                return "exchange_items", f"Row {number} ({sku})"
+        return field_place(self, path)
 
     def clean_exchange_items(self) -> list[dict]:
         items = []
+        self.exchange_rows = []
         for number, row in enumerate(self.cleaned_data["exchange_items"].splitlines(), 1):
             if not row.strip():
                 continue
@@ -79,6 +95,7 @@ class ReturnCreateForm(forms.Form):
             if not separator or not item["sku"]:
                 raise forms.ValidationError(f"Row {number}: write `SKU x quantity`.")
             items.append(item)
+            self.exchange_rows.append((number, item["sku"]))
         return items
 
 
@@ -111,6 +128,39 @@ class ReturnReceiveForm(forms.Form):
             self.fields[f"missing_{line.pk}"] = forms.IntegerField(
                 min_value=0, initial=0, label=f"{sku} — missing"
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        for line in self.return_lines:
+            units = cleaned.get(f"resellable_{line.pk}")
+            if units and not cleaned.get(f"location_{line.pk}"):
+                self.add_error(
+                    f"location_{line.pk}",
+                    f"Choose where the {units} resellable unit(s) of {line.order_line.sku} "
+                    "go back on sale.",
+                )
+        return cleaned
+
+    def error_place(self, path: tuple[str, ...]) -> tuple[str | None, str]:
+        """Where the receiving service's error at `path` goes, named "Line 2 (SKU)". The
+        service names a line by its order line id (counts, locations) or by its position
+        among `receipt_lines()` (one entry per line and condition). Order line ids are tried
+        first: the one per-entry problem this page can cause, resellable units without a
+        location, `clean` refuses before the service is called."""
+        if len(path) < 2 or path[0] != "lines" or not path[1].isdigit():
+            return field_place(self, path)
+        key = int(path[1])
+        by_order_line = {line.order_line_id: line for line in self.return_lines}
+        entries = self.receipt_lines()
+        if key in by_order_line:
+            line, condition = by_order_line[key], ""
+        elif key < len(entries):
+            line, condition = by_order_line[entries[key]["line_id"]], entries[key]["condition"]
+        else:
+            return field_place(self, path)
+        number = self.return_lines.index(line) + 1
+        label = f"Line {number} ({line.order_line.sku})"
+        return None, f"{label}, {condition}" if condition else label
 
     def receipt_lines(self) -> list[dict]:
         data = self.cleaned_data

@@ -67,6 +67,19 @@ def test_admin_shipment_over_allocation_is_a_form_error(admin_client, shop, stoc
     assert Shipment.objects.count() == 0
 
 
+def test_admin_shipment_of_another_orders_line_names_the_line_in_words(admin_client, shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)
+    response = admin_client.post(
+        reverse("admin:orders_shipment_add"),
+        {"order": order.number, "reference": "DESK-2", "status": "awaiting",
+         "lines": "999999 x 1"},
+    )
+    page = response.content.decode()
+    assert "Order line 999999: No such line on this order." in page
+    assert "{" not in page.split("errorlist")[1][:300]  # no Python dict in the message
+    assert Shipment.objects.count() == 0
+
+
 def test_mark_delivered_button_completes_the_order(admin_client, shop, stock):
     order = paid_order(shop, stock)
     shipment = shipment_create(
