@@ -241,6 +241,14 @@ def form_page(
     return TemplateResponse(request, "admin/oms/form_page.html", context)
 
 
+def take_saved(obj, saved) -> None:
+    """Give the admin's `obj` what a service saved (`saved`, a row of the same model): the
+    admin's messages and its history name `obj`, which the service did not write to."""
+    for field in type(saved)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
 def pretty_json(value) -> str:
     """Render a JSON value as an indented, escaped block."""
     if value in (None, {}, []):

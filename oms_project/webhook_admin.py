@@ -8,7 +8,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from oms_project.admin import ObjectActionsMixin, ViewOnlyMixin, object_action, run_for_each
+from oms_project.admin import (
+    ObjectActionsMixin,
+    ViewOnlyMixin,
+    object_action,
+    run_for_each,
+    take_saved,
+)
 from oms_project.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms_project.webhooks import (
     webhook_redeliver,
@@ -95,10 +101,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             )
         else:
             saved = webhook_subscription_create(secret=secret, **data)
-        # The admin's messages and its history name `obj`: give it what was saved.
-        for field in WebhookSubscription._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        take_saved(obj, saved)
         form.instance = saved
         if not change and not secret:
             self.message_user(

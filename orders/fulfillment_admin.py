@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from oms_project.admin import take_saved
 from oms_project.errors import OmsError
 from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
@@ -484,7 +485,7 @@ class RoutingRuleSetAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = routing_rules_save(channel=form.cleaned_data["channel"],
                                    values=form.rule_values(), actor=_actor(request))
-        obj.pk = saved.pk
+        take_saved(obj, saved)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and "_simulate" in request.POST:

@@ -113,10 +113,12 @@ def test_rules_are_validated_and_saved_with_a_version(admin_client, shop):
         ["nearest", "priority"], ["WEST"], 1
     )
     change = reverse("admin:orders_routingruleset_change", args=[rule_set.pk])
-    admin_client.post(change, {**base, "strategy_order": "priority", "preferred": "",
-                               "excluded": ""})
+    changed = admin_client.post(change, {**base, "strategy_order": "priority", "preferred": "",
+                                         "excluded": ""}, follow=True)
     rule_set.refresh_from_db()
     assert (rule_set.strategies, rule_set.version) == (["priority"], 2)
+    # The message names the version the save made, not the one the form was opened on.
+    assert [str(message) for message in changed.context["messages"]][-1].count(str(rule_set))
 
 
 def test_dry_run_shows_where_orders_would_go_and_saves_nothing(admin_client, placed, shop):
