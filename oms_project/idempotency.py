@@ -22,10 +22,13 @@ Behaviour (DESIGN §4), per `orders.models.IdempotencyRecord`:
 - The first request inserts an in-flight row (unique on scope + key) before the view runs, so
   a concurrent duplicate gets 409 `request_in_progress`.
 - When the view answers, its status and JSON body are stored. A retry with the same key and
-  the same request replays that response with the header `Idempotent-Replayed: true`; 4xx
-  answers are stored and replayed too (the same request would fail the same way).
+  the same request replays that response with the header `Idempotent-Replayed: true`; refusals
+  that depend on the state of things (404, 409 such as a stock shortage or a duplicate order)
+  are stored and replayed too.
 - The same key with a different request is 422 `idempotency_key_reused`.
-- A 5xx answer or an unhandled exception deletes the in-flight row, so the client may retry.
+- A 400 (the request itself was refused: malformed or invalid input, nothing written) does
+  not use the key up: its row is deleted, so the client may fix the body and send it again
+  under the same key. A 5xx answer or an unhandled exception deletes the row too.
 - A missing key where `required=True` is 400 `idempotency_key_required`; a key longer than
   255 characters or with control characters is 400 `idempotency_key_invalid`.
 - An in-flight row older than `IN_FLIGHT_TIMEOUT` (its process died) may be taken over.
@@ -193,7 +196,7 @@ def _run(view, handler, record, request, args, kwargs):
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 400:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return response
     _complete(record, response.status_code, _json_body(response))

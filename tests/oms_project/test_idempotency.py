@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from oms_project.errors import Conflict
+from oms_project.errors import Conflict, ValidationFailed
 from oms_project.idempotency import (
     IN_FLIGHT_TIMEOUT,
     idempotency_cleanup,
@@ -24,7 +24,8 @@ calls: list[dict] = []
 
 
 class CountingView(APIView):
-    """Answers 201 with a counter; `{"fail": "conflict"|"crash"|"server"}` makes it fail."""
+    """Answers 201 with a counter; `{"fail": "conflict"|"invalid"|"crash"|"server"}` makes it
+    fail."""
 
     scope = None
 
@@ -34,6 +35,8 @@ class CountingView(APIView):
         failure = request.data.get("fail")
         if failure == "conflict":
             raise Conflict("Already done.")
+        if failure == "invalid":
+            raise ValidationFailed("Bad value.", errors={"value": ["Bad value."]})
         if failure == "crash":
             raise RuntimeError("boom")
         if failure == "server":
@@ -159,6 +162,18 @@ def test_client_error_is_stored_and_replayed(api_key):
     assert problem_code(first) == problem_code(second) == "conflict"
     assert second["Idempotent-Replayed"] == "true"
     assert len(calls) == 1
+
+
+def test_a_refused_request_does_not_use_the_key_up(api_key):
+    """A 400 wrote nothing: the client may fix the body and send it under the same key."""
+    first = post(CountingView, {"fail": "invalid"}, key="k-5", raw_key=api_key)
+    assert first.status_code == 400
+    assert IdempotencyRecord.objects.count() == 0
+    fixed = post(CountingView, {"value": 1}, key="k-5", raw_key=api_key)
+    assert fixed.status_code == 201
+    replayed = post(CountingView, {"value": 1}, key="k-5", raw_key=api_key)
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert len(calls) == 2
 
 
 def test_unhandled_exception_frees_the_key_for_a_retry(api_key):
