@@ -169,12 +169,14 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
         if service_level is None:
             errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
     totals = order_totals(data)
-    if totals["total"] < 0:
-        errors["discount_total"] = ["The discounts exceed the order's value."]
-    elif "lines" not in errors and max(totals.values()) > pricing.MAX_AMOUNT:
-        errors["total"] = [_over_limit("The order", max(totals.values()))]
     payment = data.get("payment")
-    if payment and payment["amount"] > totals["total"]:
+    if "lines" in errors:
+        pass  # the totals of lines in error say nothing more
+    elif totals["total"] < 0:
+        errors["discount_total"] = ["The discounts exceed the order's value."]
+    elif max(totals.values()) > pricing.MAX_AMOUNT:
+        errors["total"] = [_over_limit("The order", max(totals.values()))]
+    elif payment and payment["amount"] > totals["total"]:
         errors["payment"] = {
             "amount": [
                 f"The payment ({payment['amount']}) exceeds the order total ({totals['total']})."

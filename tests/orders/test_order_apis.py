@@ -137,6 +137,16 @@ def test_malformed_json_is_400_problem(api):
     assert response.json()["code"] == "malformed_request"
 
 
+def test_a_line_discount_over_the_line_is_the_only_error(api, stock):
+    stock("A", "EAST", 5)
+    lines = [{"sku": "A", "quantity": 1, "unit_price": "10.00", "discount": "25.00"}]
+    response = post(api, "/api/v1/orders/", body(lines=lines))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "lines": [{"discount": ["Discount exceeds the line's value."]}]
+    }
+
+
 def test_json_nested_too_deeply_is_400_problem(api):
     response = api.post(
         "/api/v1/orders/",
