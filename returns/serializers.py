@@ -245,14 +245,20 @@ class RefundQuoteLineSerializer(serializers.Serializer):
     line_id = serializers.IntegerField()
     sku = serializers.CharField()
     quantity = serializers.IntegerField()
-    amount = serializers.CharField()
-    tax_amount = serializers.CharField()
+    amount = serializers.CharField(
+        help_text="What the units are worth, with their share of order discount and tax."
+    )
+    tax_amount = serializers.CharField(help_text="The tax included in `amount`.")
 
 
 class RefundQuoteSerializer(serializers.Serializer):
     lines = RefundQuoteLineSerializer(many=True)
-    goods_amount = serializers.CharField()
-    tax_amount = serializers.CharField()
+    goods_amount = serializers.CharField(
+        help_text="The lines' amounts added up (tax included)."
+    )
+    tax_amount = serializers.CharField(
+        help_text="The tax included in `goods_amount` (for accounting; not added again)."
+    )
     shipping_amount = serializers.CharField()
     restocking_fee = serializers.CharField()
     adjustment = serializers.CharField()

@@ -58,7 +58,8 @@ def refund_quote(
 
     Units refunded are those that came back (resellable or damaged); missing units are not
     refunded unless staff add them as an adjustment. Raises `ReturnValidationError` for a
-    negative or too large restocking fee and an adjustment without a reason.
+    negative or too large restocking fee, an adjustment without a reason, and a negative
+    adjustment or a fee that takes the refund below zero.
     """
     order = return_request.order
     restocking_fee = _amount(restocking_fee, "restocking_fee")
@@ -93,6 +94,12 @@ def refund_quote(
     quote.restocking_fee = restocking_fee
     quote.adjustment = adjustment
     quote.adjustment_reason = (adjustment_reason or "").strip() if adjustment else ""
+    cause = "adjustment" if adjustment < 0 else "restocking_fee" if restocking_fee else None
+    if quote.amount < 0 and cause:
+        raise ReturnValidationError(
+            f"The refund would come to {quote.amount}; a refund cannot be negative.",
+            errors={cause: [f"Takes the refund below zero (to {quote.amount})."]},
+        )
     return quote
 
 

@@ -271,6 +271,23 @@ def test_refund_adjustment_needs_a_reason(web_client, delivered):
     assert response.json()["adjustment_reason"] == "Tax kept by the marketplace"
 
 
+def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(web_client, delivered):
+    number = walk_to_received(web_client, delivered, A=1)
+    quote = web_client.get(
+        f"/api/v1/returns/{number}/refund-quote/",
+        {"adjustment": "-1000", "adjustment_reason": "x"},
+    )
+    assert quote.status_code == 400
+    assert quote.json()["errors"] == {"adjustment": ["Takes the refund below zero (to -990.20)."]}
+    refund = post_json(
+        web_client, f"/api/v1/returns/{number}/refund/",
+        {"adjustment": "-1000", "adjustment_reason": "x"},
+    )
+    assert refund.status_code == 400
+    assert refund.json()["errors"] == quote.json()["errors"]
+    assert not Refund.objects.exists()
+
+
 def test_goodwill_refund_needs_a_reason_and_stays_within_paid(web_client, delivered):
     missing_reason = post_json(web_client, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "5.00",
