@@ -311,7 +311,7 @@ def problem_response(status: int, code: str, title: str, detail: str, errors=Non
     )
 
 
-def _validation_detail(errors) -> str:
+def validation_detail(errors) -> str:
     if isinstance(errors, dict):
         fields = ", ".join(str(field) for field in list(errors)[:10])
         return f"Invalid input in: {fields}."
@@ -380,7 +380,7 @@ def _problem_for_exception(exc):
             headers["Retry-After"] = str(int(exc.wait))
         if isinstance(exc, exceptions.ValidationError):
             errors = exc.detail
-            response = problem_response(400, code, title, _validation_detail(errors), errors)
+            response = problem_response(400, code, title, validation_detail(errors), errors)
         else:
             response = problem_response(exc.status_code, code, title, str(exc.detail))
         for name, value in headers.items():

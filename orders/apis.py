@@ -10,7 +10,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from customers.selectors import customers_visible
-from oms_project.api import problem_responses, request_actor, request_channel
+from oms_project.api import (
+    problem_responses,
+    request_actor,
+    request_channel,
+    validation_detail,
+)
 from oms_project.errors import OmsError, ValidationFailed
 from oms_project.idempotency import idempotent
 from orders import input_serializers as inputs
@@ -298,11 +303,13 @@ class OrderViewSet(
         try:
             data = dict(serializer.run_validation(item))
         except serializers.ValidationError as error:
+            errors = serializers.as_serializer_error(error)
             return {
                 "index": index,
                 "status": 400,
                 "code": "validation_error",
-                "errors": serializers.as_serializer_error(error),
+                "detail": validation_detail(errors),
+                "errors": errors,
             }
         code = data.pop("channel", None)
         if code not in channels:

@@ -317,8 +317,11 @@ def test_bulk_create_results_per_order_and_dedupes(api, stock):
     orders.append(body(channel_order_id="M-9", lines=[]))
     response = post(api, "/api/v1/orders/bulk/", {"orders": orders})
     assert response.status_code == 200, response.content
-    statuses = [item["status"] for item in response.json()["results"]]
-    assert statuses == [201, 201, 201, 409, 400]
+    results = response.json()["results"]
+    assert [item["status"] for item in results] == [201, 201, 201, 409, 400]
+    # Every refusal says what went wrong in `detail`, field errors included.
+    assert results[4]["detail"] == "Invalid input in: lines."
+    assert all(item["detail"] for item in results[3:])
     assert Order.objects.count() == 3
 
 
