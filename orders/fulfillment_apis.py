@@ -13,7 +13,7 @@ from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from oms_project.api import request_actor, request_channel
+from oms_project.api import problem_responses, request_actor, request_channel
 from oms_project.errors import ValidationFailed
 from oms_project.idempotency import idempotent
 from orders import fulfillment_serializers as shapes
@@ -65,6 +65,12 @@ class FulfillmentOrderViewSet(
             )
         return self.get_object()
 
+    def _input(self, shape=shapes.NoInputSerializer) -> dict:
+        """The action's validated input; unknown fields are refused before any work starts."""
+        payload = shape(data=self.request.data)
+        payload.is_valid(raise_exception=True)
+        return payload.validated_data
+
     def _render(self, fulfillment_order: FulfillmentOrder) -> Response:
         fresh = get_object_or_404(fulfillment_orders_visible(), pk=fulfillment_order.pk)
         return Response(shapes.FulfillmentOrderSerializer(fresh).data)
@@ -74,6 +80,7 @@ class FulfillmentOrderViewSet(
     @idempotent()
     def pick(self, request, pk=None):
         fulfillment_order = self._work_target()
+        self._input()
         services.fulfillment_pick_start(
             fulfillment_order=fulfillment_order, actor=request_actor(request)
         )
@@ -86,11 +93,10 @@ class FulfillmentOrderViewSet(
     @idempotent()
     def pack(self, request, pk=None):
         fulfillment_order = self._work_target()
-        payload = shapes.PackSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = self._input(shapes.PackSerializer)
         services.fulfillment_pack(
             fulfillment_order=fulfillment_order,
-            scans=[dict(item) for item in payload.validated_data["items"]],
+            scans=[dict(item) for item in data["items"]],
             actor=request_actor(request),
         )
         return self._render(fulfillment_order)
@@ -102,9 +108,7 @@ class FulfillmentOrderViewSet(
     @idempotent()
     def ship(self, request, pk=None):
         fulfillment_order = self._work_target()
-        payload = shapes.ShipSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = self._input(shapes.ShipSerializer)
         services.fulfillment_ship(
             fulfillment_order=fulfillment_order,
             actor=request_actor(request),
@@ -120,6 +124,7 @@ class FulfillmentOrderViewSet(
     @idempotent()
     def ready_for_pickup(self, request, pk=None):
         fulfillment_order = self._work_target()
+        self._input()
         fulfillment_order, code = services.fulfillment_ready_for_pickup(
             fulfillment_order=fulfillment_order, actor=request_actor(request)
         )
@@ -128,16 +133,29 @@ class FulfillmentOrderViewSet(
         return Response({**data, "pickup_code": None if emailed else code})
 
     @extend_schema(
-        request=shapes.CollectSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+        request=shapes.CollectSerializer,
+        responses={
+            200: shapes.FulfillmentOrderSerializer,
+            **problem_responses(
+                {
+                    400: "`invalid_pickup_code` (counted; `attempts_left` says how many more "
+                    "are allowed) or `validation_error`.",
+                    409: "`pickup_code_used`, or `invalid_transition` when not ready for "
+                    "pickup.",
+                    429: "`pickup_code_locked`: too many wrong codes; no code is checked "
+                    "before `locked_until` (`retry_after` seconds). Staff can hand over "
+                    "after checking the customer's identity.",
+                }
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def collect(self, request, pk=None):
         fulfillment_order = self._work_target()
-        payload = shapes.CollectSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = self._input(shapes.CollectSerializer)
         services.fulfillment_collect(
             fulfillment_order=fulfillment_order,
-            code=payload.validated_data["code"],
+            code=data["code"],
             actor=request_actor(request),
         )
         return self._render(fulfillment_order)
@@ -148,11 +166,10 @@ class FulfillmentOrderViewSet(
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
         fulfillment_order = self._work_target()
-        payload = shapes.ReasonSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = self._input(shapes.ReasonSerializer)
         services.fulfillment_hold(
             fulfillment_order=fulfillment_order,
-            reason=payload.validated_data["reason"],
+            reason=data["reason"],
             actor=request_actor(request),
         )
         return self._render(fulfillment_order)
@@ -161,6 +178,7 @@ class FulfillmentOrderViewSet(
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         fulfillment_order = self._work_target()
+        self._input()
         services.fulfillment_release(
             fulfillment_order=fulfillment_order, actor=request_actor(request)
         )
@@ -170,6 +188,7 @@ class FulfillmentOrderViewSet(
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         fulfillment_order = self._work_target()
+        self._input()
         services.fulfillment_close(
             fulfillment_order=fulfillment_order, actor=request_actor(request)
         )
@@ -183,9 +202,8 @@ class FulfillmentOrderViewSet(
     @idempotent()
     def reroute(self, request, pk=None):
         fulfillment_order = self._work_target()
-        payload = shapes.RerouteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        code = payload.validated_data.get("warehouse") or ""
+        data = self._input(shapes.RerouteSerializer)
+        code = data.get("warehouse") or ""
         warehouse = None
         if code:
             warehouse = Warehouse.objects.filter(code=code, is_active=True).first()
@@ -194,7 +212,7 @@ class FulfillmentOrderViewSet(
         created = services.fulfillment_reroute(
             fulfillment_order=fulfillment_order,
             actor=request_actor(request),
-            reason=payload.validated_data["reason"],
+            reason=data["reason"],
             warehouse=warehouse,
         )
         fresh = fulfillment_orders_visible().filter(pk__in=[item.pk for item in created])

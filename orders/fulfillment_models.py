@@ -115,6 +115,18 @@ class FulfillmentOrder(models.Model):
     )
     pickup_code_hash = models.CharField(max_length=64, blank=True, editable=False)
     pickup_code_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pickup_code_failures = models.PositiveSmallIntegerField(
+        default=0, editable=False,
+        help_text="Wrong pickup codes entered since the counting window started.",
+    )
+    pickup_code_failed_since = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="The first wrong pickup code of the current counting window.",
+    )
+    pickup_code_locked_until = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="After too many wrong codes, no code is accepted before this time.",
+    )
     shipment = models.ForeignKey(
         "orders.Shipment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,7 +1,11 @@
-"""API shapes of fulfillment orders, routing decisions and the fulfillment actions' input."""
+"""API shapes of fulfillment orders, routing decisions and the fulfillment actions' input.
+
+The input shapes are strict: a field they do not know is refused, as on every endpoint.
+"""
 
 from rest_framework import serializers
 
+from oms_project.serializers import StrictSerializer
 from orders.models import FulfillmentOrder, FulfillmentOrderLine, RoutingDecision
 
 
@@ -58,31 +62,35 @@ class RoutingDecisionSerializer(serializers.ModelSerializer):
         ]
 
 
-class ScanSerializer(serializers.Serializer):
+class NoInputSerializer(StrictSerializer):
+    """The input of an action that takes none: an empty body (or none at all)."""
+
+
+class ScanSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64, help_text="SKU or barcode.")
     quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
 
 
-class PackSerializer(serializers.Serializer):
+class PackSerializer(StrictSerializer):
     items = ScanSerializer(many=True, allow_empty=False)
 
 
-class ShipSerializer(serializers.Serializer):
+class ShipSerializer(StrictSerializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
 
 
-class CollectSerializer(serializers.Serializer):
+class CollectSerializer(StrictSerializer):
     code = serializers.CharField(max_length=32)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=200)
 
 
-class RerouteSerializer(serializers.Serializer):
+class RerouteSerializer(StrictSerializer):
     warehouse = serializers.CharField(
         max_length=40, required=False, allow_blank=True,
         help_text="Location code; leave out to let the channel's rules choose.",

@@ -2,8 +2,10 @@
 
 Each order gets a target status; its payload is built from the catalogue's free stock (so
 allocation lands where the status needs it) and then walked there with the same service
-calls a channel, the warehouse or the ops team would make: pay, hold, ship, deliver, get
-ready for pickup, collect, cancel.
+calls a channel, the warehouse or the ops team would make: pay, hold, pick, pack and ship
+each fulfillment order, deliver, put on the pickup shelf, collect with the code, cancel. So
+each order's fulfillment orders show where its work stands, and the warehouse queue holds
+only work that is really left.
 """
 
 import random
@@ -11,23 +13,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from inventory.models import StockReservation
 from orders import pricing
 from orders.demo.catalog import ACTOR, CatalogItem
 from orders.demo.network import EAST, MARKETPLACE, RETAIL, STORES, WEB
 from orders.demo.people import DemoCustomer
-from orders.models import Order, SalesChannel, Shipment
+from orders.fulfillment_states import FulfillmentStatus
+from orders.models import FulfillmentOrder, Order, SalesChannel, Shipment
 from orders.services import (
     order_cancel,
-    order_collect,
     order_create,
     order_hold,
-    order_ready_for_pickup,
     payment_apply,
     shipment_create,
     shipment_mark_delivered,
 )
-from orders.services.allocation import line_reference
+from orders.services.fulfillment import (
+    expected_items,
+    fulfillment_collect,
+    fulfillment_pack,
+    fulfillment_pick_start,
+    fulfillment_ready_for_pickup,
+    fulfillment_ship,
+)
+from orders.services.tracking import shipment_track
 from orders.states import HoldReason, OrderStatus
 from warehouses.models import FreightClass, ServiceLevel, Warehouse
 
@@ -244,6 +252,8 @@ class HistoryWriter:
             payment_apply(order=order, method="bank_transfer", amount=order.total,
                           status="captured", actor=ACTOR,
                           reference=f"wire_{self.rng.getrandbits(48):012x}")
+        if status == S.PROCESSING:
+            self._start_work(order)
         elif status == S.ON_HOLD:
             reason = (HoldReason.FRAUD_REVIEW if order.status == S.PROCESSING
                       else self.rng.choice((HoldReason.PAYMENT_ISSUE, HoldReason.ADDRESS_ISSUE)))
@@ -253,53 +263,98 @@ class HistoryWriter:
                 "Customer asked to cancel", "Payment not received within 7 days",
                 "Duplicate order", "Suspected fraud")))
         elif order.fulfillment_method == "pickup" and status in (S.READY_FOR_PICKUP, S.COMPLETE):
-            order_ready_for_pickup(order=order, actor=ACTOR)
-            if status == S.COMPLETE:
-                order_collect(order=order, actor=ACTOR)
+            self._pickup(order, collected=status == S.COMPLETE)
         elif status in (S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETE):
             self._ship(order, partial=status == S.PARTIALLY_SHIPPED,
                        delivered=status == S.COMPLETE)
 
+    def _work_queue(self, order: Order) -> list[FulfillmentOrder]:
+        """The order's fulfillment orders waiting for their locations, first location first."""
+        return list(order.fulfillment_orders.filter(status=FulfillmentStatus.OPEN)
+                    .select_related("warehouse").order_by("warehouse__priority", "pk"))
+
+    def _start_work(self, order: Order) -> None:
+        """Leave a paid order's work open, being picked or packed, so the queue has all three.
+
+        Chosen by the order's position rather than the random generator, so the orders after
+        it are the same whatever this does.
+        """
+        progress = self.sequence % 3
+        for fulfillment_order in self._work_queue(order) if progress else []:
+            fulfillment_pick_start(fulfillment_order=fulfillment_order, actor=ACTOR)
+            if progress == 2:
+                self._pack(fulfillment_order)
+
+    def _pick_and_pack(self, fulfillment_order: FulfillmentOrder) -> None:
+        fulfillment_pick_start(fulfillment_order=fulfillment_order, actor=ACTOR)
+        self._pack(fulfillment_order)
+
+    def _pack(self, fulfillment_order: FulfillmentOrder) -> None:
+        fulfillment_pack(fulfillment_order=fulfillment_order, actor=ACTOR, scans=[
+            {"sku": sku, "quantity": units}
+            for sku, units in sorted(expected_items(fulfillment_order).items())])
+
+    def _pickup(self, order: Order, *, collected: bool) -> None:
+        """Pick and pack at the store, put it on the shelf (the customer gets the code) and,
+        when collected, hand it over against that code."""
+        ready = []
+        for fulfillment_order in self._work_queue(order):
+            self._pick_and_pack(fulfillment_order)
+            ready.append(fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order,
+                                                      actor=ACTOR))
+        for fulfillment_order, code in ready if collected else []:
+            fulfillment_collect(fulfillment_order=fulfillment_order, code=code, actor=ACTOR)
+
     def _ship(self, order: Order, *, partial: bool, delivered: bool) -> None:
-        """Ship from each location holding the order's units (only the first when partial)."""
-        groups = self._allocations(order)
-        if partial:
-            location_id, lines = next(iter(groups.items()))
-            if len(groups) == 1:
-                first_line = min(lines)
-                lines = {first_line: lines[first_line]}
-            groups = {location_id: lines}
-        service_level = order.shipping_method
+        """Pick, pack and ship each of the order's fulfillment orders (only the first when
+        partial; a single one then reports a parcel with its first line, as a 3PL would)."""
+        queue = self._work_queue(order)
         shipped_at = min(order.placed_at + timedelta(hours=self.rng.uniform(3, 30)),
                          self.now - timedelta(minutes=30))
-        for number, (location_id, lines) in enumerate(groups.items(), start=1):
-            transit_days = self.rng.randint(service_level.transit_days_min,
-                                            service_level.transit_days_max)
-            shipment = shipment_create(
-                order=order, reference=f"{order.number}-{number}", lines=lines, actor=ACTOR,
-                service_level=service_level, tracking_number=self._tracking_number(service_level),
-                warehouse=self.locations_by_id[location_id], status=Shipment.Status.IN_TRANSIT,
-                estimated_delivery_date=(shipped_at + timedelta(days=transit_days)).date(),
-                shipped_at=shipped_at)
-            if delivered:
-                shipment_mark_delivered(shipment=shipment, actor=ACTOR, delivered_at=min(
-                    shipped_at + timedelta(days=transit_days, hours=self.rng.uniform(0, 8)),
-                    self.now))
+        if partial and len(queue) == 1:
+            self._report_first_line(order, queue[0], shipped_at)
+            return
+        for number, fulfillment_order in enumerate(queue[:1] if partial else queue, start=1):
+            self._pick_and_pack(fulfillment_order)
+            service_level = fulfillment_order.service_level
+            shipped = fulfillment_ship(fulfillment_order=fulfillment_order, actor=ACTOR,
+                                       reference=f"{order.number}-{number}",
+                                       tracking_number=self._tracking_number(service_level))
+            self._backdate_and_track(shipped.shipment, shipped_at, delivered=delivered)
 
-    @property
-    def locations_by_id(self) -> dict[int, Warehouse]:
-        return {location.pk: location for location in self.locations.values()}
+    def _backdate_and_track(self, shipment: Shipment, shipped_at: datetime, *,
+                            delivered: bool) -> None:
+        """Date the parcel back to when it left in the demo's history (the queue records it
+        leaving now), then track it to the customer or leave it in transit."""
+        service_level = shipment.service_level
+        transit_days = self.rng.randint(service_level.transit_days_min,
+                                        service_level.transit_days_max)
+        Shipment.objects.filter(pk=shipment.pk).update(
+            shipped_at=shipped_at,
+            estimated_delivery_date=(shipped_at + timedelta(days=transit_days)).date())
+        if delivered:
+            shipment_mark_delivered(shipment=shipment, actor=ACTOR, delivered_at=min(
+                shipped_at + timedelta(days=transit_days, hours=self.rng.uniform(0, 8)),
+                self.now))
+        else:
+            shipment_track(shipment=shipment, status=Shipment.Status.IN_TRANSIT, actor=ACTOR,
+                           occurred_at=shipped_at)
 
-    def _allocations(self, order: Order) -> dict[int, dict[int, int]]:
-        """{location id: {line id: units}} from the order lines' stock reservations."""
-        references = {line_reference(line): line.pk for line in order.lines.all()}
-        groups: dict[int, dict[int, int]] = {}
-        for reference, location_id, quantity in StockReservation.objects.filter(
-                reference__in=references).order_by("stock_level__warehouse__priority", "pk"
-                ).values_list("reference", "stock_level__warehouse_id", "quantity"):
-            lines = groups.setdefault(location_id, {})
-            lines[references[reference]] = lines.get(references[reference], 0) + quantity
-        return groups
+    def _report_first_line(self, order: Order, fulfillment_order: FulfillmentOrder,
+                           shipped_at: datetime) -> None:
+        """Record a parcel with the first line only, as a 3PL reports what it sent; the
+        fulfillment order keeps the rest."""
+        line_id, units = fulfillment_order.lines.order_by("order_line_id").values_list(
+            "order_line_id", "quantity").first()
+        service_level = order.shipping_method
+        transit_days = self.rng.randint(service_level.transit_days_min,
+                                        service_level.transit_days_max)
+        shipment_create(
+            order=order, reference=f"{order.number}-1", lines={line_id: units}, actor=ACTOR,
+            service_level=service_level, tracking_number=self._tracking_number(service_level),
+            warehouse=fulfillment_order.warehouse, status=Shipment.Status.IN_TRANSIT,
+            estimated_delivery_date=(shipped_at + timedelta(days=transit_days)).date(),
+            shipped_at=shipped_at)
 
     def _tracking_number(self, service_level: ServiceLevel) -> str:
         if service_level.carrier.code == "ups":

@@ -96,6 +96,29 @@ def next_run_not_before(subscription: Subscription, moment: datetime):
     return None
 
 
+def next_unrecorded_run_not_before(subscription: Subscription, moment: datetime):
+    """(date, instant) of the first run due at or after `moment` that has not been recorded
+    yet (skipped, placed, failed, ...), or None if none is left.
+
+    A recorded run is never due again: the scheduler could not record it a second time.
+    """
+    found = next_run_not_before(subscription, moment)
+    if found is None:
+        return None
+    recorded = set(
+        SubscriptionOccurrence.objects.filter(
+            subscription=subscription, occurrence_date__gte=found[0]
+        ).values_list("occurrence_date", flat=True)
+    )
+    day = found[0]
+    if day not in recorded:
+        return found
+    schedule = subscription_schedule(subscription)
+    while day is not None and day in recorded:
+        day = occurrence_after(schedule, day)
+    return None if day is None else (day, subscription_run_instant(subscription, day))
+
+
 def schedule_set_next(subscription: Subscription, found) -> None:
     """Point the subscription at its next run, or complete it when none is left (no save)."""
     if found is None:
@@ -289,15 +312,19 @@ def subscription_pause(
 
 
 def subscription_resume(*, subscription: Subscription, actor: str) -> Subscription:
-    """Place orders again from the next run due after now; runs missed while paused are not
-    placed. Raises `SubscriptionStateError` unless paused; completes the subscription if no
+    """Place orders again from the first run due from now on that was not recorded yet.
+
+    Runs missed while paused are not placed, and runs skipped before or during the pause stay
+    skipped. Raises `SubscriptionStateError` unless paused; completes the subscription if no
     run is left."""
     with transaction.atomic():
         subscription = _locked(subscription)
         _check_transition(subscription, SubscriptionStatus.ACTIVE)
         subscription.status = SubscriptionStatus.ACTIVE
         subscription.pause_reason = ""
-        schedule_set_next(subscription, next_run_not_before(subscription, timezone.now()))
+        schedule_set_next(
+            subscription, next_unrecorded_run_not_before(subscription, timezone.now())
+        )
         subscription.save()
         subscription_event_record(
             subscription=subscription,

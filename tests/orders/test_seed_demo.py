@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from customers.models import Address, Customer
@@ -16,7 +16,15 @@ from inventory.models import Product, StockLevel, StockMovement, StockReservatio
 from oms_project.models import EmailMessage, OutboxEvent
 from orders.demo import FULL, history
 from orders.demo.people import customers_generate
-from orders.models import Order, OrderEvent, OrderLine, Payment, SalesChannel, Shipment
+from orders.models import (
+    FulfillmentOrder,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    SalesChannel,
+    Shipment,
+)
 from orders.states import OrderStatus
 from warehouses.models import Carrier, ServiceLevel, Warehouse
 
@@ -165,6 +173,39 @@ class TestSmallDemo:
         assert Order.objects.filter(status="on_hold").exclude(hold_reason="").count() == 2
         assert not Order.objects.exclude(status="created").filter(
             status__in=["processing", "shipped", "complete"], paid_total=0).exists()
+
+    def test_fulfillment_orders_are_in_step_with_their_orders(self):
+        finished = ["shipped", "complete", "cancelled"]
+        stale_work = FulfillmentOrder.objects.filter(
+            status__in=["open", "picking", "packed"], order__status__in=finished)
+        assert not stale_work.exists(), [str(item) for item in stale_work]
+        cancelled_lines = OrderLine.objects.filter(order=OuterRef("order"),
+                                                   quantity_cancelled__gt=0)
+        stray_cancelled = FulfillmentOrder.objects.filter(
+            status="cancelled", order__status__in=["shipped", "complete"]).exclude(
+            Exists(cancelled_lines))
+        assert not stray_cancelled.exists(), [str(item) for item in stray_cancelled]
+
+    def test_fulfillment_orders_show_how_far_each_order_got(self):
+        def statuses(order_status, method):
+            return set(FulfillmentOrder.objects.filter(
+                order__status=order_status, order__fulfillment_method=method,
+            ).values_list("status", flat=True))
+
+        assert statuses("shipped", "ship") == {"shipped"}
+        assert statuses("complete", "ship") <= {"shipped", "closed"}
+        assert statuses("complete", "pickup") == {"closed"}
+        assert statuses("ready_for_pickup", "pickup") == {"ready_for_pickup"}
+        assert statuses("processing", "ship") <= {"open", "picking", "packed"}
+        assert statuses("partially_shipped", "ship") <= {"open", "picking", "packed", "shipped"}
+        for order in Order.objects.filter(status__in=["shipped", "complete"],
+                                          fulfillment_method="ship"):
+            fulfillment_orders = order.fulfillment_orders.all()
+            assert fulfillment_orders, f"{order.number} has no fulfillment order"
+            assert {item.shipment_id for item in fulfillment_orders} == set(
+                order.shipments.values_list("pk", flat=True)), order.number
+        assert not FulfillmentOrder.objects.filter(
+            status="ready_for_pickup", pickup_code_hash="").exists()
 
 
 def test_same_seed_gives_the_same_merchant():

@@ -1,28 +1,40 @@
-"""Fulfillment orders: one per location per order, their states, pick/pack/ship, pickup codes
-and re-routing (re-exported from the concern modules)."""
+"""Fulfillment orders: one per location per order, their states, pick/pack/ship, pickup in
+store and re-routing (re-exported from the concern modules)."""
 
 from orders.services.fulfillment.lifecycle import (
     fulfillment_orders_sync,
     fulfillment_transition,
 )
+from orders.services.fulfillment.pickup import (
+    PICKUP_CODE_LOCKOUT,
+    PICKUP_CODE_MAX_FAILURES,
+    PICKUP_CODE_WINDOW,
+    PickupCodeLocked,
+    fulfillment_collect,
+    fulfillment_hand_over,
+    fulfillment_ready_for_pickup,
+)
 from orders.services.fulfillment.reroute import fulfillment_reroute
 from orders.services.fulfillment.work import (
     expected_items,
     fulfillment_close,
-    fulfillment_collect,
     fulfillment_hold,
     fulfillment_pack,
     fulfillment_pick_start,
-    fulfillment_ready_for_pickup,
     fulfillment_release,
     fulfillment_ship,
     scanned_items,
 )
 
 __all__ = [
+    "PICKUP_CODE_LOCKOUT",
+    "PICKUP_CODE_MAX_FAILURES",
+    "PICKUP_CODE_WINDOW",
+    "PickupCodeLocked",
     "expected_items",
     "fulfillment_close",
     "fulfillment_collect",
+    "fulfillment_hand_over",
     "fulfillment_hold",
     "fulfillment_orders_sync",
     "fulfillment_pack",

@@ -1,20 +1,16 @@
-"""Work on a fulfillment order at its location: pick, pack with verification, ship, hand over
-in store with a pickup code, hold and release."""
+"""Work on a fulfillment order at its location: pick, pack with verification, ship, hold and
+release. Pickup in store (the shelf, the code, the hand-over) is in `pickup`."""
 
-import hashlib
-import hmac
-import secrets
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Product
 from orders.errors import InvalidTransition, OrderValidationError
-from orders.fulfillment_errors import PackMismatch, PickupCodeInvalid, PickupCodeUsed
-from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
-from orders.models import FulfillmentMethod, FulfillmentOrder, Order, Shipment
+from orders.fulfillment_errors import PackMismatch
+from orders.fulfillment_states import FulfillmentStatus
+from orders.models import FulfillmentMethod, FulfillmentOrder, Shipment
 from orders.services.fulfillment.lifecycle import fulfillment_transition
 from orders.states import OrderStatus
 
@@ -23,7 +19,6 @@ WORKABLE_ORDER_STATUSES = {
     OrderStatus.BACKORDERED,
     OrderStatus.PARTIALLY_SHIPPED,
 }
-PICKUP_CODE_DIGITS = 8
 
 
 def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
@@ -160,8 +155,7 @@ def fulfillment_ship(
             raise InvalidTransition("A pickup order is handed over in store, not shipped.")
         if current.status != FulfillmentStatus.PACKED:
             raise InvalidTransition(
-                f"Fulfillment order {current.pk} is {current.status}; pack it before shipping.",
-                extra={"from_status": current.status},
+                _not_shippable_message(current), extra={"from_status": current.status}
             )
         lines = dict(current.lines.values_list("order_line_id", "quantity"))
         shipment = shipment_create(
@@ -187,97 +181,14 @@ def fulfillment_ship(
         )
 
 
-def pickup_code_hash(fulfillment_order_id: int, code: str) -> str:
-    key = f"{settings.SECRET_KEY}:pickup:{fulfillment_order_id}".encode()
-    return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
-
-
-def fulfillment_ready_for_pickup(
-    *, fulfillment_order: FulfillmentOrder, actor: str
-) -> tuple[FulfillmentOrder, str]:
-    """Put a packed pickup order on the shelf and e-mail the customer a one-time pickup code.
-
-    When every active fulfillment order of the order is ready, the order becomes
-    ready_for_pickup. Returns the fulfillment order and the code (only its hash is stored).
-    """
-    from orders.notifications import order_email
-    from orders.services.lifecycle import order_transition
-
-    with transaction.atomic():
-        current = _locked(fulfillment_order)
-        # Lock only the order: PostgreSQL refuses FOR UPDATE on the outer-joined store.
-        order = Order.objects.select_for_update(of=("self",)).select_related(
-            "channel", "pickup_location"
-        ).get(pk=current.order_id)
-        if order.fulfillment_method != FulfillmentMethod.PICKUP:
-            raise InvalidTransition(f"Order {order.number} is not a pickup order.")
-        code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
-        fulfillment_transition(
-            fulfillment_order=current,
-            to_status=FulfillmentStatus.READY_FOR_PICKUP,
-            actor=actor,
-            reason=f"Ready at {current.warehouse.name}",
-        )
-        FulfillmentOrder.objects.filter(pk=current.pk).update(
-            pickup_code_hash=pickup_code_hash(current.pk, code), pickup_code_used_at=None
-        )
-        waiting = (
-            order.fulfillment_orders.filter(status__in=ACTIVE_FULFILLMENT_STATUSES)
-            .exclude(status=FulfillmentStatus.READY_FOR_PICKUP)
-            .exists()
-        )
-        open_units = sum(line.quantity_open for line in order.lines.all())
-        if not waiting and not open_units and order.status != OrderStatus.READY_FOR_PICKUP:
-            order_transition(
-                order=order,
-                to_status=OrderStatus.READY_FOR_PICKUP,
-                actor=actor,
-                reason=f"Ready at {current.warehouse.name}",
-            )
-        order_email(order=order, template="ready_for_pickup", extra={"pickup_code": code})
-    fulfillment_order.refresh_from_db()
-    return fulfillment_order, code
-
-
-def fulfillment_collect(
-    *, fulfillment_order: FulfillmentOrder, code: str, actor: str
-) -> FulfillmentOrder:
-    """Hand a ready pickup order over against its code; the order completes.
-
-    Raises `PickupCodeInvalid` for a wrong code and `PickupCodeUsed` for a code already used;
-    nothing changes then.
-    """
-    from orders.services.shipments import order_collect
-
-    with transaction.atomic():
-        current = _locked(fulfillment_order)
-        if current.pickup_code_used_at is not None:
-            raise PickupCodeUsed(
-                f"This pickup code was used on {current.pickup_code_used_at:%Y-%m-%d %H:%M}."
-            )
-        if current.status != FulfillmentStatus.READY_FOR_PICKUP or not current.pickup_code_hash:
-            raise InvalidTransition(
-                f"Fulfillment order {current.pk} is {current.status}, not ready for pickup.",
-                extra={"from_status": current.status},
-            )
-        if not isinstance(code, str) or not hmac.compare_digest(
-            current.pickup_code_hash, pickup_code_hash(current.pk, code)
-        ):
-            raise PickupCodeInvalid("The pickup code does not match this order.")
-        FulfillmentOrder.objects.filter(pk=current.pk).update(
-            pickup_code_used_at=timezone.now()
-        )
-        fulfillment_transition(
-            fulfillment_order=current,
-            to_status=FulfillmentStatus.CLOSED,
-            actor=actor,
-            reason="Collected by the customer",
-        )
-        order = Order.objects.get(pk=current.order_id)
-        if order.status == OrderStatus.READY_FOR_PICKUP:
-            order_collect(order=order, actor=actor)
-    fulfillment_order.refresh_from_db()
-    return fulfillment_order
+def _not_shippable_message(fulfillment_order: FulfillmentOrder) -> str:
+    """Why a fulfillment order that is not packed cannot ship, in the location's words."""
+    name = f"Fulfillment order {fulfillment_order.pk}"
+    if fulfillment_order.shipment_id is not None:
+        return f"{name} is already shipped."
+    if fulfillment_order.status in (FulfillmentStatus.CANCELLED, FulfillmentStatus.CLOSED):
+        return f"{name} is {fulfillment_order.status}; there is nothing left to ship."
+    return f"{name} is {fulfillment_order.status}; pack it before shipping."
 
 
 def fulfillment_close(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
