@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from oms_project.admin import take_saved
+from oms_project.admin import form_page, take_saved
 from oms_project.errors import OmsError
 from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
@@ -241,11 +241,17 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Documents")
     def documents(self, fulfillment_order: FulfillmentOrder) -> str:
-        return format_html(
+        links = format_html(
             '<a href="{}">Pick list</a> · <a href="{}">Pack</a>',
             reverse("admin:orders_fulfillmentorder_pick_list", args=[fulfillment_order.pk]),
             reverse("admin:orders_fulfillmentorder_pack", args=[fulfillment_order.pk]),
         )
+        if fulfillment_order.status == FulfillmentStatus.READY_FOR_PICKUP:
+            links = format_html(
+                '{} · <a href="{}">Hand over without code</a>', links,
+                reverse("admin:orders_fulfillmentorder_hand_over", args=[fulfillment_order.pk]),
+            )
+        return links
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -253,6 +259,8 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
             path("<int:pk>/pick-list/", view(self.pick_list_view),
                  name="orders_fulfillmentorder_pick_list"),
             path("<int:pk>/pack/", view(self.pack_view), name="orders_fulfillmentorder_pack"),
+            path("<int:pk>/hand-over/", view(self.hand_over_view),
+                 name="orders_fulfillmentorder_hand_over"),
             path("batch-pick-list/", view(self.batch_pick_list_view),
                  name="orders_fulfillmentorder_batch_pick_list"),
             *super().get_urls(),
@@ -390,6 +398,45 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
             "fulfillment_order": fulfillment_order, "expected": services.expected_items(
                 fulfillment_order), "title": f"Pack FO-{pk}", "opts": self.model._meta,
         })
+
+    def hand_over_view(self, request, pk: int):
+        """Hand a ready pickup order over without its code, after checking who collects it
+        (the code is lost, or wrong guesses locked the counter); the reason is logged."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        fulfillment_order = get_object_or_404(
+            FulfillmentOrder.objects.select_related("order", "warehouse"), pk=pk
+        )
+        form = HandOverForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.fulfillment_hand_over(
+                    fulfillment_order=fulfillment_order, actor=_actor(request),
+                    reason=form.cleaned_data["reason"],
+                )
+            except OmsError as error:
+                form.add_error(None, error.detail)
+            else:
+                self.message_user(
+                    request, f"FO-{pk} handed over; order {fulfillment_order.order.number} "
+                    "is complete.", messages.SUCCESS,
+                )
+                return redirect("admin:orders_fulfillmentorder_change", pk)
+        return form_page(
+            self, request, form=form, title=f"Hand over FO-{pk} without the pickup code",
+            submit_label="Hand over", original=fulfillment_order,
+            intro=f"Order {fulfillment_order.order.number} at "
+            f"{fulfillment_order.warehouse.code}. Check the customer's identity against the "
+            "order first; the hand-over and its reason are recorded on the order.",
+        )
+
+
+class HandOverForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255, widget=forms.TextInput(attrs={"size": 60}),
+        help_text="How the customer was identified, e.g. \"ID card checked against the order "
+        "name\".",
+    )
 
 
 def batch_groups(fulfillment_orders) -> list[dict]:

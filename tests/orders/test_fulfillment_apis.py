@@ -79,6 +79,10 @@ def test_reroute_errors_and_success(placed, wms):
     assert unknown.json()["errors"] == {"warehouse": ["Unknown location 'NOPE'."]}
     refused = wms.post(f"{base}/reroute/", {"warehouse": "WEST", "reason": "x"}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "reroute_refused"
+    assert refused.json()["detail"].startswith("WEST cannot take every unit")
+    anywhere = wms.post(f"{base}/reroute/", {"reason": "x"}, format="json")
+    assert anywhere.status_code == 409
+    assert anywhere.json()["detail"].startswith("No other location can take every unit")
     missing_reason = wms.post(f"{base}/reroute/", {"warehouse": "WEST"}, format="json")
     assert missing_reason.status_code == 400
     fulfillment_order.refresh_from_db()

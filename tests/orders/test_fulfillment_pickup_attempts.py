@@ -245,3 +245,28 @@ def test_racing_wrong_codes_are_each_counted_and_lock_after_the_limit(shop, stoc
     fulfillment_order.refresh_from_db()
     assert fulfillment_order.pickup_code_locked_until is not None
     assert fulfillment_order.status == "ready_for_pickup"
+
+
+def test_staff_hand_over_from_the_admin_needs_a_reason_and_completes_the_order(
+    admin_client, ready
+):
+    from django.urls import reverse
+
+    fulfillment_order, _code = ready
+    changelist = admin_client.get(reverse("admin:orders_fulfillmentorder_changelist"))
+    url = reverse("admin:orders_fulfillmentorder_hand_over", args=[fulfillment_order.pk])
+    assert url in changelist.content.decode()  # offered while the order is on the shelf
+    refused = admin_client.post(url, {"reason": "  "})
+    assert refused.status_code == 200
+    assert "This field is required." in refused.content.decode()
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "ready_for_pickup"
+    done = admin_client.post(url, {"reason": "ID card checked"})
+    assert done.status_code == 302
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.order.status == "complete"
+    assert OrderEvent.objects.filter(
+        order=fulfillment_order.order, message__contains="ID card checked"
+    ).exists()
+    again = admin_client.post(url, {"reason": "ID card checked"})
+    assert again.status_code == 200  # already collected: the service's refusal on the form

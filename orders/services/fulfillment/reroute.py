@@ -101,8 +101,8 @@ def fulfillment_reroute(
         units = sum(row.quantity for row in lines)
         if not plan.is_complete:
             raise RerouteRefused(
-                f"{warehouse.code if warehouse else 'No other location'} cannot take every unit "
-                f"of fulfillment order {current.pk}; nothing was changed.",
+                (f"{warehouse.code} cannot" if warehouse else "No other location can")
+                + f" take every unit of fulfillment order {current.pk}; nothing was changed.",
                 errors={
                     "warehouse": [
                         f"{report.code}: "
