@@ -22,6 +22,7 @@ from orders import input_serializers as inputs
 from orders import selectors, services
 from orders.models import Checkout, FulfillmentMethod, Order, SalesChannel
 from orders.serializers import CheckoutSerializer, OrderDetailSerializer, OrderSerializer
+from orders.services.addresses import order_shipping_address_change
 from orders.services.checkouts import checkout_cancel, checkout_complete, checkout_create
 from orders.states import OrderStatus
 
@@ -194,6 +195,35 @@ class OrderViewSet(
             actor=request_actor(request),
             reason=payload.validated_data.get("reason", ""),
             lines={item["line_id"]: item["quantity"] for item in lines} if lines else None,
+        )
+        return self._render(order)
+
+    @extend_schema(
+        request=inputs.ShippingAddressChangeSerializer,
+        responses={
+            200: OrderDetailSerializer,
+            **problem_responses(
+                {
+                    400: "Invalid address, or no location of the channel ships there",
+                    409: "Units have shipped, it is a pickup order, or a location holding "
+                    "units does not ship there (address_change_refused)",
+                }
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="shipping-address")
+    @idempotent()
+    def shipping_address(self, request, number=None):
+        """Send the order to another address before any unit ships (the customer is
+        e-mailed the new address; `order.address_changed` is emitted)."""
+        order = self.get_object()
+        payload = inputs.ShippingAddressChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        order_shipping_address_change(
+            order=order,
+            address=payload.validated_data["shipping_address"],
+            actor=request_actor(request),
+            reason=payload.validated_data.get("reason", ""),
         )
         return self._render(order)
 

@@ -143,6 +143,11 @@ class CancelLineSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1)
 
 
+class ShippingAddressChangeSerializer(StrictSerializer):
+    shipping_address = AddressInputSerializer()
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
 class CancelSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
     lines = CancelLineSerializer(many=True, required=False, allow_empty=False, max_length=500)

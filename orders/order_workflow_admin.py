@@ -15,16 +15,54 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from oms_project.admin import object_action, run_for_each
+from oms_project.admin import form_page, object_action, run_for_each
+from oms_project.errors import OmsError
 from oms_project.spreadsheets import csv_stream_response
 from orders import selectors, services
+from orders.entry_forms import add_errors, add_service_error, field_place
+from orders.input_serializers import AddressInputSerializer
 from orders.models import Order
+from orders.services.addresses import address_may_change
 from orders.states import HoldReason, OrderStatus, can_transition
 from warehouses.models import Warehouse
 
 
 def _actor(request) -> str:
     return f"user:{request.user.get_username()}"
+
+
+class AddressChangeForm(forms.Form):
+    """A new shipping address, checked as the API checks one (`AddressInputSerializer`)."""
+
+    ADDRESS_FIELDS = (
+        "first_name", "last_name", "company", "line1", "line2", "postal_code", "city", "region",
+        "country", "phone",
+    )
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    company = forms.CharField(max_length=100, required=False)
+    line1 = forms.CharField(max_length=200, label="Address line 1")
+    line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
+    postal_code = forms.CharField(max_length=20, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=2, help_text="Two-letter ISO code, e.g. US.")
+    phone = forms.CharField(max_length=40, required=False)
+    reason = forms.CharField(
+        max_length=255, required=False, help_text="Shown on the order's timeline."
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {name: cleaned.get(name) or "" for name in self.ADDRESS_FIELDS}
+        checked = AddressInputSerializer(
+            data={name: value for name, value in values.items() if value}
+        )
+        if not checked.is_valid():
+            add_errors(self, checked.errors, place=field_place)
+        else:
+            self.address = dict(checked.validated_data)
+        return cleaned
 
 
 class CancelForm(forms.Form):
@@ -100,6 +138,15 @@ class OrderWorkflowAdminMixin:
 
     def get_object_links(self, request, obj) -> list[tuple[str, str]]:
         links = list(super().get_object_links(request, obj))
+        if address_may_change(obj):
+            links.append(
+                (
+                    "Change shipping address…",
+                    reverse(
+                        f"{self.admin_site.name}:orders_order_shipping_address", args=[obj.pk]
+                    ),
+                )
+            )
         if selectors.cancellation_preview(obj)["allowed"]:
             links.append(
                 (
@@ -113,9 +160,54 @@ class OrderWorkflowAdminMixin:
         wrap = self.admin_site.admin_view
         own = [
             path("<int:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
+            path(
+                "<int:object_id>/shipping-address/",
+                wrap(self.shipping_address_view),
+                name="orders_order_shipping_address",
+            ),
             path("export/", wrap(self.export_view), name="orders_order_export"),
         ]
         return own + super().get_urls()
+
+    # --- shipping address ---------------------------------------------------------------------
+
+    def shipping_address_view(self, request, object_id: int):
+        order = self.get_object(request, str(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        current = order.shipping_address or {}
+        form = AddressChangeForm(
+            request.POST or None,
+            initial={name: current.get(name, "") for name in AddressChangeForm.ADDRESS_FIELDS},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.order_shipping_address_change(
+                    order=order,
+                    address=form.address,
+                    actor=_actor(request),
+                    reason=form.cleaned_data["reason"],
+                )
+            except OmsError as error:
+                add_service_error(form, error, place=field_place)
+            else:
+                self.message_user(request, f"Order {order.number} now ships to the new address.")
+                return redirect(
+                    reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk])
+                )
+        return form_page(
+            self,
+            request,
+            form=form,
+            title=f"Change the shipping address of order {order.number}",
+            submit_label="Change address",
+            original=order,
+            intro="Possible until a unit ships. Every location holding units of the order must "
+            "ship to the new country (re-route first otherwise); a packed parcel needs a new "
+            "label. The customer is e-mailed the new address.",
+        )
 
     # --- cancellation -----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Every write to orders, channels and API keys (re-exported from the concern modules)."""
 
+from orders.services.addresses import order_shipping_address_change
 from orders.services.allocation import order_allocate, order_deallocate
 from orders.services.api_keys import KNOWN_SCOPES, api_key_create, api_key_revoke
 from orders.services.bulk_creation import orders_create_bulk
@@ -15,6 +16,7 @@ from orders.services.shipments import (
 )
 
 __all__ = [
+    "order_shipping_address_change",
     "KNOWN_SCOPES",
     "api_key_create",
     "api_key_revoke",
