@@ -26,8 +26,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
         {S.READY_FOR_PICKUP, S.PARTIALLY_SHIPPED, S.SHIPPED, S.ON_HOLD, S.BACKORDERED, S.CANCELLED}
     ),
     # A hold returns to where it interrupted the order: every status that can be held.
+    # Shipped when the units left unshipped were cancelled while the order was held.
     S.ON_HOLD: frozenset(
-        {S.CREATED, S.PROCESSING, S.BACKORDERED, S.PARTIALLY_SHIPPED, S.CANCELLED}
+        {S.CREATED, S.PROCESSING, S.BACKORDERED, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}
     ),
     S.BACKORDERED: frozenset({S.PROCESSING, S.PARTIALLY_SHIPPED, S.ON_HOLD, S.CANCELLED}),
     S.READY_FOR_PICKUP: frozenset({S.COMPLETE, S.CANCELLED}),

@@ -76,13 +76,8 @@ def order_cancel(
                 quantity_cancelled=F("quantity_cancelled") + units,
                 quantity_allocated=F("quantity_allocated") - from_allocated,
             )
-            value += pricing.units_value(
-                line_total_amount=line.line_total,
-                quantity=line.quantity,
-                units=units,
-                subtotal=order.subtotal,
-                order_discount=order.discount_total,
-                tax_total=order.tax_total,
+            value += _cancelled_value(order, line, line.quantity_cancelled + units) - (
+                _cancelled_value(order, line, line.quantity_cancelled)
             )
         fulfillment_orders_sync(order=order, actor=actor, reason=f"Cancelled: {reason}")
         if fully_cancelled:  # all that is left, shipping included, to the cent
@@ -145,6 +140,20 @@ def order_cancel(
     return {"cancelled": wanted, "released": released, "refund_due": refund}
 
 
+def _cancelled_value(order: Order, line: OrderLine, units: int) -> Decimal:
+    """What `units` cancelled units of the line are worth together (with their share of
+    discount and tax). Valued cumulatively, a line cancelled in several steps takes off
+    exactly what it would at once."""
+    return pricing.units_value(
+        line_total_amount=line.line_total,
+        quantity=line.quantity,
+        units=units,
+        subtotal=order.subtotal,
+        order_discount=order.discount_total,
+        tax_total=order.tax_total,
+    )
+
+
 def _customer_lifetime_reduce(
     order: Order, lines: list[OrderLine], wanted: dict[int, int], fully_cancelled: bool
 ) -> None:
@@ -195,8 +204,11 @@ def _cancellation_plan(
 
 
 def _settle_status(order: Order, actor: str) -> None:
-    """After a partial cancellation, move the order to where its remaining units put it."""
+    """After a partial cancellation, move the order to where its remaining units put it (a
+    held order stays held): shipped, and complete if every parcel is delivered, when nothing
+    is left to ship; processing when a backorder no longer waits for anything."""
     from orders.services.lifecycle import order_transition
+    from orders.services.shipments import order_complete_if_delivered
 
     order.refresh_from_db()
     lines = list(order.lines.all())
@@ -206,7 +218,9 @@ def _settle_status(order: Order, actor: str) -> None:
         line.quantity - line.quantity_shipped - line.quantity_cancelled for line in lines
     )
     target = order.status
-    if shipped and not outstanding:
+    if order.status == OrderStatus.ON_HOLD:
+        pass  # the hold stays; its release moves the order to where its units put it
+    elif shipped and not outstanding:
         target = OrderStatus.SHIPPED
     elif order.status == OrderStatus.BACKORDERED and not open_units:
         target = OrderStatus.PROCESSING
@@ -217,3 +231,5 @@ def _settle_status(order: Order, actor: str) -> None:
             actor=actor,
             reason="Remaining units settled after cancellation",
         )
+        if target == OrderStatus.SHIPPED:  # what did ship may all be delivered already
+            order_complete_if_delivered(order=order, actor=actor)

@@ -95,15 +95,17 @@ def order_hold(*, order: Order, reason_code: str, actor: str, note: str = "") ->
 
 
 def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
-    """Take an order off hold, back to the status its lines and payments put it in.
+    """Take an order off hold, to the status its lines and payments put it in now.
 
-    That is the status the hold interrupted (kept in the event as `previous_status`), moved
-    on where something changed meanwhile: a paid order first tries to allocate what still
-    waits for stock, so a backorder filled while held goes on to processing. An order with
-    shipped units returns to partially_shipped. Raises `InvalidTransition` when the order is
-    not on hold.
+    The status is worked out afresh (`order_status_after_hold`), not copied from before the
+    hold (which the event keeps as `previous_status`, for the record): a paid order first
+    tries to allocate what still waits for stock, so a backorder filled while held goes on
+    to processing; an order with shipped units returns to partially shipped, or to shipped
+    (and complete once every parcel is delivered) when the rest was cancelled while held.
+    Raises `InvalidTransition` when the order is not on hold.
     """
     from orders.services.allocation import order_allocate, order_is_paid
+    from orders.services.shipments import order_complete_if_delivered
 
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
@@ -113,13 +115,16 @@ def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
             )
         if order_is_paid(order):
             order_allocate(order=order, actor=actor)
-        return order_transition(
+        order_transition(
             order=order,
             to_status=order_status_after_hold(order),
             actor=actor,
             reason=note or "Hold released",
             data={"previous_status": _status_before_hold(order)},
         )
+        if order.status == OrderStatus.SHIPPED:
+            order_complete_if_delivered(order=order, actor=actor)
+        return order
 
 
 def order_status_after_hold(order: Order) -> str:

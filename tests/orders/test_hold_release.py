@@ -119,3 +119,45 @@ def test_release_from_the_admin_returns_to_partially_shipped(admin_client, shop,
     assert (release.from_status, release.to_status, release.actor) == (
         "on_hold", "partially_shipped", "user:admin"
     )
+
+
+def test_cancelling_the_rest_of_a_held_partially_shipped_order_keeps_the_hold(shop, stock):
+    """The hold stays until released; the release then finds nothing left to ship."""
+    from orders.services import order_cancel
+
+    order = partially_shipped(shop, stock)
+    order_hold(order=order, reason_code="customer_request", actor="test")
+    order_cancel(order=order, actor="test", lines={line_ids(order)["A"]: 2})
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    order_release_hold(order=order, actor="test")
+    order.refresh_from_db()
+    assert order.status == "shipped"
+
+
+def test_a_delivered_order_whose_rest_is_cancelled_completes(shop, stock):
+    from oms_project.models import EmailMessage
+    from orders.models import Shipment
+    from orders.services import order_cancel
+    from orders.services.shipments import shipment_mark_delivered
+
+    order = partially_shipped(shop, stock)
+    shipment_mark_delivered(shipment=Shipment.objects.get(order=order), actor="carrier")
+    order_cancel(order=order, actor="test", lines={line_ids(order)["A"]: 2})
+    order.refresh_from_db()
+    assert order.status == "complete"
+    assert EmailMessage.objects.filter(template="order_delivered").count() == 1
+
+
+def test_a_held_order_released_after_its_parcels_arrived_completes(shop, stock):
+    from orders.models import Shipment
+    from orders.services import order_cancel
+    from orders.services.shipments import shipment_mark_delivered
+
+    order = partially_shipped(shop, stock)
+    order_hold(order=order, reason_code="customer_request", actor="test")
+    order_cancel(order=order, actor="test", lines={line_ids(order)["A"]: 2})
+    shipment_mark_delivered(shipment=Shipment.objects.get(order=order), actor="carrier")
+    order_release_hold(order=order, actor="test")
+    order.refresh_from_db()
+    assert order.status == "complete"

@@ -568,3 +568,28 @@ def test_an_authorization_over_what_the_order_comes_to_is_refused(api, stock):
     )
     assert response.status_code == 400
     assert response.json()["errors"]["amount"] == ["More than the order comes to."]
+
+
+def test_cancelling_a_line_in_steps_takes_off_what_cancelling_it_at_once_does(api, stock):
+    """A 2 x 10.00, B 1 x 10.00, tax 1.00: the two A units are worth 20.67 together, however
+    they are cancelled, so paying the 10.33 left settles the order to the cent."""
+    stock("A", "EAST", 5)
+    stock("B", "EAST", 5)
+    created = post(api, "/api/v1/orders/", body(
+        lines=[
+            {"sku": "A", "quantity": 2, "unit_price": "10.00"},
+            {"sku": "B", "quantity": 1, "unit_price": "10.00"},
+        ],
+        shipping_total="0.00", tax_total="1.00", payment=None,
+    )).json()
+    line_a = created["lines"][0]["line_id"]
+    cancel = f"/api/v1/orders/{created['number']}/cancel/"
+    post(api, cancel, {"lines": [{"line_id": line_a, "quantity": 1}]})
+    second = post(api, cancel, {"lines": [{"line_id": line_a, "quantity": 1}]}).json()
+    assert second["cancelled_total"] == "20.67"
+    paid = post(
+        api,
+        f"/api/v1/orders/{created['number']}/payments/",
+        {"method": "card", "amount": "10.33", "status": "captured"},
+    )
+    assert paid.json()["status"] == "processing"

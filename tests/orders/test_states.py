@@ -53,5 +53,7 @@ def test_a_hold_can_return_to_every_status_it_can_interrupt():
         status for status, targets in TRANSITIONS.items() if OrderStatus.ON_HOLD in targets
     }
     assert held_from == {"created", "processing", "backordered", "partially_shipped"}
+    # ... and to shipped, when the units left unshipped were cancelled while it was held.
+    assert can_transition(OrderStatus.ON_HOLD, OrderStatus.SHIPPED)
     for status in held_from:
         assert can_transition(OrderStatus.ON_HOLD, status), f"a hold cannot return to {status}"
