@@ -79,11 +79,14 @@ def accounting_journal(*, day: date) -> list[dict]:
             continue
         row = totals[(str(payload.get("channel", "")), str(payload.get("currency", "")))]
         if topic == SALE:
+            # What the customer pays for: less what units cancelled before payment took off
+            # (events written before the `sale` part was added carry the order's figures).
+            sale = payload.get("sale") if isinstance(payload.get("sale"), dict) else payload
             row["sales_count"] += 1
-            row["sales_total"] += _amount(payload.get("total"))
-            row["sales_tax"] += _amount(payload.get("tax_total"))
-            row["sales_shipping"] += _amount(payload.get("shipping_total"))
-            row["sales_discount"] += _amount(payload.get("discount_total"))
+            row["sales_total"] += _amount(sale.get("total"))
+            row["sales_tax"] += _amount(sale.get("tax_total"))
+            row["sales_shipping"] += _amount(sale.get("shipping_total"))
+            row["sales_discount"] += _amount(sale.get("discount_total"))
         elif topic == CANCELLATION:
             row["cancellations_count"] += 1
             row["cancellations_refund_due"] += _amount(payload.get("refund_due"))

@@ -5,6 +5,7 @@ See `docs/events.md` for every topic, its payload and how accounting books it.
 
 from decimal import Decimal
 
+from orders import pricing
 from orders.models import Order
 
 
@@ -44,6 +45,27 @@ def order_payload(order: Order, lines=None) -> dict:
             for line in lines
         ],
     }
+
+
+def order_paid_payload(order: Order, lines=None) -> dict:
+    """`order.paid`: the order payload and the `sale` accounting books: the order less what
+    cancelled units took off before it was paid for (`Order.cancelled_total`), by part."""
+    lines = list(order.lines.all().order_by("pk")) if lines is None else lines
+    payload = order_payload(order, lines=lines)
+    parts = pricing.cancelled_parts(
+        lines=[(line.line_total, line.quantity, line.quantity_cancelled) for line in lines],
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+    )
+    payload["sale"] = {
+        "total": str(order.total - order.cancelled_total),
+        "tax_total": str(order.tax_total - parts["tax"]),
+        "shipping_total": str(order.shipping_total - parts["shipping"]),
+        "discount_total": str(order.discount_total - parts["discount"]),
+    }
+    return payload
 
 
 def refund_payload(

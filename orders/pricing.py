@@ -64,3 +64,27 @@ def cancellation_refund(
 
     worth = total - cancelled_total
     return money(overpaid(worth - cancelling) - overpaid(worth))
+
+
+def cancelled_parts(
+    *,
+    lines,
+    subtotal: Decimal,
+    discount_total: Decimal,
+    shipping_total: Decimal,
+    tax_total: Decimal,
+) -> dict[str, Decimal]:
+    """What an order's cancelled units took off it, by part: their share of the order's
+    `tax`, `discount` and (once every unit is cancelled) `shipping`, with the shares
+    `units_value` gives them (in proportion to each line's part of the subtotal, all cancelled
+    units of a line together). `lines` are (line total, quantity, units cancelled)."""
+    lines = list(lines)
+    if lines and all(cancelled >= quantity for _total, quantity, cancelled in lines):
+        return {"tax": tax_total, "discount": discount_total, "shipping": shipping_total}
+    tax = discount = Decimal("0.00")
+    for line_total_amount, quantity, cancelled in lines:
+        if cancelled and quantity > 0 and subtotal > 0:
+            share = line_total_amount * cancelled / quantity / subtotal
+            tax += money(tax_total * share)
+            discount += money(discount_total * share)
+    return {"tax": tax, "discount": discount, "shipping": Decimal("0.00")}

@@ -66,14 +66,18 @@ class RefundQuote:
     adjustment: Decimal = ZERO
     adjustment_reason: str = ""
     exchange_credit: Decimal = ZERO
+    # Goods paid back without lines of their own (a refund of cancelled units settles the
+    # order's refund due as a whole), and the tax included in them.
+    other_goods_amount: Decimal = ZERO
+    other_tax_amount: Decimal = ZERO
 
     @property
     def goods_amount(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
+        return sum((line.amount for line in self.lines), self.other_goods_amount)
 
     @property
     def tax_amount(self) -> Decimal:
-        return sum((line.tax_amount for line in self.lines), ZERO)
+        return sum((line.tax_amount for line in self.lines), self.other_tax_amount)
 
     @property
     def amount(self) -> Decimal:
@@ -121,4 +125,25 @@ def line_refund(
     )
     return LineRefund(
         order_line=line, quantity=units, amount=max(amount, ZERO), tax_amount=max(tax, ZERO)
+    )
+
+
+def cancellation_refund_quote(*, order: Order, amount: Decimal) -> RefundQuote:
+    """How a refund of `amount` for cancelled units divides into goods (tax included), the tax
+    in them, and shipping: in the proportions of what cancellations took off the order
+    (`orders.pricing.cancelled_parts` of `Order.cancelled_total`)."""
+    if order.cancelled_total <= 0:
+        return RefundQuote(other_goods_amount=amount)
+    parts = pricing.cancelled_parts(
+        lines=order.lines.values_list("line_total", "quantity", "quantity_cancelled"),
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+    )
+    shipping = pricing.money(amount * parts["shipping"] / order.cancelled_total)
+    return RefundQuote(
+        shipping_amount=shipping,
+        other_goods_amount=amount - shipping,
+        other_tax_amount=pricing.money(amount * parts["tax"] / order.cancelled_total),
     )

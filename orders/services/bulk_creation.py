@@ -55,7 +55,7 @@ from orders.models import (
     SalesChannel,
 )
 from orders.notifications import order_email
-from orders.payloads import order_payload
+from orders.payloads import order_paid_payload, order_payload
 from orders.selectors import order_attach_allocations, order_attach_related
 from orders.services.allocation import (
     _describe,
@@ -669,7 +669,7 @@ def _announce_each(drafts: list[_Draft]) -> list[OutboxEvent]:
             events.append(
                 OutboxEvent(
                     topic="order.paid",
-                    payload=order_payload(order, lines=lines),
+                    payload=order_paid_payload(order, lines=lines),
                     reference=order.number,
                 )
             )

@@ -19,7 +19,7 @@ from orders.errors import DuplicateOrder, OrderValidationError
 from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.notifications import order_email
-from orders.payloads import order_payload
+from orders.payloads import order_paid_payload, order_payload
 from orders.services import routing_config
 from orders.services.allocation import order_allocate, order_is_paid
 from orders.services.lifecycle import order_transition
@@ -314,7 +314,7 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
     order_email(order=order, template="order_confirmation")
     _allocate_new(order, actor)
     if order_is_paid(order):
-        outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
+        outbox_emit(topic="order.paid", payload=order_paid_payload(order), reference=order.number)
     return order
 
 

@@ -108,7 +108,7 @@ def payment_apply(
 def order_paid_settle(*, order: Order, actor: str) -> None:
     """The captured payments now cover the order: a created order is allocated and moves to
     processing (or backordered), and `order.paid` carries the sale to accounting."""
-    from orders.payloads import order_payload
+    from orders.payloads import order_paid_payload
     from orders.services.allocation import order_allocate
     from orders.services.lifecycle import order_transition
 
@@ -116,4 +116,4 @@ def order_paid_settle(*, order: Order, actor: str) -> None:
         result = order_allocate(order=order, actor=actor)
         target = OrderStatus.BACKORDERED if result["short"] else OrderStatus.PROCESSING
         order_transition(order=order, to_status=target, actor=actor, reason="Paid")
-    outbox_emit(topic="order.paid", payload=order_payload(order), reference=order.number)
+    outbox_emit(topic="order.paid", payload=order_paid_payload(order), reference=order.number)

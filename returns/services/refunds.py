@@ -30,7 +30,7 @@ from returns.errors import (
 from returns.events import return_event_record
 from returns.models import Refund, RefundLine, ReturnRequest
 from returns.payloads import refund_created_payload
-from returns.refund_pricing import RefundQuote, line_refund
+from returns.refund_pricing import RefundQuote, cancellation_refund_quote, line_refund
 from returns.states import ReturnStatus
 
 ZERO = Decimal("0.00")
@@ -230,6 +230,9 @@ def order_refund(
             method=method,
             processor_reference=processor_reference,
             reason=reason or "Cancelled units",
+            quote=cancellation_refund_quote(order=order, amount=amount)
+            if kind == Refund.Kind.CANCELLATION
+            else None,
         )
         if kind == Refund.Kind.CANCELLATION:
             order_refund_due_settle(

@@ -50,6 +50,41 @@ def test_journal_sums_the_day_per_channel(day_of_business):
     }
 
 
+def test_a_sale_is_booked_net_of_units_cancelled_before_it_was_paid(shop, stock):
+    """4 x A and 2 x B at 10.00, shipping 7.00, tax 6.00 (73.00); 40.00 paid, then the two B
+    units (20.00 and a third of the tax: 22.00) are cancelled, leaving 51.00, which a second
+    payment of 11.00 completes. The sale is 51.00, of which 4.00 tax and 7.00 shipping."""
+    from orders.accounting import accounting_journal
+    from orders.services import order_create, payment_apply
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    stock("B", "EAST", 10)
+    order = order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(
+            lines=[
+                {"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")},
+                {"sku": "B", "quantity": 2, "unit_price": Decimal("10.00")},
+            ],
+            shipping_total=Decimal("7.00"),
+            tax_total=Decimal("6.00"),
+            payment={"method": "card", "amount": Decimal("40.00"), "status": "captured",
+                     "reference": "p1"},
+        ),
+    )
+    line_b = order.lines.get(sku="B")
+    order_cancel(order=order, actor="test", lines={line_b.pk: 2})
+    payment_apply(order=order, method="card", amount=Decimal("11.00"), status="captured",
+                  reference="p2", actor="test")
+    [row] = accounting_journal(day=timezone.localdate())
+    assert (row["sales_count"], row["sales_total"], row["sales_tax"], row["sales_shipping"]) == (
+        1, "51.00", "4.00", "7.00"
+    )
+    assert row["cancellations_refund_due"] == "0.00"  # nothing was paid for the B units
+
+
 def test_journal_api_json_and_csv(day_of_business, make_client):
     client = make_client(scopes=["accounting:read"])
     day = day_of_business.isoformat()

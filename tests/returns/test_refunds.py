@@ -128,12 +128,27 @@ def test_cancellation_refund_settles_refund_due(shop, stock):
     refund = order_refund(order=order, kind="cancellation", reason="", actor="test")
 
     assert (refund.kind, refund.amount) == ("cancellation", Decimal("11.00"))
+    # Accounting sees the tax it pays back: the cancelled unit's half of the 2.00 tax.
+    assert (refund.goods_amount, refund.tax_amount, refund.shipping_amount) == (
+        Decimal("11.00"), Decimal("1.00"), Decimal("0.00")
+    )
     order.refresh_from_db()
     assert order.refund_due == Decimal("0.00")
     assert order.events.filter(type="refund_due_settled").count() == 1
     with pytest.raises(ReturnValidationError):
         order_refund(order=order, kind="cancellation", reason="", actor="test")
     assert Refund.objects.count() == 1
+
+
+def test_a_full_cancellation_refund_pays_back_tax_and_shipping_by_part(shop, stock):
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data())
+    order_cancel(order=order, actor="test")
+    order.refresh_from_db()
+    refund = order_refund(order=order, kind="cancellation", reason="", actor="test")
+    assert refund.amount == order.total
+    assert (refund.tax_amount, refund.shipping_amount) == (order.tax_total, order.shipping_total)
+    assert refund.goods_amount == order.total - order.shipping_total
 
 
 def test_goodwill_without_reason_or_amount_is_refused(delivered):
