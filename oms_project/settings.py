@@ -309,6 +309,11 @@ SPECTACULAR_SETTINGS = {
 OMS_BRAND_NAME = os.environ.get("OMS_BRAND_NAME", "OMS")
 OMS_IDEMPOTENCY_RETENTION_HOURS = env_int("OMS_IDEMPOTENCY_RETENTION_HOURS", 48)
 OMS_MAX_ORDER_LINES = 500
+# Ways staff may pay a refund besides the order's own payment methods (money sent outside the
+# payment processor, e.g. when the card has expired, or as store credit).
+OMS_MANUAL_REFUND_METHODS = env_list(
+    "OMS_MANUAL_REFUND_METHODS", "bank_transfer,cash,store_credit"
+)
 OMS_MAX_LINE_QUANTITY = env_int("OMS_MAX_LINE_QUANTITY", 10000)
 OMS_MAX_BULK_ITEMS = 500
 OMS_CSV_IMPORT_MAX_BYTES = env_int("OMS_CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)

@@ -144,8 +144,17 @@ def refunded_totals(*, order: Order) -> dict[str, Decimal]:
 
 
 def order_refundable(*, order: Order) -> Decimal:
-    """What may still be refunded: what was paid minus what was refunded."""
-    return max(order.paid_total - refunded_totals(order=order)["amount"], ZERO)
+    """What may still be refunded: what was paid minus what was refunded and minus the
+    exchange credit its returns gave to replacement orders and that those kept (value that
+    went back to the customer as goods; a return's own refund already leaves that credit
+    out, and credit a cancelled replacement gave back is the order's to refund again)."""
+    returns = ReturnRequest.objects.filter(order=order)
+    credit = returns.aggregate(total=Sum("exchange_credit"))["total"] or ZERO
+    credit_back = Refund.objects.filter(
+        order__in=returns.values("exchange_order"), method=EXCHANGE_CREDIT
+    ).aggregate(total=Sum("amount"))["total"] or ZERO
+    given = refunded_totals(order=order)["amount"] + pricing.money(credit - credit_back)
+    return max(order.paid_total - given, ZERO)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ The arithmetic and its rounding are documented in `returns.refund_pricing`.
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from customers.services import customer_lifetime_totals_reduce
 from oms_project.outbox import outbox_emit
 from orders import pricing
-from orders.models import Order
+from orders.models import Order, Payment
 from orders.refund_methods import EXCHANGE_CREDIT, refund_method_default
 from orders.services.customer_notices import refund_notify
 from orders.services.returns_bookkeeping import (
@@ -59,7 +60,8 @@ def refund_quote(
     Units refunded are those that came back (resellable or damaged); missing units are not
     refunded unless staff add them as an adjustment. Raises `ReturnValidationError` for a
     negative or too large restocking fee, an adjustment without a reason, and a negative
-    adjustment or a fee that takes the refund below zero.
+    adjustment or a fee that takes the refund below zero, and `RefundExceedsPaid` for a
+    refund over what may still be refunded, as the refund itself would.
     """
     order = return_request.order
     restocking_fee = _amount(restocking_fee, "restocking_fee")
@@ -100,6 +102,7 @@ def refund_quote(
             f"The refund would come to {quote.amount}; a refund cannot be negative.",
             errors={cause: [f"Takes the refund below zero (to {quote.amount})."]},
         )
+    _check_refundable(order, quote.amount)  # as the refund itself would
     return quote
 
 
@@ -252,6 +255,12 @@ def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
     """
     tenders = selectors.exchange_tenders(order=order)
     if tenders is None:
+        if method and method not in _refund_methods_allowed(order):
+            allowed = ", ".join(sorted(_refund_methods_allowed(order)))
+            raise ReturnValidationError(
+                f"Order {order.number} cannot be refunded by '{method}'.",
+                errors={"method": [f"Use one of: {allowed}."]},
+            )
         return method or refund_method_default(order)
     other = tenders.other_method or "the other payments"
     if not method:
@@ -279,6 +288,28 @@ def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
     return method
 
 
+def _check_refundable(order: Order, amount: Decimal) -> None:
+    """Raise `RefundExceedsPaid` when `amount` is more than may still be refunded."""
+    refundable = selectors.order_refundable(order=order)
+    if amount > refundable:
+        raise RefundExceedsPaid(
+            f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
+            f"refunded ({refundable}).",
+            errors={"amount": [f"At most {refundable}."]},
+            extra={"refundable": str(refundable)},
+        )
+
+
+def _refund_methods_allowed(order: Order) -> set[str]:
+    """The order's captured payment methods, the default, and the manual ways staff may pay
+    (`settings.OMS_MANUAL_REFUND_METHODS`); never exchange credit the order was not paid with."""
+    captured = order.payments.filter(status=Payment.Status.CAPTURED).values_list(
+        "method", flat=True
+    )
+    allowed = {*captured, refund_method_default(order), *settings.OMS_MANUAL_REFUND_METHODS}
+    return allowed - {EXCHANGE_CREDIT}
+
+
 def _record(
     *,
     order: Order,
@@ -293,14 +324,7 @@ def _record(
 ) -> Refund:
     """Check the amount against what was paid, write the refund, log and announce it."""
     amount = pricing.money(amount)
-    refundable = selectors.order_refundable(order=order)
-    if amount > refundable:
-        raise RefundExceedsPaid(
-            f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
-            f"refunded ({refundable}).",
-            errors={"amount": [f"At most {refundable}."]},
-            extra={"refundable": str(refundable)},
-        )
+    _check_refundable(order, amount)
     method = _refund_method(order=order, amount=amount, method=method)
     if kind != Refund.Kind.CANCELLATION:
         order_lifetime_value_reduce(order=order, amount=amount)

@@ -288,6 +288,16 @@ def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(web_client, 
     assert not Refund.objects.exists()
 
 
+def test_a_quote_over_what_may_be_refunded_is_refused_as_the_refund_is(web_client, delivered):
+    number = walk_to_received(web_client, delivered, A=1)
+    options = {"adjustment": "1000", "adjustment_reason": "x"}
+    quote = web_client.get(f"/api/v1/returns/{number}/refund-quote/", options)
+    refund = post_json(web_client, f"/api/v1/returns/{number}/refund/", options)
+    assert quote.status_code == refund.status_code == 400
+    assert quote.json()["code"] == refund.json()["code"] == "refund_exceeds_paid"
+    assert not Refund.objects.exists()
+
+
 def test_goodwill_refund_needs_a_reason_and_stays_within_paid(web_client, delivered):
     missing_reason = post_json(web_client, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "5.00",

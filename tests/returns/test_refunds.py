@@ -198,6 +198,37 @@ def test_exchange_cheaper_than_the_return_refunds_the_difference(delivered, stoc
     assert (refund.amount, refund.exchange_credit) == (Decimal("3.80"), Decimal("6.00"))
 
 
+def test_exchange_credit_given_cannot_be_paid_out_again(delivered, stock):
+    """The 6.00 of credit that paid the replacement went back to the customer as goods: a
+    goodwill refund can pay at most what is left of the order's payments beside it."""
+    from returns.selectors import order_refundable
+
+    stock("C", "EAST", 5)
+    paid = delivered.paid_total
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    assert order_refundable(order=delivered) == paid - Decimal("6.00")
+    with pytest.raises(RefundExceedsPaid):
+        order_refund(order=delivered, kind="goodwill", amount=paid, reason="sorry",
+                     actor="test")
+    refund = return_refund(return_request=return_request, actor="test")
+    assert order_refundable(order=delivered) == paid - Decimal("6.00") - refund.amount
+    assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("method", ["bitcoin", "exchange_credit"])
+def test_a_refund_goes_back_by_how_the_order_was_paid(delivered, method):
+    with pytest.raises(ReturnValidationError) as refused:
+        order_refund(order=delivered, kind="goodwill", amount=Decimal("1.00"), reason="x",
+                     method=method, actor="test")
+    assert "bank_transfer, card, cash, store_credit" in refused.value.errors["method"][0]
+    assert not Refund.objects.exists()
+    refund = order_refund(order=delivered, kind="goodwill", amount=Decimal("1.00"), reason="x",
+                          method="bank_transfer", actor="test")
+    assert refund.method == "bank_transfer"
+
+
 def test_exchange_dearer_than_the_return_waits_for_the_difference(delivered, stock):
     stock("C", "EAST", 5)
     return_request = received_return(
@@ -360,6 +391,10 @@ def test_a_cancelled_exchange_order_goes_back_to_the_returns_exchange_credit(del
         f"return {return_request.number}." in issued.body_text
     )
     assert "bank" not in issued.body_text and "bank" not in issued.body_html
+    # The credit given back is the returned order's to pay out again.
+    from returns.selectors import order_refundable
+
+    assert order_refundable(order=delivered) == delivered.paid_total
 
 
 def _exchange_topped_up_by_card(delivered, stock):
