@@ -53,18 +53,24 @@ _batch = threading.local()
 
 @contextmanager
 def free_stock_batched():
-    """Collect the stock the block frees and tell the listeners once (e.g. a batch of stock
-    adjustments), instead of once per stock change."""
+    """Collect the stock the block frees and tell the listeners once, when the block ends
+    (e.g. a batch of stock adjustments), instead of once per stock change.
+
+    The writer can so deal with the stock it freed first and leave the listeners what is
+    left: a purchase order receipt fills backorders in its own name, then the background
+    fill hears of the stock. The listeners are told even when the block raises: what it
+    committed before the error is free, and what was rolled back drops its after-commit
+    call with the transaction (a listener that finds nothing to do does nothing).
+    """
     if getattr(_batch, "freed", None) is not None:  # already collecting: join it
         yield
         return
-    _batch.freed = _Freed()
+    freed = _batch.freed = _Freed()
     try:
         yield
-        freed = _batch.freed
     finally:
         _batch.freed = None
-    free_stock_rose(level_ids=freed.level_ids, product_ids=freed.product_ids)
+        free_stock_rose(level_ids=freed.level_ids, product_ids=freed.product_ids)
 
 
 def _notify(level_ids: list[int], product_ids: list[int]) -> None:

@@ -38,7 +38,6 @@ from inventory.purchasing.selectors import purchase_order_total
 from inventory.purchasing.services import (
     MAX_UNIT_COST,
     MAX_WHOLE_NUMBER,
-    purchase_order_close,
     purchase_order_create,
     purchase_order_line_set,
     purchase_order_note_set,
@@ -369,7 +368,9 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
     @object_action(label="Close", is_visible=lambda po: po.status in {
         PurchaseOrderStatus.PARTIALLY_RECEIVED, PurchaseOrderStatus.RECEIVED})
     def close(self, request, purchase_order) -> None:
-        self._run(request, purchase_order, lambda: purchase_order_close(
+        from orders.replenishment import purchase_order_close_and_redate
+
+        self._run(request, purchase_order, lambda: purchase_order_close_and_redate(
             purchase_order=purchase_order, actor=_actor(request)), "closed.")
 
     @object_action(label="Cancel", is_visible=lambda po: po.status in {

@@ -1,4 +1,5 @@
-"""The purchase order sent to the supplier: an HTML e-mail with the order as a CSV file."""
+"""The purchase order sent to the supplier: an HTML and text e-mail with the full delivery
+address of the receiving warehouse, and the order as a CSV file."""
 
 import csv
 import io
@@ -8,6 +9,7 @@ from inventory.models import PurchaseOrder
 from inventory.purchasing.selectors import CENT, purchase_order_total
 from oms_project.models import EmailMessage
 from oms_project.notifications import email_queue
+from warehouses.models import Warehouse
 
 CSV_COLUMNS = [
     "purchase_order", "line", "sku", "supplier_sku", "name", "quantity", "unit_cost",
@@ -51,6 +53,20 @@ def purchase_order_csv(*, purchase_order: PurchaseOrder) -> str:
     return buffer.getvalue()
 
 
+def purchase_order_ship_to(warehouse: Warehouse) -> list[str]:
+    """The delivery address of the receiving warehouse, one printed line each: name and code,
+    street lines, postal code and city with the region, country; empty parts are left out."""
+    town = " ".join(part for part in (warehouse.postal_code, warehouse.city) if part)
+    lines = [
+        f"{warehouse.name} ({warehouse.code})",
+        warehouse.line1,
+        warehouse.line2,
+        ", ".join(part for part in (town, warehouse.region) if part),
+        str(warehouse.country.name) if warehouse.country else "",
+    ]
+    return [line for line in lines if line]
+
+
 def purchase_order_email_queue(*, purchase_order: PurchaseOrder) -> list[EmailMessage]:
     """Queue the purchase order to every contact address of its supplier (sent after commit)."""
     lines = purchase_order_lines_for_document(purchase_order)
@@ -58,6 +74,7 @@ def purchase_order_email_queue(*, purchase_order: PurchaseOrder) -> list[EmailMe
         "purchase_order": purchase_order,
         "supplier": purchase_order.supplier,
         "warehouse": purchase_order.warehouse,
+        "ship_to": purchase_order_ship_to(purchase_order.warehouse),
         "po_lines": lines,
         "total": purchase_order_total(lines=purchase_order.lines.all()),
     }

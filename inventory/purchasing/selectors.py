@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import F, Prefetch, QuerySet
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine
-from inventory.purchasing.states import OPEN_STATUSES
+from inventory.purchasing.states import PROMISED_STATUSES
 
 CENT = Decimal("0.01")
 
@@ -31,7 +31,7 @@ def purchase_orders_with_lines() -> QuerySet[PurchaseOrder]:
 
 @dataclass(frozen=True)
 class IncomingSupply:
-    """Units of a product still to come on one open purchase order."""
+    """Units of a product still to come on one purchase order the supplier has."""
 
     product_id: int
     warehouse_id: int
@@ -42,10 +42,11 @@ class IncomingSupply:
 
 
 def incoming_supply(*, product_ids: Iterable[int] | None = None) -> list[IncomingSupply]:
-    """Outstanding units on open purchase orders (draft, sent, partially received), the
-    soonest expected first (ties by purchase order id)."""
+    """Outstanding units on purchase orders sent to the supplier and not yet fully received
+    (`PROMISED_STATUSES`; never drafts), the soonest expected first (ties by purchase order
+    id): the stock customers may be given dates from."""
     lines = PurchaseOrderLine.objects.filter(
-        purchase_order__status__in=OPEN_STATUSES,
+        purchase_order__status__in=PROMISED_STATUSES,
         quantity__gt=F("quantity_received") + F("quantity_damaged"),
     )
     if product_ids is not None:

@@ -34,10 +34,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
 }
 
-# Orders whose outstanding units count as stock on the way (projected stock, backorder dates).
+# Orders whose outstanding units count as stock on the way when planning what to reorder
+# (projected stock): a draft counts, so the next suggestion does not order the same units.
 OPEN_STATUSES = frozenset({S.DRAFT, S.SENT, S.PARTIALLY_RECEIVED})
 # Orders the supplier has and may deliver against.
 RECEIVABLE_STATUSES = frozenset({S.SENT, S.PARTIALLY_RECEIVED})
+# Orders whose outstanding units may be promised to customers (backorder dates): sent to the
+# supplier and not yet fully received. A draft is only a plan: nobody has agreed to deliver.
+PROMISED_STATUSES = RECEIVABLE_STATUSES
 
 
 def can_transition(from_status: str, to_status: str) -> bool:

@@ -1,10 +1,13 @@
 """Backorders with dates: which purchase order fills each waiting line, and when.
 
 Waiting lines (open units of backordered or partially shipped orders) take the units still to
-come on open purchase orders oldest order first, from the soonest expected purchase order whose
-ship-to warehouse can serve the order (a warehouse of its channel that ships, or the chosen
-pickup store). A line whose open units are all covered is tied to the last purchase order it
-needs and carries that order's expected date; a line not covered has no date.
+come on purchase orders sent to the supplier and not yet fully received (never a draft: a
+draft is only a plan, and a date from it is a promise nobody made), oldest order first, from
+the soonest expected purchase order whose ship-to warehouse can serve the order (a warehouse
+of its channel that ships, or the chosen pickup store). A line whose open units are all
+covered is tied to the last purchase order it needs and carries that order's expected date; a
+line not covered has no date. Sending a purchase order dates the lines it covers; cancelling
+or closing one moves its lines to another or takes their date away.
 
 The customer gets a delay notice with the date when a line first gets one and again whenever
 it changes, once per date (`CustomerNotice` key `backorder_date:<line id>:<date>`, unique per

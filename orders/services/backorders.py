@@ -34,16 +34,20 @@ def backorders_waiting(*, product_ids, limit: int = 500) -> list[int]:
     )
 
 
-def backorders_allocate(*, product_ids, actor: str, limit: int = 500) -> dict:
+def backorders_allocate(
+    *, product_ids, actor: str, limit: int = 500, cause: str = ""
+) -> dict:
     """Allocate newly available stock to waiting orders, oldest first.
 
     Each order is allocated in its own transaction (routing decides where from); an order
-    whose units are now all allocated moves from backordered to processing. Returns
+    whose units are now all allocated moves from backordered to processing, with `cause`
+    (what freed the stock, e.g. "PO000001 received") in the reason when given. Returns
     {"orders": [numbers touched], "filled": [numbers now fully allocated]}.
     """
     from orders.services.allocation import order_allocate
     from orders.services.lifecycle import order_transition
 
+    reason = "Backordered units are now allocated" + (f" ({cause})" if cause else "")
     touched, filled = [], []
     for order_id in backorders_waiting(product_ids=product_ids, limit=limit):
         with transaction.atomic():
@@ -61,6 +65,6 @@ def backorders_allocate(*, product_ids, actor: str, limit: int = 500) -> dict:
                         order=order,
                         to_status=OrderStatus.PROCESSING,
                         actor=actor,
-                        reason="Backordered units are now allocated",
+                        reason=reason,
                     )
     return {"orders": touched, "filled": filled}

@@ -106,14 +106,17 @@ def test_lines_take_incoming_units_oldest_order_first(shop):
     older = backordered(shop, "OLD", 4, days_ago=3)
     newer = backordered(shop, "NEW", 4, days_ago=1)
     soon = sent_order(shop, 5, days=5)
-    later = purchase_order_create(
-        supplier=soon.supplier, warehouse=shop["west"],
-        items=[PurchaseItem(product=shop["products"]["A"], quantity=10, unit_cost=2)],
-        expected_date=timezone.localdate() + timedelta(days=20),
+    later = purchase_order_send_and_date(
+        purchase_order=purchase_order_create(
+            supplier=soon.supplier, warehouse=shop["west"],
+            items=[PurchaseItem(product=shop["products"]["A"], quantity=10, unit_cost=2)],
+            expected_date=timezone.localdate() + timedelta(days=20),
+        ),
+        actor="test",
     )
     backorder_dates_refresh(actor="test")
     # The older order's 4 units come on the first order; the newer needs 1 of what is left
-    # there and 3 from the later draft, so it is dated by the later one.
+    # there and 3 from the later order, so it is dated by the later one.
     assert line_of(older).backorder_purchase_order_id == soon.pk
     assert line_of(newer).backorder_purchase_order_id == later.pk
     assert line_of(newer).backorder_expected_date == later.expected_date
@@ -165,7 +168,7 @@ def test_receiving_fills_backorders_oldest_first_and_moves_orders_on(shop):
     assert sorted(filled) == sorted([f"order:{older.number}", f"order:{newer.number}"])
 
 
-def test_replenishment_run_orders_for_backorders_and_dates_them(shop):
+def test_replenishment_run_orders_for_backorders_and_sending_dates_them(shop):
     order = backordered(shop, "OLD", 7, days_ago=3)
     SupplierProductFactory(
         supplier=SupplierFactory(code="ACME", lead_time_days=12),
@@ -176,14 +179,18 @@ def test_replenishment_run_orders_for_backorders_and_dates_them(shop):
     assert result["purchase_orders"] == [draft.number]
     assert (draft.warehouse, draft.status) == (shop["east"], "draft")
     assert list(draft.lines.values_list("quantity", flat=True)) == [12]  # 7 short, packs of 6
-    line = line_of(order)
-    assert line.backorder_purchase_order_id == draft.pk
-    assert line.backorder_expected_date == timezone.localdate() + timedelta(days=12)
-    assert result["notices"] == 1
-    # Running again orders nothing more and tells nobody anything new.
+    # The draft is a plan: nobody is given a date until the supplier has the order.
+    assert line_of(order).backorder_expected_date is None
+    assert result["notices"] == 0 and delay_emails(order) == []
+    # Running again orders nothing more and tells nobody anything.
     again = replenishment_run(actor="test")
     assert again["purchase_orders"] == [] and again["notices"] == 0
     assert PurchaseOrder.objects.count() == 1
+    purchase_order_send_and_date(purchase_order=draft, actor="test")
+    line = line_of(order)
+    assert line.backorder_purchase_order_id == draft.pk
+    assert line.backorder_expected_date == timezone.localdate() + timedelta(days=12)
+    assert len(delay_emails(order)) == 1
 
 
 
