@@ -41,6 +41,7 @@ from orders.subscription_models import (
 from orders.subscription_serializers import SubscriptionCreateSerializer
 from orders.subscriptions import selectors, services
 from orders.subscriptions.forecast import subscription_demand_rows
+from orders.subscriptions.validation import MAX_INTERVAL_COUNT
 from warehouses.models import ServiceLevel
 
 FORECAST_DAYS = 30
@@ -143,7 +144,9 @@ class SubscriptionEntryForm(EntryForm):
         max_length=100, help_text="The stored payment method's token at the payment provider."
     )
     interval_unit = forms.ChoiceField(choices=IntervalUnit.choices, initial=IntervalUnit.MONTH)
-    interval_count = forms.IntegerField(min_value=1, max_value=366, initial=1, label="Every")
+    interval_count = forms.IntegerField(
+        min_value=1, max_value=MAX_INTERVAL_COUNT, initial=1, label="Every"
+    )
     anchor_day = forms.IntegerField(
         required=False,
         help_text="Monthly: day of the month (1-31). Weekly: weekday (1 = Monday). "

@@ -5,6 +5,7 @@ creates them for its own customers; staff and integration keys name the channel.
 """
 
 import django_filters
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -16,6 +17,7 @@ from oms_project.idempotency import idempotent
 from orders.apis import _channel_for_write
 from orders.subscription_models import IntervalUnit, Subscription, SubscriptionStatus
 from orders.subscription_serializers import (
+    SubscriptionActionSerializer,
     SubscriptionCancelSerializer,
     SubscriptionChangeSerializer,
     SubscriptionCreateSerializer,
@@ -55,6 +57,9 @@ class SubscriptionViewSet(
         subscription = get_object_or_404(selectors.subscriptions_visible(), pk=subscription.pk)
         return Response(SubscriptionDetailSerializer(subscription).data, status=status_code)
 
+    # Each write renders its answer inside its transaction: should rendering fail, nothing is
+    # committed, so a retry with the same Idempotency-Key cannot write a second time.
+
     @extend_schema(
         request=SubscriptionCreateSerializer,
         responses={201: SubscriptionDetailSerializer},
@@ -62,14 +67,13 @@ class SubscriptionViewSet(
     )
     @idempotent(required=True)
     def create(self, request):
-        payload = SubscriptionCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = dict(_parsed(SubscriptionCreateSerializer, request))
         channel = _channel_for_write(request, data.pop("channel", None))
-        subscription = services.subscription_create(
-            channel=channel, data=data, actor=request_actor(request)
-        )
-        return self._render(subscription, status.HTTP_201_CREATED)
+        with transaction.atomic():
+            subscription = services.subscription_create(
+                channel=channel, data=data, actor=request_actor(request)
+            )
+            return self._render(subscription, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=SubscriptionChangeSerializer, responses={200: SubscriptionDetailSerializer}
@@ -77,36 +81,44 @@ class SubscriptionViewSet(
     @idempotent()
     def partial_update(self, request, pk=None):
         subscription = self.get_object()
-        payload = SubscriptionChangeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        services.subscription_change(
-            subscription=subscription, actor=request_actor(request), **payload.validated_data
-        )
-        return self._render(subscription)
+        changes = _parsed(SubscriptionChangeSerializer, request)
+        with transaction.atomic():
+            services.subscription_change(
+                subscription=subscription, actor=request_actor(request), **changes
+            )
+            return self._render(subscription)
 
     @extend_schema(request=None, responses={200: SubscriptionDetailSerializer})
     @action(detail=True, methods=["post"])
     @idempotent()
     def pause(self, request, pk=None):
         subscription = self.get_object()
-        services.subscription_pause(subscription=subscription, actor=request_actor(request))
-        return self._render(subscription)
+        _parsed(SubscriptionActionSerializer, request)
+        with transaction.atomic():
+            services.subscription_pause(subscription=subscription, actor=request_actor(request))
+            return self._render(subscription)
 
     @extend_schema(request=None, responses={200: SubscriptionDetailSerializer})
     @action(detail=True, methods=["post"])
     @idempotent()
     def resume(self, request, pk=None):
         subscription = self.get_object()
-        services.subscription_resume(subscription=subscription, actor=request_actor(request))
-        return self._render(subscription)
+        _parsed(SubscriptionActionSerializer, request)
+        with transaction.atomic():
+            services.subscription_resume(subscription=subscription, actor=request_actor(request))
+            return self._render(subscription)
 
     @extend_schema(request=None, responses={200: SubscriptionDetailSerializer})
     @action(detail=True, methods=["post"], url_path="skip-next")
     @idempotent()
     def skip_next(self, request, pk=None):
         subscription = self.get_object()
-        services.subscription_skip_next(subscription=subscription, actor=request_actor(request))
-        return self._render(subscription)
+        _parsed(SubscriptionActionSerializer, request)
+        with transaction.atomic():
+            services.subscription_skip_next(
+                subscription=subscription, actor=request_actor(request)
+            )
+            return self._render(subscription)
 
     @extend_schema(
         request=SubscriptionCancelSerializer, responses={200: SubscriptionDetailSerializer}
@@ -115,14 +127,19 @@ class SubscriptionViewSet(
     @idempotent()
     def cancel(self, request, pk=None):
         subscription = self.get_object()
-        payload = SubscriptionCancelSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        services.subscription_cancel(
-            subscription=subscription,
-            actor=request_actor(request),
-            reason=payload.validated_data.get("reason", ""),
-        )
-        return self._render(subscription)
+        reason = _parsed(SubscriptionCancelSerializer, request).get("reason", "")
+        with transaction.atomic():
+            services.subscription_cancel(
+                subscription=subscription, actor=request_actor(request), reason=reason
+            )
+            return self._render(subscription)
+
+
+def _parsed(serializer_class, request) -> dict:
+    """The request body validated by `serializer_class` (strict: unknown fields are 400)."""
+    payload = serializer_class(data=request.data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data
 
 
 def register(router) -> None:

@@ -10,6 +10,7 @@ from orders.input_serializers import (
     CustomerInputSerializer,
     LineInputSerializer,
     MoneyField,
+    OrderCreateSerializer,
 )
 from orders.subscription_models import (
     IntervalUnit,
@@ -18,6 +19,12 @@ from orders.subscription_models import (
     SubscriptionOccurrence,
 )
 from orders.subscriptions import selectors
+from orders.subscriptions.validation import (
+    END_YEARS_AHEAD,
+    MAX_INTERVAL_COUNT,
+    START_YEARS_AHEAD,
+    START_YEARS_BACK,
+)
 
 MAX_SUBSCRIPTION_LINES = 100
 
@@ -45,7 +52,9 @@ class SubscriptionCreateSerializer(StrictSerializer):
     payment_method = serializers.CharField(max_length=50)
     payment_reference = serializers.CharField(max_length=100)
     interval_unit = serializers.ChoiceField(choices=IntervalUnit.choices)
-    interval_count = serializers.IntegerField(min_value=1, max_value=366, default=1)
+    interval_count = serializers.IntegerField(
+        min_value=1, max_value=MAX_INTERVAL_COUNT, default=1
+    )
     anchor_day = serializers.IntegerField(
         min_value=1,
         max_value=31,
@@ -56,17 +65,23 @@ class SubscriptionCreateSerializer(StrictSerializer):
     )
     time_zone = serializers.CharField(max_length=64, help_text="IANA name, e.g. Europe/Berlin.")
     local_time = serializers.TimeField(help_text="When each run is placed, in the time zone.")
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True)
+    start_date = serializers.DateField(
+        help_text=f"At most {START_YEARS_BACK} years back and {START_YEARS_AHEAD} years ahead "
+        "of today."
+    )
+    end_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=f"Not before the start date and at most {END_YEARS_AHEAD} years ahead of "
+        "today.",
+    )
     max_orders = serializers.IntegerField(
         min_value=1, max_value=100000, required=False, allow_null=True
     )
     attributes = serializers.DictField(required=False, default=dict)
 
-    def validate_attributes(self, value):
-        if len(value) > 50:
-            raise serializers.ValidationError("At most 50 attributes.")
-        return value
+    # The same limits as an order's attributes (50 of them, keys 100 and values 2000 chars).
+    validate_attributes = OrderCreateSerializer.validate_attributes
 
 
 class SubscriptionChangeSerializer(StrictSerializer):
@@ -85,6 +100,10 @@ class SubscriptionChangeSerializer(StrictSerializer):
                 {"non_field_errors": ["Send quantities, shipping_address or shipping_method."]}
             )
         return attrs
+
+
+class SubscriptionActionSerializer(StrictSerializer):
+    """The body of an action that takes no fields (pause, resume, skip-next): `{}` or none."""
 
 
 class SubscriptionCancelSerializer(StrictSerializer):

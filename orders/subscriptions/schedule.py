@@ -10,6 +10,9 @@ Pure functions of their arguments (no database, no clock). The rules:
   does not have clamps to the month's last day, always from the anchor and never from the
   previous run: an anchor of 31 runs on Jan 31, Feb 28 (29), Mar 31, Apr 30.
 - **End date**: no run falls after it.
+- **Calendar edges**: no run falls on the calendar's first or last day (`FIRST_RUN_DATE`,
+  `LAST_RUN_DATE`), where a local time in some zones is an instant Python cannot hold; a
+  schedule that would run past them has no next run (None), never an error.
 - **Local time to instant** (`run_instant`): each run is due at the customer's local time on
   its date, in the customer's zone (IANA name, via `zoneinfo`). On daylight-saving changes:
   a local time that does not exist (the spring-forward gap) runs at the first valid instant
@@ -24,6 +27,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY, WEEK, MONTH = "day", "week", "month"
+# Any local time on these days, in any zone (offsets within a day), is an instant in range.
+FIRST_RUN_DATE = date.min + timedelta(days=1)
+LAST_RUN_DATE = date.max - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -68,34 +74,49 @@ def first_occurrence(schedule: Schedule) -> date | None:
 
 
 def occurrence_on_or_after(schedule: Schedule, day: date) -> date | None:
-    """The first run date on or after `day`, or None when that is after the end date."""
-    day = max(day, schedule.start_date)
-    step = schedule.interval_count
+    """The first run date on or after `day`, or None when that is after the end date (or
+    past `LAST_RUN_DATE`)."""
+    day = max(day, schedule.start_date, FIRST_RUN_DATE)
     if schedule.interval_unit == MONTH:
-        anchor = schedule.anchor_day or schedule.start_date.day
-        first_month = _month_index(schedule.start_date)
-        if _month_date(first_month, anchor) < schedule.start_date:
-            first_month += 1
-        runs = max(0, (_month_index(day) - first_month) // step)
-        found = _month_date(first_month + runs * step, anchor)
-        while found < day:
-            runs += 1
-            found = _month_date(first_month + runs * step, anchor)
+        found = _monthly_on_or_after(schedule, day)
     else:
-        length = step * (7 if schedule.interval_unit == WEEK else 1)
-        first = schedule.start_date
-        if schedule.interval_unit == WEEK:
-            weekday = schedule.anchor_day or schedule.start_date.isoweekday()
-            first += timedelta(days=(weekday - first.isoweekday()) % 7)
-        runs = max(0, -(-(day - first).days // length))
-        found = first + timedelta(days=runs * length)
-    if schedule.end_date is not None and found > schedule.end_date:
+        found = _periodic_on_or_after(schedule, day)
+    if found is None or (schedule.end_date is not None and found > schedule.end_date):
         return None
     return found
 
 
+def _monthly_on_or_after(schedule: Schedule, day: date) -> date | None:
+    step, last_month = schedule.interval_count, _month_index(LAST_RUN_DATE)
+    anchor = schedule.anchor_day or schedule.start_date.day
+    first_month = _month_index(schedule.start_date)
+    if _month_date(first_month, anchor) < schedule.start_date:
+        first_month += 1
+    month = first_month + max(0, (_month_index(day) - first_month) // step) * step
+    while month <= last_month:
+        found = _month_date(month, anchor)
+        if found >= day:
+            return found if found <= LAST_RUN_DATE else None
+        month += step
+    return None
+
+
+def _periodic_on_or_after(schedule: Schedule, day: date) -> date | None:
+    """Daily and weekly runs, counted in day ordinals so no step leaves the calendar."""
+    length = schedule.interval_count * (7 if schedule.interval_unit == WEEK else 1)
+    first = schedule.start_date.toordinal()
+    if schedule.interval_unit == WEEK:
+        weekday = schedule.anchor_day or schedule.start_date.isoweekday()
+        first += (weekday - schedule.start_date.isoweekday()) % 7
+    runs = max(0, -(-(day.toordinal() - first) // length))
+    found = first + runs * length
+    return date.fromordinal(found) if found <= LAST_RUN_DATE.toordinal() else None
+
+
 def occurrence_after(schedule: Schedule, day: date) -> date | None:
     """The first run date strictly after `day` (None past the end date)."""
+    if day >= LAST_RUN_DATE:
+        return None
     return occurrence_on_or_after(schedule, day + timedelta(days=1))
 
 

@@ -5,8 +5,6 @@ Each service locks the subscription row, checks the status table below, writes a
 `orders.subscriptions.scheduler`.
 """
 
-import functools
-import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -16,7 +14,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers.services import customer_upsert
-from inventory.models import Product
 from orders.models import SalesChannel
 from orders.subscription_models import (
     Subscription,
@@ -27,14 +24,13 @@ from orders.subscription_models import (
 )
 from orders.subscriptions.errors import SubscriptionStateError, SubscriptionValidationError
 from orders.subscriptions.schedule import (
-    MONTH,
-    WEEK,
     Schedule,
     local_date,
     occurrence_after,
     occurrence_on_or_after,
     run_instant,
 )
+from orders.subscriptions.validation import subscription_validate
 from warehouses.models import ServiceLevel
 
 TRANSITIONS = {
@@ -144,17 +140,26 @@ def subscription_event_record(
 def subscription_create(*, channel: SalesChannel, data: dict, actor: str) -> Subscription:
     """Create an active subscription for a channel's customer from validated API data.
 
-    Checks what a serializer cannot (SKUs for sale, the shipping method, the time zone, the
-    anchor day for the interval, a run left before the end), upserts the customer, writes the
-    subscription and its lines and points it at its first run: the first run date on or after
-    the start date whose local time has not passed yet. Raises
+    Checks what a serializer cannot (`orders.subscriptions.validation`: SKUs for sale, the
+    shipping method, the time zone, the interval and anchor day, dates the schedule can run)
+    and that a run is left before the end, all before writing anything; then upserts the
+    customer, writes the subscription and its lines and points it at its first run: the first
+    run date on or after the start date whose local time has not passed yet. Raises
     `SubscriptionValidationError` with field errors; nothing is written then.
     """
     now = timezone.now()
-    products, service_level = _validate(data)
+    products, service_level = subscription_validate(data, today=now.date())
+    subscription = _subscription_build(channel=channel, data=data, service_level=service_level)
+    found = next_run_not_before(subscription, now)
+    if found is None:
+        raise SubscriptionValidationError(
+            "The subscription has no run left.",
+            errors={"end_date": ["No run falls between now and the end date."]},
+        )
+    schedule_set_next(subscription, found)
     with transaction.atomic():
         customer_data = data["customer"]
-        customer = customer_upsert(
+        subscription.customer = customer_upsert(
             channel_code=channel.code,
             email=customer_data["email"],
             external_id=customer_data.get("channel_customer_id") or None,
@@ -163,35 +168,7 @@ def subscription_create(*, channel: SalesChannel, data: dict, actor: str) -> Sub
                 for field in ("first_name", "last_name", "phone")
             },
         )
-        subscription = Subscription(
-            channel=channel,
-            customer=customer,
-            email=customer.email,
-            shipping_address=address_snapshot(data["shipping_address"]),
-            billing_address=address_snapshot(data.get("billing_address")),
-            shipping_method=service_level,
-            currency=data["currency"],
-            shipping_total=data.get("shipping_total", Decimal("0.00")),
-            tax_total=data.get("tax_total", Decimal("0.00")),
-            payment_method=data["payment_method"],
-            payment_reference=data["payment_reference"],
-            interval_unit=data["interval_unit"],
-            interval_count=data.get("interval_count", 1),
-            anchor_day=data.get("anchor_day"),
-            time_zone=data["time_zone"],
-            local_time=data["local_time"],
-            start_date=data["start_date"],
-            end_date=data.get("end_date"),
-            max_orders=data.get("max_orders"),
-            attributes=data.get("attributes") or {},
-        )
-        found = next_run_not_before(subscription, now)
-        if found is None:
-            raise SubscriptionValidationError(
-                "The subscription has no run left.",
-                errors={"end_date": ["No run falls between now and the end date."]},
-            )
-        schedule_set_next(subscription, found)
+        subscription.email = subscription.customer.email
         subscription.save()
         SubscriptionLine.objects.bulk_create(
             [
@@ -214,61 +191,30 @@ def subscription_create(*, channel: SalesChannel, data: dict, actor: str) -> Sub
     return subscription
 
 
-def _validate(data: dict) -> tuple[dict, ServiceLevel | None]:
-    errors: dict = {}
-    skus = [line["sku"] for line in data["lines"]]
-    products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
-    line_errors = []
-    for index, sku in enumerate(skus):
-        product = products.get(sku)
-        if product is None:
-            line_errors.append({"sku": [f"Unknown SKU '{sku}'."]})
-        elif not product.is_active:
-            line_errors.append({"sku": [f"SKU '{sku}' is not for sale."]})
-        elif sku in skus[:index]:
-            line_errors.append({"sku": [f"SKU '{sku}' appears on more than one line."]})
-        else:
-            line_errors.append({})
-    if any(line_errors):
-        errors["lines"] = line_errors
-    service_level = None
-    if data.get("shipping_method"):
-        service_level = ServiceLevel.objects.filter(
-            code=data["shipping_method"], is_active=True
-        ).first()
-        if service_level is None:
-            errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
-    errors.update(schedule_errors(data))
-    if errors:
-        raise SubscriptionValidationError("The subscription has invalid fields.", errors=errors)
-    return products, service_level
-
-
-def schedule_errors(data: dict) -> dict:
-    """Field errors of the time zone, anchor day and end date (empty when all is well)."""
-    errors = {}
-    if not is_known_time_zone(data["time_zone"]):
-        errors["time_zone"] = [f"Unknown time zone '{data['time_zone']}'; use an IANA name."]
-    anchor = data.get("anchor_day")
-    if anchor is not None:
-        highest = {MONTH: 31, WEEK: 7}.get(data["interval_unit"])
-        if highest is None:
-            errors["anchor_day"] = ["Daily schedules take no anchor day."]
-        elif not 1 <= anchor <= highest:
-            errors["anchor_day"] = [f"Give a day between 1 and {highest} for this interval."]
-    if data.get("end_date") and data["end_date"] < data["start_date"]:
-        errors["end_date"] = ["The end date is before the start date."]
-    return errors
-
-
-def is_known_time_zone(name: str) -> bool:
-    """Whether `name` is an IANA time zone the system's database knows."""
-    return name in _time_zone_names()
-
-
-@functools.cache
-def _time_zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def _subscription_build(
+    *, channel: SalesChannel, data: dict, service_level: ServiceLevel | None
+) -> Subscription:
+    """The unsaved subscription for validated data (its customer is set when writing)."""
+    return Subscription(
+        channel=channel,
+        shipping_address=address_snapshot(data["shipping_address"]),
+        billing_address=address_snapshot(data.get("billing_address")),
+        shipping_method=service_level,
+        currency=data["currency"],
+        shipping_total=data.get("shipping_total", Decimal("0.00")),
+        tax_total=data.get("tax_total", Decimal("0.00")),
+        payment_method=data["payment_method"],
+        payment_reference=data["payment_reference"],
+        interval_unit=data["interval_unit"],
+        interval_count=data.get("interval_count", 1),
+        anchor_day=data.get("anchor_day"),
+        time_zone=data["time_zone"],
+        local_time=data["local_time"],
+        start_date=data["start_date"],
+        end_date=data.get("end_date"),
+        max_orders=data.get("max_orders"),
+        attributes=data.get("attributes") or {},
+    )
 
 
 def address_snapshot(address: dict | None) -> dict:

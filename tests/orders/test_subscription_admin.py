@@ -204,6 +204,8 @@ def test_staff_add_a_subscription_through_the_service(admin_client, admin_user, 
         ({"anchor_day": "40"}, "anchor_day", ""),
         ({"ship_city": ""}, "ship_city", "required"),
         ({"start_date": "soon"}, "start_date", "valid date"),
+        ({"start_date": "9999-12-31"}, "start_date", "Give a start date between"),
+        ({"end_date": "9999-12-31"}, "end_date", "Give an end date no later than"),
     ],
 )
 def test_bad_subscription_input_is_shown_and_writes_nothing(

@@ -149,3 +149,42 @@ def test_run_instant_is_the_local_time_or_the_first_instant_after_a_gap(day, min
         assert before < wanted
     else:  # on a repeated hour, the earlier of the two instants
         assert (instant - timedelta(hours=1)).astimezone(zone).replace(tzinfo=None) != wanted
+
+
+# The zones furthest from UTC either way: a run on the calendar's last or first days there is
+# still an instant Python can hold only when the schedule keeps off those days.
+EXTREME_ZONES = ["Etc/GMT+12", "Pacific/Kiritimati", "America/Los_Angeles", "UTC"]
+
+
+@given(
+    unit=st.sampled_from(["day", "week", "month"]),
+    count=st.integers(min_value=1, max_value=366),
+    start=st.dates(min_value=date(9990, 1, 1)),
+    anchor=st.integers(min_value=1, max_value=31),
+    offset=st.integers(min_value=0, max_value=4000),
+    zone=st.sampled_from(EXTREME_ZONES),
+)
+def test_runs_near_the_end_of_the_calendar_end_in_none_instead_of_an_error(
+    unit, count, start, anchor, offset, zone
+):
+    anchor_day = None if unit == "day" else (anchor if unit == "month" else anchor % 7 + 1)
+    schedule = Schedule(unit, count, start, anchor_day=anchor_day)
+    day = min(start + timedelta(days=min(offset, (date.max - start).days)), date.max)
+    found = occurrence_on_or_after(schedule, day)
+    assert found is None or found >= day
+    runs = list(occurrences_from(schedule, start, limit=20))
+    assert all(later > earlier for earlier, later in zip(runs, runs[1:], strict=False))
+    for run in runs:
+        run_instant(run, time(23, 59), ZoneInfo(zone))
+    assert occurrence_after(schedule, date.max) is None
+
+
+@pytest.mark.parametrize("unit", ["day", "week", "month"])
+@pytest.mark.parametrize("zone", EXTREME_ZONES)
+def test_a_schedule_starting_on_the_calendars_last_or_first_day_never_raises(unit, zone):
+    for start in (date.max, date.max - timedelta(days=1), date.min):
+        schedule = Schedule(unit, 366, start)
+        for run in occurrences_from(schedule, start, limit=3):
+            run_instant(run, time(0, 0), ZoneInfo(zone))
+            run_instant(run, time(23, 59), ZoneInfo(zone))
+    assert list(occurrences_from(Schedule(unit, 1, date.max), date.max, limit=3)) == []
