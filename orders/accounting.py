@@ -15,13 +15,15 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from oms_project.models import OutboxEvent
+from orders.refund_methods import EXCHANGE_CREDIT
 
 SALE, CANCELLATION, REFUND = "order.paid", "order.cancelled", "refund.completed"
 ZERO = Decimal("0.00")
 COLUMNS = [
     "date", "channel", "currency", "sales_count", "sales_total", "sales_tax",
-    "sales_shipping", "sales_discount", "cancellations_count", "cancellations_refund_due",
-    "refunds_count", "refunds_total", "refunds_tax", "refunds_shipping", "net_total",
+    "sales_shipping", "sales_discount", "sales_exchange_credit", "cancellations_count",
+    "cancellations_refund_due", "refunds_count", "refunds_total", "refunds_tax",
+    "refunds_shipping", "refunds_exchange_credit", "net_total",
 ]
 
 
@@ -87,9 +89,13 @@ def accounting_journal(*, day: date) -> list[dict]:
             row["sales_tax"] += _amount(sale.get("tax_total"))
             row["sales_shipping"] += _amount(sale.get("shipping_total"))
             row["sales_discount"] += _amount(sale.get("discount_total"))
+            row["sales_exchange_credit"] += _amount(sale.get("exchange_credit"))
         elif topic == CANCELLATION:
             row["cancellations_count"] += 1
             row["cancellations_refund_due"] += _amount(payload.get("refund_due"))
+        elif payload.get("method") == EXCHANGE_CREDIT:
+            # Back to a return's exchange credit, not to the customer: no money moves.
+            row["refunds_exchange_credit"] += _amount(payload.get("amount"))
         else:
             row["refunds_count"] += 1
             row["refunds_total"] += _amount(payload.get("amount"))
@@ -101,7 +107,11 @@ def accounting_journal(*, day: date) -> list[dict]:
         for column in COLUMNS[3:-1]:
             value = values.get(column, 0)
             row[column] = int(value) if column.endswith("_count") else str(_money(value))
-        row["net_total"] = str(_money(values["sales_total"] - values["refunds_total"]))
+        row["net_total"] = str(
+            _money(
+                values["sales_total"] - values["sales_exchange_credit"] - values["refunds_total"]
+            )
+        )
         rows.append(row)
     return rows
 

@@ -47,10 +47,16 @@ def order_payload(order: Order, lines=None) -> dict:
     }
 
 
-def order_paid_payload(order: Order, lines=None) -> dict:
+def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dict:
     """`order.paid`: the order payload and the `sale` accounting books: the order less what
-    cancelled units took off before it was paid for (`Order.cancelled_total`), by part."""
+    cancelled units took off before it was paid for (`Order.cancelled_total`), by part, and
+    how much of it a return's exchange credit paid (value the customer had already paid for;
+    `exchange_credit` may give it when the caller knows it, else it is read)."""
+    from orders.refund_methods import paid_tenders
+
     lines = list(order.lines.all().order_by("pk")) if lines is None else lines
+    if exchange_credit is None:
+        exchange_credit = paid_tenders(order).credit_paid
     payload = order_payload(order, lines=lines)
     parts = pricing.cancelled_parts(
         lines=[(line.line_total, line.quantity, line.quantity_cancelled) for line in lines],
@@ -64,6 +70,7 @@ def order_paid_payload(order: Order, lines=None) -> dict:
         "tax_total": str(order.tax_total - parts["tax"]),
         "shipping_total": str(order.shipping_total - parts["shipping"]),
         "discount_total": str(order.discount_total - parts["discount"]),
+        "exchange_credit": str(exchange_credit),
     }
     return payload
 

@@ -56,6 +56,7 @@ from orders.models import (
 )
 from orders.notifications import order_email
 from orders.payloads import order_paid_payload, order_payload
+from orders.refund_methods import EXCHANGE_CREDIT
 from orders.selectors import order_attach_allocations, order_attach_related
 from orders.services.allocation import (
     _describe,
@@ -669,7 +670,13 @@ def _announce_each(drafts: list[_Draft]) -> list[OutboxEvent]:
             events.append(
                 OutboxEvent(
                     topic="order.paid",
-                    payload=order_paid_payload(order, lines=lines),
+                    payload=order_paid_payload(
+                        order,
+                        lines=lines,
+                        exchange_credit=draft.captured
+                        if (draft.payment or {}).get("method") == EXCHANGE_CREDIT
+                        else Decimal("0.00"),
+                    ),
                     reference=order.number,
                 )
             )

@@ -40,12 +40,14 @@ def test_journal_sums_the_day_per_channel(day_of_business):
         "sales_tax": "4.00",
         "sales_shipping": "10.00",
         "sales_discount": "0.00",
+        "sales_exchange_credit": "0.00",
         "cancellations_count": 1,
         "cancellations_refund_due": "37.00",
         "refunds_count": 1,
         "refunds_total": "5.00",
         "refunds_tax": "0.50",
         "refunds_shipping": "0.00",
+        "refunds_exchange_credit": "0.00",
         "net_total": "59.00",
     }
 
@@ -97,7 +99,9 @@ def test_journal_api_json_and_csv(day_of_business, make_client):
     assert csv_response["Content-Disposition"] == f'attachment; filename="journal-{day}.csv"'
     lines = csv_response.content.decode().splitlines()
     assert lines[0].startswith("date,channel,currency,sales_count,sales_total")
-    assert lines[1] == f"{day},web,USD,2,64.00,4.00,10.00,0.00,1,37.00,1,5.00,0.50,0.00,59.00"
+    assert lines[1] == (
+        f"{day},web,USD,2,64.00,4.00,10.00,0.00,0.00,1,37.00,1,5.00,0.50,0.00,0.00,59.00"
+    )
 
 
 def test_other_days_and_channels_are_separate(day_of_business, shop, stock):

@@ -229,6 +229,31 @@ def test_a_refund_goes_back_by_how_the_order_was_paid(delivered, method):
     assert refund.method == "bank_transfer"
 
 
+def test_the_journal_books_an_exchange_as_the_money_that_moved(delivered, stock):
+    """The replacement is a sale paid with credit the customer had already paid for: the
+    journal shows that credit apart, so the day's net is the cash that came in less what went
+    back; credit given back by a cancelled replacement is not money refunded."""
+    from django.utils import timezone
+
+    from orders.accounting import accounting_journal
+
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    refund = return_refund(return_request=return_request, actor="test")
+    [row] = accounting_journal(day=timezone.localdate())
+    paid = delivered.paid_total
+    assert (row["sales_total"], row["sales_exchange_credit"]) == (str(paid + 6), "6.00")
+    assert row["refunds_total"] == str(refund.amount)
+    assert row["net_total"] == str(paid - refund.amount)
+    order_cancel(order=return_request.exchange_order, actor="test", reason="changed mind")
+    order_refund(order=return_request.exchange_order, kind="cancellation", reason="",
+                 actor="test")
+    [row] = accounting_journal(day=timezone.localdate())
+    assert (row["refunds_total"], row["refunds_exchange_credit"]) == (str(refund.amount), "6.00")
+
+
 def test_exchange_dearer_than_the_return_waits_for_the_difference(delivered, stock):
     stock("C", "EAST", 5)
     return_request = received_return(
