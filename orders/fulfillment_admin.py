@@ -1,6 +1,6 @@
 """Admin for fulfillment: the warehouse queue (fulfillment orders by promise date with pick,
-pack, ship and re-route), printable pick lists, routing rules per channel with a dry run, and
-"why this location" on the order page.
+pack, ship with tracking and re-route), printable pick lists, routing rules per channel with a
+dry run, and "why this location" on the order page.
 
 Imported from the bottom of `orders.admin`; it extends the registered order admin the same way
 the shipment admin does (subclass, unregister, register).
@@ -20,11 +20,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from oms_project.admin import form_page, take_saved
+from oms_project.admin import ObjectActionsMixin, form_page, take_saved
 from oms_project.errors import OmsError
 from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
 from orders.models import (
+    FulfillmentMethod,
     FulfillmentOrder,
     FulfillmentOrderLine,
     Order,
@@ -35,7 +36,7 @@ from orders.models import (
 from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
 from orders.services.routing_rules import routing_rules_check, routing_rules_save, routing_simulate
-from warehouses.models import Warehouse
+from warehouses.models import ServiceLevel, Warehouse
 from warehouses.routing import STRATEGIES
 
 
@@ -164,6 +165,44 @@ class PackForm(forms.Form):
         return items
 
 
+class ShipForm(forms.Form):
+    """The parcel's carrier and tracking; `fulfillment_ship` checks them against the OMS's
+    carriers."""
+
+    service_level = forms.ModelChoiceField(
+        queryset=ServiceLevel.objects.select_related("carrier").order_by("code"),
+        required=False,
+        help_text="The fulfillment order's service level unless changed; its carrier builds "
+        "the tracking link.",
+    )
+    carrier = forms.CharField(
+        max_length=100, required=False,
+        help_text="A carrier code or name, when the parcel goes with another carrier than "
+        "the service level's.",
+    )
+    tracking_number = forms.CharField(max_length=100)
+    tracking_url = forms.URLField(
+        max_length=500, required=False, assume_scheme="https",
+        help_text="Leave empty to build it from the carrier (needed for a carrier the OMS "
+        "does not know).",
+    )
+    estimated_delivery_date = forms.DateField(
+        required=False,
+        help_text="YYYY-MM-DD; leave empty for the date promised for this fulfillment order.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("service_level") and not cleaned.get("carrier"):
+            raise forms.ValidationError("Choose a service level or enter a carrier.")
+        return cleaned
+
+
+# Where the ship step's refusals belong on the Ship form.
+SHIP_FORM_FIELDS = {"carrier": "carrier", "tracking_url": "tracking_url",
+                    "tracking_number": "tracking_number"}
+
+
 class RerouteForm(forms.Form):
     warehouse = forms.ModelChoiceField(
         queryset=Warehouse.objects.filter(is_active=True),
@@ -186,8 +225,16 @@ def _reroute_refusal(error: RerouteRefused, fulfillment_order, warehouse) -> Rer
     )
 
 
+def is_shippable(fulfillment_order: FulfillmentOrder) -> bool:
+    """Whether the queue offers "Ship…": packed and not a pickup (those are handed over)."""
+    return (
+        fulfillment_order.status == FulfillmentStatus.PACKED
+        and fulfillment_order.order.fulfillment_method != FulfillmentMethod.PICKUP
+    )
+
+
 @admin.register(FulfillmentOrder)
-class FulfillmentOrderAdmin(admin.ModelAdmin):
+class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """The warehouse queue: filter by location, ordered by promised ship date."""
 
     list_display = ["__str__", "order_number", "warehouse", "status", "promised_ship_date",
@@ -251,6 +298,17 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
                 '{} · <a href="{}">Hand over without code</a>', links,
                 reverse("admin:orders_fulfillmentorder_hand_over", args=[fulfillment_order.pk]),
             )
+        if is_shippable(fulfillment_order):
+            links = format_html(
+                '{} · <a href="{}">Ship…</a>', links,
+                reverse("admin:orders_fulfillmentorder_ship", args=[fulfillment_order.pk]),
+            )
+        return links
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        links = list(super().get_object_links(request, obj))
+        if is_shippable(obj):
+            links.append(("Ship…", reverse("admin:orders_fulfillmentorder_ship", args=[obj.pk])))
         return links
 
     def get_urls(self):
@@ -261,6 +319,7 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
             path("<int:pk>/pack/", view(self.pack_view), name="orders_fulfillmentorder_pack"),
             path("<int:pk>/hand-over/", view(self.hand_over_view),
                  name="orders_fulfillmentorder_hand_over"),
+            path("<int:pk>/ship/", view(self.ship_view), name="orders_fulfillmentorder_ship"),
             path("batch-pick-list/", view(self.batch_pick_list_view),
                  name="orders_fulfillmentorder_batch_pick_list"),
             *super().get_urls(),
@@ -285,10 +344,18 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
         self._each(request, queryset, lambda item: services.fulfillment_pick_start(
             fulfillment_order=item, actor=_actor(request)), "picking")
 
-    @admin.action(description="Ship packed fulfillment orders")
+    @admin.action(description="Ship packed fulfillment orders (no tracking)")
     def ship_packed(self, request, queryset):
+        """Ship parcels that have no tracking number; the customer gets no tracking e-mail
+        until one is added on the shipment ("Add tracking…")."""
+
+        def done(_fulfillment_order, shipped) -> str:
+            return (f"shipped as {shipped.shipment.reference} without a tracking number, so "
+                    "no tracking e-mail was sent; add it with “Add tracking…” on the shipment, "
+                    "or use “Ship…” to ship with tracking.")
+
         self._each(request, queryset, lambda item: services.fulfillment_ship(
-            fulfillment_order=item, actor=_actor(request)), "shipped")
+            fulfillment_order=item, actor=_actor(request)), done)
 
     @admin.action(description="Ready for pickup (e-mails the pickup code)")
     def mark_ready_for_pickup(self, request, queryset):
@@ -398,6 +465,61 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
             "fulfillment_order": fulfillment_order, "expected": services.expected_items(
                 fulfillment_order), "title": f"Pack FO-{pk}", "opts": self.model._meta,
         })
+
+    def ship_view(self, request, pk: int):
+        """Ship a packed fulfillment order with its carrier and tracking number, so the
+        customer is e-mailed the tracking link as for shipments over the API."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        fulfillment_order = get_object_or_404(
+            FulfillmentOrder.objects.select_related("order__channel", "warehouse"), pk=pk
+        )
+        form = ShipForm(request.POST or None,
+                        initial={"service_level": fulfillment_order.service_level_id})
+        if request.method == "POST" and form.is_valid():
+            shipped = self._ship(request, fulfillment_order, form)
+            if shipped is not None:
+                return redirect("admin:orders_fulfillmentorder_change", pk)
+        promise = fulfillment_order.promised_delivery_date
+        return form_page(
+            self, request, form=form, title=f"Ship FO-{pk}", submit_label="Ship",
+            original=fulfillment_order,
+            intro=f"Order {fulfillment_order.order.number} from "
+            f"{fulfillment_order.warehouse.code}, all its units in one parcel"
+            + (f", promised for {promise:%Y-%m-%d}" if promise else "")
+            + ". With the tracking number the customer is e-mailed the tracking link.",
+        )
+
+    def _ship(self, request, fulfillment_order, form: ShipForm):
+        data = form.cleaned_data
+        try:
+            shipped = services.fulfillment_ship(
+                fulfillment_order=fulfillment_order, actor=_actor(request),
+                service_level=data["service_level"], carrier_name=data["carrier"],
+                tracking_number=data["tracking_number"],
+                tracking_url=data["tracking_url"],
+                estimated_delivery_date=data["estimated_delivery_date"],
+            )
+        except OmsError as error:
+            placed = False
+            for field, reasons in (error.errors or {}).items():
+                if field in SHIP_FORM_FIELDS:
+                    for reason in reasons:
+                        form.add_error(SHIP_FORM_FIELDS[field], reason)
+                    placed = True
+            if not placed:
+                form.add_error(None, error.detail)
+            return None
+        shipment = shipped.shipment
+        told = ("the customer was e-mailed the tracking link"
+                if customer_may_be_emailed(fulfillment_order.order)
+                else "the customer of this order is not e-mailed")
+        self.message_user(
+            request, f"FO-{fulfillment_order.pk} shipped as {shipment.reference} with "
+            f"{shipment.carrier_name} {shipment.tracking_number}; {told}.",
+            messages.SUCCESS,
+        )
+        return shipped
 
     def hand_over_view(self, request, pk: int):
         """Hand a ready pickup order over without its code, after checking who collects it

@@ -1,5 +1,6 @@
 """Fulfillment over the API: fulfillment orders and their work actions (pick, pack, ship,
-pickup hand-over, hold, re-route), routing decisions, and an order's promise.
+pickup collection and staff hand-over, hold, re-route), routing decisions, and an order's
+promise.
 
 Channel keys read their own channel's records; the work actions need an integration key with
 `orders:write` (a WMS, a store system) or a staff session.
@@ -8,7 +9,7 @@ Channel keys read their own channel's records; the work actions need an integrat
 import django_filters
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,6 +23,11 @@ from orders.models import FulfillmentOrder, FulfillmentOrderLine, Order, Routing
 from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
 from warehouses.models import Warehouse
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, "header", required=False,
+    description="Optional: a retry with the same key and body replays the first answer.",
+)
 
 
 class FulfillmentOrderFilter(django_filters.FilterSet):
@@ -96,7 +102,7 @@ class FulfillmentOrderViewSet(
         data = self._input(shapes.PackSerializer)
         services.fulfillment_pack(
             fulfillment_order=fulfillment_order,
-            scans=[dict(item) for item in data["items"]],
+            scans=data["items"],
             actor=request_actor(request),
         )
         return self._render(fulfillment_order)
@@ -144,7 +150,8 @@ class FulfillmentOrderViewSet(
                     "pickup.",
                     429: "`pickup_code_locked`: too many wrong codes; no code is checked "
                     "before `locked_until` (`retry_after` seconds). Staff can hand over "
-                    "after checking the customer's identity.",
+                    "after checking the customer's identity: `POST "
+                    "/api/v1/fulfillment-orders/{id}/hand-over/`.",
                 }
             ),
         },
@@ -156,6 +163,39 @@ class FulfillmentOrderViewSet(
         services.fulfillment_collect(
             fulfillment_order=fulfillment_order,
             code=data["code"],
+            actor=request_actor(request),
+        )
+        return self._render(fulfillment_order)
+
+    @extend_schema(
+        summary="Hand a ready pickup order over without its code",
+        description="Staff who checked the customer's identity hand the order over without "
+        "the pickup code (it was lost, or wrong codes locked the counter out); the order "
+        "completes. The reason is required and recorded on the order.",
+        request=shapes.HandOverSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: shapes.FulfillmentOrderSerializer,
+            **problem_responses(
+                {
+                    400: "`validation_error`: no reason, or an unknown field.",
+                    403: "`permission_denied`: a channel key, or a key without "
+                    "`orders:write`.",
+                    404: "`not_found`: no such fulfillment order.",
+                    409: "`pickup_code_used` when the order was already collected or handed "
+                    "over, or `invalid_transition` when it is not ready for pickup.",
+                }
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="hand-over")
+    @idempotent()
+    def hand_over(self, request, pk=None):
+        fulfillment_order = self._work_target()
+        data = self._input(shapes.HandOverSerializer)
+        services.fulfillment_hand_over(
+            fulfillment_order=fulfillment_order,
+            reason=data["reason"],
             actor=request_actor(request),
         )
         return self._render(fulfillment_order)

@@ -1,6 +1,6 @@
 """Errors of the fulfillment services (pick, pack, pickup, re-route), each with a stable code."""
 
-from oms_project.errors import Conflict, ValidationFailed
+from oms_project.errors import Conflict, OmsError, ValidationFailed
 
 
 class PackMismatch(ValidationFailed):
@@ -13,6 +13,14 @@ class PackMismatch(ValidationFailed):
 class PickupCodeInvalid(ValidationFailed):
     code = "invalid_pickup_code"
     title = "The pickup code is wrong"
+
+
+class PickupCodeLocked(OmsError):
+    """Too many wrong pickup codes: no code is checked until `locked_until`."""
+
+    code = "pickup_code_locked"
+    status = 429
+    title = "Too many wrong pickup codes"
 
 
 class PickupCodeUsed(Conflict):

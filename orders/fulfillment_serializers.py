@@ -3,6 +3,7 @@
 The input shapes are strict: a field they do not know is refused, as on every endpoint.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oms_project.serializers import StrictSerializer
@@ -71,8 +72,56 @@ class ScanSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
 
 
+SCAN_MAX_LENGTH = 64
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "minLength": 1, "maxLength": SCAN_MAX_LENGTH,
+             "description": "A scanned SKU or barcode: one unit."},
+            {
+                "type": "object",
+                "properties": {
+                    "sku": {"type": "string", "minLength": 1, "maxLength": SCAN_MAX_LENGTH,
+                            "description": "SKU or barcode."},
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": 100000,
+                                 "default": 1},
+                },
+                "required": ["sku"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class ScannedItemField(serializers.Field):
+    """One scanned item, as the pack service counts it: a SKU or barcode string (one unit) or
+    {"sku": ..., "quantity": ...}."""
+
+    default_error_messages = {
+        # Braces doubled: DRF formats its messages.
+        "invalid": 'Give a SKU, a barcode or {{"sku": ..., "quantity": ...}}.',
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return serializers.CharField(max_length=SCAN_MAX_LENGTH).run_validation(data)
+        if isinstance(data, dict):
+            scan = ScanSerializer(data=data)
+            scan.is_valid(raise_exception=True)
+            return dict(scan.validated_data)
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
 class PackSerializer(StrictSerializer):
-    items = ScanSerializer(many=True, allow_empty=False)
+    items = serializers.ListField(
+        child=ScannedItemField(), allow_empty=False,
+        help_text="What was scanned: each a SKU or barcode (one unit), or "
+        '{"sku": ..., "quantity": ...}; both forms may be mixed.',
+    )
 
 
 class ShipSerializer(StrictSerializer):
@@ -88,6 +137,14 @@ class CollectSerializer(StrictSerializer):
 
 class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=200)
+
+
+class HandOverSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        max_length=255,
+        help_text="How the customer was identified, e.g. \"ID card checked against the order "
+        "name\".",
+    )
 
 
 class RerouteSerializer(StrictSerializer):

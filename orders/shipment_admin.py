@@ -1,5 +1,5 @@
-"""Admin for shipments, tracking events and the accounting journal; shipments and customer
-e-mails on the order page.
+"""Admin for shipments (with "Add tracking…" for one recorded without a tracking number),
+tracking events and the accounting journal; shipments and customer e-mails on the order page.
 
 Loaded from the end of `orders/admin.py`. The order page gains its shipments (inline) and its
 customer e-mails (with links to each e-mail, whose page has the Resend button) by subclassing
@@ -12,9 +12,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html, format_html_join
@@ -36,8 +36,10 @@ from orders.accounting import (
 )
 from orders.entry_forms import add_errors, field_place, in_words
 from orders.models import AccountingJournal, Order, Shipment, ShipmentEvent
+from orders.notifications import customer_may_be_emailed
 from orders.services.shipment_intake import shipments_record
 from orders.services.shipments import order_can_ship, shipment_mark_delivered
+from orders.services.tracking import FINAL_STATUSES, shipment_tracking_update
 from warehouses.models import ServiceLevel, Warehouse
 
 ORDER_EMAILS_SHOWN = 50
@@ -204,6 +206,30 @@ class ShipmentAddForm(forms.Form):
         return lines
 
 
+class TrackingForm(forms.Form):
+    """A tracking number added to a shipment recorded without one."""
+
+    carrier = forms.CharField(
+        max_length=100, required=False,
+        help_text="A carrier code or name; leave empty to keep the shipment's carrier.",
+    )
+    tracking_number = forms.CharField(max_length=100)
+    tracking_url = forms.URLField(
+        max_length=500, required=False, assume_scheme="https",
+        help_text="Leave empty to build it from the carrier (needed for a carrier the OMS "
+        "does not know).",
+    )
+
+
+# Where the tracking service's refusals belong on the form.
+TRACKING_FORM_FIELDS = ("carrier", "tracking_number", "tracking_url")
+
+
+def is_missing_tracking(shipment: Shipment) -> bool:
+    """Whether the shipment page offers "Add tracking…": no number yet, still on its way."""
+    return not shipment.tracking_number and shipment.status not in FINAL_STATUSES
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display = [
@@ -234,6 +260,74 @@ class ShipmentAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/tracking/", view(self.tracking_view), name="orders_shipment_tracking"),
+            *super().get_urls(),
+        ]
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        links = list(super().get_object_links(request, obj))
+        if is_missing_tracking(obj):
+            links.append(("Add tracking…", reverse("admin:orders_shipment_tracking",
+                                                   args=[obj.pk])))
+        return links
+
+    def tracking_view(self, request, pk: int):
+        """Add the tracking number of a shipment recorded without one, through
+        `shipment_tracking_update`: the customer is e-mailed the tracking link."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        shipment = get_object_or_404(Shipment.objects.select_related("order__channel"), pk=pk)
+        if shipment.tracking_number:
+            self.message_user(
+                request, f"Shipment {shipment.reference} already has tracking number "
+                f"{shipment.tracking_number}.", messages.ERROR,
+            )
+            return redirect(reverse("admin:orders_shipment_change", args=[pk]))
+        form = TrackingForm(request.POST or None, initial={"carrier": shipment.carrier_name})
+        if request.method == "POST" and form.is_valid() and self._add_tracking(
+            request, shipment, form
+        ):
+            return redirect(reverse("admin:orders_shipment_change", args=[pk]))
+        return form_page(
+            self, request, form=form, title=f"Add tracking to shipment {shipment.reference}",
+            submit_label="Add tracking", original=shipment,
+            intro=f"Order {shipment.order.number}. The customer is e-mailed the tracking link, "
+            "as when a shipment is recorded with its tracking number.",
+        )
+
+    def _add_tracking(self, request, shipment: Shipment, form: TrackingForm) -> bool:
+        data = form.cleaned_data
+        try:
+            updated = shipment_tracking_update(
+                shipment=shipment, tracking_number=data["tracking_number"],
+                actor=f"user:{request.user.get_username()}", carrier_name=data["carrier"],
+                tracking_url=data["tracking_url"],
+            )
+        except OmsError as error:
+            placed = {
+                field: reasons for field, reasons in (error.errors or {}).items()
+                if field in TRACKING_FORM_FIELDS
+            }
+            for field, reasons in placed.items():
+                for reason in reasons:
+                    form.add_error(field, reason)
+            if not placed:
+                form.add_error(None, error.detail)
+            return False
+        tracking = " ".join(part for part in (updated.carrier_name, updated.tracking_number)
+                            if part)
+        told = ("the customer was e-mailed the tracking link"
+                if customer_may_be_emailed(shipment.order)
+                else "the customer of this order is not e-mailed")
+        self.message_user(
+            request, f"Tracking {tracking} added to shipment {updated.reference}; {told}.",
+            messages.SUCCESS,
+        )
+        return True
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = {

@@ -30,6 +30,7 @@ def fulfillment_order(shop, stock):
         ("ship", {"tracking_number": "1Z1", "foo": 1}, ["foo"]),
         ("ready-for-pickup", {"foo": 1}, ["foo"]),
         ("collect", {"code": "12345678", "foo": 1}, ["foo"]),
+        ("hand-over", {"reason": "ID checked", "foo": 1}, ["foo"]),
         ("hold", {"reason": "Damaged shelf", "foo": 1}, ["foo"]),
         ("release", {"foo": 1}, ["foo"]),
         ("close", {"foo": 1}, ["foo"]),

@@ -1,12 +1,12 @@
-"""Admin: shipments and customer e-mails on the order page, adding a shipment, the journal,
-webhook subscriptions and deliveries."""
+"""Admin: shipments and customer e-mails on the order page, adding a shipment or its tracking,
+the journal, webhook subscriptions and deliveries."""
 
 import pytest
 from django.urls import reverse
 
 from oms_project.models import EmailMessage, WebhookDelivery, WebhookSubscription
 from oms_project.outbox import outbox_dispatch, outbox_emit
-from orders.models import Shipment
+from orders.models import OrderEvent, Shipment
 from orders.services import shipment_create
 from tests.orders.shipping import line_ids, paid_order
 
@@ -207,3 +207,88 @@ def test_add_shipment_link_only_for_orders_that_can_still_ship(admin_client, sho
     cancelled = paid_order(shop, stock, channel_order_id="WEB-C")
     order_cancel(order=cancelled, actor="t")
     assert not add_shipment_link_shown(admin_client, cancelled)
+
+
+def tracking_url_of(shipment) -> str:
+    return reverse("admin:orders_shipment_tracking", args=[shipment.pk])
+
+
+def test_add_tracking_is_offered_for_a_shipment_without_a_tracking_number(
+    admin_client, shop, stock
+):
+    order = paid_order(shop, stock, quantity_a=2)
+    untracked = shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 1},
+                                actor="t")
+    tracked = shipment_create(order=order, reference="S2", lines={line_ids(order)["A"]: 1},
+                              actor="t", service_level=shop["service_level"],
+                              tracking_number="1Z2")
+
+    untracked_page = admin_client.get(reverse("admin:orders_shipment_change",
+                                              args=[untracked.pk])).content.decode()
+    tracked_page = admin_client.get(reverse("admin:orders_shipment_change",
+                                            args=[tracked.pk])).content.decode()
+
+    assert tracking_url_of(untracked) in untracked_page and "Add tracking…" in untracked_page
+    assert tracking_url_of(tracked) not in tracked_page
+
+
+def test_add_tracking_sets_carrier_and_number_and_emails_the_customer(admin_client, shop, stock):
+    order = paid_order(shop, stock)
+    shipment = shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 2},
+                               actor="t")
+    assert not EmailMessage.objects.filter(template="shipment_confirmation").exists()
+    carrier = shop["service_level"].carrier
+    assert admin_client.get(tracking_url_of(shipment)).status_code == 200
+
+    response = admin_client.post(tracking_url_of(shipment), {
+        "carrier": carrier.code, "tracking_number": "1Z42", "tracking_url": "",
+    }, follow=True)
+
+    assert response.status_code == 200
+    shipment.refresh_from_db()
+    assert (shipment.carrier_name, shipment.tracking_number, shipment.tracking_url) == (
+        carrier.name, "1Z42", "https://track.example/1Z42"
+    )
+    email = EmailMessage.objects.get(template="shipment_confirmation")
+    assert "https://track.example/1Z42" in email.body_text
+    assert OrderEvent.objects.filter(order=order, type="shipment_tracking",
+                                     actor="user:admin").exists()
+    assert [str(message) for message in response.context["messages"]] == [
+        f"Tracking {carrier.name} 1Z42 added to shipment S1; the customer was e-mailed the "
+        "tracking link."
+    ]
+
+
+def test_add_tracking_refusals_change_nothing(admin_client, shop, stock):
+    order = paid_order(shop, stock)
+    shipment = shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 2},
+                               actor="t")
+
+    missing = admin_client.post(tracking_url_of(shipment), {"carrier": "UPS"})
+    unknown = admin_client.post(tracking_url_of(shipment),
+                                {"carrier": "Nobody", "tracking_number": "N1"})
+
+    assert missing.context["form"].errors["tracking_number"] == ["This field is required."]
+    assert unknown.context["form"].errors["carrier"] == [
+        "Unknown carrier 'Nobody'. Send a tracking URL with it, or use a carrier set up in the "
+        "OMS."
+    ]
+    shipment.refresh_from_db()
+    assert (shipment.tracking_number, shipment.carrier_name) == ("", "")
+    assert not EmailMessage.objects.filter(template="shipment_confirmation").exists()
+
+
+def test_add_tracking_to_a_tracked_shipment_is_refused(admin_client, shop, stock):
+    order = paid_order(shop, stock)
+    shipment = shipment_create(order=order, reference="S1", lines={line_ids(order)["A"]: 2},
+                               actor="t", service_level=shop["service_level"],
+                               tracking_number="1Z1")
+
+    response = admin_client.post(tracking_url_of(shipment),
+                                 {"carrier": "", "tracking_number": "1Z9"}, follow=True)
+
+    shipment.refresh_from_db()
+    assert shipment.tracking_number == "1Z1"
+    assert [str(message) for message in response.context["messages"]] == [
+        "Shipment S1 already has tracking number 1Z1."
+    ]

@@ -1,6 +1,8 @@
 """Fulfillment orders: one per location per order, their states, pick/pack/ship, pickup in
-store and re-routing (re-exported from the concern modules)."""
+store and re-routing (re-exported from the concern modules). Each service locks the order
+before the fulfillment order (`locks`); the errors are in `orders.fulfillment_errors`."""
 
+from orders.fulfillment_errors import PickupCodeLocked
 from orders.services.fulfillment.lifecycle import (
     fulfillment_orders_sync,
     fulfillment_transition,
@@ -9,7 +11,6 @@ from orders.services.fulfillment.pickup import (
     PICKUP_CODE_LOCKOUT,
     PICKUP_CODE_MAX_FAILURES,
     PICKUP_CODE_WINDOW,
-    PickupCodeLocked,
     fulfillment_collect,
     fulfillment_hand_over,
     fulfillment_ready_for_pickup,

@@ -22,6 +22,7 @@ from orders.models import (
     OrderLine,
     RoutingDecision,
 )
+from orders.services.fulfillment.locks import fulfillment_order_lock
 from warehouses.models import Warehouse
 from warehouses.routing.loading import location_promise
 
@@ -46,15 +47,12 @@ def fulfillment_transition(
 ) -> FulfillmentOrder:
     """Move a fulfillment order along `FULFILLMENT_TRANSITIONS` and log an order event.
 
-    Locks the row, checks the table, updates `WHERE status = <from>` and writes the event in
-    the same transaction. Raises `InvalidTransition` for a move the table does not allow.
+    Locks the row (after its order's, `fulfillment_order_lock`), checks the table, updates
+    `WHERE status = <from>` and writes the event in the same transaction. Raises
+    `InvalidTransition` for a move the table does not allow.
     """
     with transaction.atomic():
-        current = (
-            FulfillmentOrder.objects.select_for_update(of=("self",))
-            .select_related("warehouse")
-            .get(pk=fulfillment_order.pk)
-        )
+        current = fulfillment_order_lock(fulfillment_order)
         from_status = current.status
         if not can_fulfillment_transition(from_status, to_status):
             raise InvalidTransition(
@@ -94,12 +92,18 @@ def fulfillment_orders_sync(
     New units at a location join that location's open fulfillment order (one is created when
     there is none, only for paid orders); released units leave the least advanced ones first,
     a fulfillment order left empty is cancelled, and a packed one that lost units is sent back
-    to packing (`_repack_request`). Returns the fulfillment orders created.
+    to packing (`_repack_request`). Locks the order, then its active fulfillment orders in pk
+    order. Returns the fulfillment orders created.
     """
     from orders.services.allocation import line_reference, order_is_paid
 
     with transaction.atomic():
-        order = Order.objects.select_related("shipping_method").get(pk=order.pk)
+        # The order before its fulfillment orders, as every fulfillment service locks them.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("shipping_method")
+            .get(pk=order.pk)
+        )
         line_ids = list(OrderLine.objects.filter(order=order).values_list("pk", flat=True))
         reserved = defaultdict(int)
         for reference, warehouse_id, quantity in StockReservation.objects.filter(

@@ -21,10 +21,11 @@ from django.utils import timezone
 from oms_project.errors import OmsError
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
-from orders.fulfillment_errors import PickupCodeInvalid, PickupCodeUsed
+from orders.fulfillment_errors import PickupCodeInvalid, PickupCodeLocked, PickupCodeUsed
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
 from orders.models import FulfillmentMethod, FulfillmentOrder, Order
 from orders.services.fulfillment.lifecycle import fulfillment_transition
+from orders.services.fulfillment.locks import fulfillment_order_lock
 from orders.states import OrderStatus
 
 PICKUP_CODE_DIGITS = 8
@@ -33,25 +34,9 @@ PICKUP_CODE_WINDOW = timedelta(minutes=15)
 PICKUP_CODE_LOCKOUT = timedelta(minutes=15)
 
 
-class PickupCodeLocked(OmsError):
-    """Too many wrong pickup codes: no code is checked until `locked_until`."""
-
-    code = "pickup_code_locked"
-    status = 429
-    title = "Too many wrong pickup codes"
-
-
 def pickup_code_hash(fulfillment_order_id: int, code: str) -> str:
     key = f"{settings.SECRET_KEY}:pickup:{fulfillment_order_id}".encode()
     return hmac.new(key, code.strip().encode(), hashlib.sha256).hexdigest()
-
-
-def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
-    return (
-        FulfillmentOrder.objects.select_for_update(of=("self",))
-        .select_related("warehouse")
-        .get(pk=fulfillment_order.pk)
-    )
 
 
 def fulfillment_ready_for_pickup(
@@ -66,11 +51,8 @@ def fulfillment_ready_for_pickup(
     from orders.services.lifecycle import order_transition
 
     with transaction.atomic():
-        current = _locked(fulfillment_order)
-        # Lock only the order: PostgreSQL refuses FOR UPDATE on the outer-joined store.
-        order = Order.objects.select_for_update(of=("self",)).select_related(
-            "channel", "pickup_location"
-        ).get(pk=current.order_id)
+        current = fulfillment_order_lock(fulfillment_order)
+        order = current.order
         if order.fulfillment_method != FulfillmentMethod.PICKUP:
             raise InvalidTransition(f"Order {order.number} is not a pickup order.")
         code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
@@ -117,7 +99,7 @@ def fulfillment_collect(
     """
     now = timezone.now()
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         _check_collectable(current)
         _check_not_locked_out(current, now)
         is_right = isinstance(code, str) and hmac.compare_digest(
@@ -150,7 +132,7 @@ def fulfillment_hand_over(
             errors={"reason": ["This field is required."]},
         )
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         _check_collectable(current)
         _hand_over(
             current, actor=actor, reason=f"Handed over by staff without the code: {reason.strip()}"

@@ -7,8 +7,9 @@ from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.fulfillment_errors import RerouteRefused
 from orders.fulfillment_states import FulfillmentStatus
-from orders.models import FulfillmentMethod, FulfillmentOrder, Order, RoutingDecision
+from orders.models import FulfillmentMethod, FulfillmentOrder, RoutingDecision
 from orders.services.fulfillment.lifecycle import fulfillment_orders_sync, fulfillment_transition
+from orders.services.fulfillment.locks import fulfillment_order_lock
 from warehouses.models import Warehouse
 
 
@@ -49,16 +50,8 @@ def fulfillment_reroute(
             "Say why the order is re-routed.", errors={"reason": ["This field is required."]}
         )
     with transaction.atomic():
-        current = (
-            FulfillmentOrder.objects.select_for_update(of=("self",))
-            .select_related("warehouse")
-            .get(pk=fulfillment_order.pk)
-        )
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("channel", "pickup_location", "shipping_method")
-            .get(pk=current.order_id)
-        )
+        current = fulfillment_order_lock(fulfillment_order)
+        order = current.order
         if not _is_unpicked(current):
             raise RerouteRefused(
                 f"Fulfillment order {current.pk} is {current.status}; only unpicked ones move.",

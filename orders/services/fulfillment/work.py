@@ -2,6 +2,7 @@
 release. Pickup in store (the shelf, the code, the hand-over) is in `pickup`."""
 
 from collections import defaultdict
+from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,21 +13,15 @@ from orders.fulfillment_errors import PackMismatch
 from orders.fulfillment_states import FulfillmentStatus
 from orders.models import FulfillmentMethod, FulfillmentOrder, Shipment
 from orders.services.fulfillment.lifecycle import fulfillment_transition
+from orders.services.fulfillment.locks import fulfillment_order_lock
 from orders.states import OrderStatus
+from warehouses.models import ServiceLevel
 
 WORKABLE_ORDER_STATUSES = {
     OrderStatus.PROCESSING,
     OrderStatus.BACKORDERED,
     OrderStatus.PARTIALLY_SHIPPED,
 }
-
-
-def _locked(fulfillment_order: FulfillmentOrder) -> FulfillmentOrder:
-    return (
-        FulfillmentOrder.objects.select_for_update(of=("self",))
-        .select_related("warehouse", "service_level", "order")
-        .get(pk=fulfillment_order.pk)
-    )
 
 
 def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
@@ -36,7 +31,7 @@ def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -
     picking (`fulfillment_orders_sync`), so its pack check is never dropped by a stray click.
     """
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         if current.status == FulfillmentStatus.PACKED:
             raise InvalidTransition(
                 f"Fulfillment order {current.pk} is already packed.",
@@ -108,7 +103,7 @@ def fulfillment_pack(
     """
     counted = scanned_items(scans)
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         if current.status != FulfillmentStatus.PICKING:
             raise InvalidTransition(
                 f"Fulfillment order {current.pk} is {current.status}; pick it before packing.",
@@ -145,12 +140,22 @@ def fulfillment_ship(
     carrier_name: str = "",
     tracking_number: str = "",
     tracking_url: str = "",
+    service_level: ServiceLevel | None = None,
+    estimated_delivery_date: date | None = None,
 ) -> FulfillmentOrder:
-    """Ship a packed fulfillment order: a shipment from its location with all its units."""
+    """Ship a packed fulfillment order: a shipment from its location with all its units.
+
+    The shipment goes by `service_level` (the fulfillment order's when not given), with the
+    carrier and tracking given (`shipment_record` checks them; a tracking number e-mails the
+    customer), and is expected on `estimated_delivery_date`, else on the date promised for
+    the fulfillment order. Raises `InvalidTransition` unless the fulfillment order is packed
+    and ships, and the shipment's errors (`OrderValidationError` for an unknown carrier
+    without a tracking URL); nothing changes then.
+    """
     from orders.services.shipments import shipment_create
 
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         if current.order.fulfillment_method == FulfillmentMethod.PICKUP:
             raise InvalidTransition("A pickup order is handed over in store, not shipped.")
         if current.status != FulfillmentStatus.PACKED:
@@ -164,11 +169,12 @@ def fulfillment_ship(
             lines=lines,
             actor=actor,
             carrier_name=carrier_name,
-            service_level=current.service_level,
+            service_level=service_level or current.service_level,
             tracking_number=tracking_number,
             tracking_url=tracking_url,
             warehouse=current.warehouse,
             status=Shipment.Status.AWAITING,
+            estimated_delivery_date=estimated_delivery_date or current.promised_delivery_date,
             fulfillment_order=current,
         )
         FulfillmentOrder.objects.filter(pk=current.pk).update(shipment=shipment)
@@ -221,7 +227,7 @@ def fulfillment_hold(
 def fulfillment_release(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
     """Take a fulfillment order off hold, back to where its work stopped."""
     with transaction.atomic():
-        current = _locked(fulfillment_order)
+        current = fulfillment_order_lock(fulfillment_order)
         if current.status != FulfillmentStatus.ON_HOLD:
             raise InvalidTransition(f"Fulfillment order {current.pk} is not on hold.")
         return fulfillment_transition(
