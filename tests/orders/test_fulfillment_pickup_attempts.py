@@ -270,3 +270,16 @@ def test_staff_hand_over_from_the_admin_needs_a_reason_and_completes_the_order(
     ).exists()
     again = admin_client.post(url, {"reason": "ID card checked"})
     assert again.status_code == 200  # already collected: the service's refusal on the form
+
+
+def test_a_pickup_on_the_shelf_cannot_be_closed_and_can_still_be_collected(wms, ready):
+    fulfillment_order, code = ready
+    base = f"/api/v1/fulfillment-orders/{fulfillment_order.pk}"
+    refused = wms.post(f"{base}/close/", {}, format="json")
+    assert refused.status_code == 409
+    assert "collect it with the customer's code" in refused.json()["detail"]
+    fulfillment_order.refresh_from_db()
+    assert fulfillment_order.status == "ready_for_pickup"
+    collected = wms.post(f"{base}/collect/", {"code": code}, format="json")
+    assert collected.status_code == 200, collected.content
+    assert collected.json()["status"] == "closed"

@@ -198,7 +198,26 @@ def _not_shippable_message(fulfillment_order: FulfillmentOrder) -> str:
 
 
 def fulfillment_close(*, fulfillment_order: FulfillmentOrder, actor: str) -> FulfillmentOrder:
-    """Close a shipped fulfillment order (its work at the location is done)."""
+    """Close a shipped fulfillment order (its work at the location is done).
+
+    Raises `InvalidTransition` for any other: a pickup on the shelf closes when it is
+    collected or handed over, never on its own, or its order and stock would be stranded.
+    """
+    status = (
+        FulfillmentOrder.objects.filter(pk=fulfillment_order.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status != FulfillmentStatus.SHIPPED:
+        detail = (
+            "collect it with the customer's code or hand it over"
+            if status == FulfillmentStatus.READY_FOR_PICKUP
+            else "only shipped fulfillment orders close"
+        )
+        raise InvalidTransition(
+            f"Fulfillment order {fulfillment_order.pk} is {status}; {detail}.",
+            extra={"from_status": status, "to_status": FulfillmentStatus.CLOSED},
+        )
     return fulfillment_transition(
         fulfillment_order=fulfillment_order,
         to_status=FulfillmentStatus.CLOSED,
