@@ -5,10 +5,13 @@ that shows what will happen), and export the filtered list to CSV.
 service in `orders.services` and reports each order's result.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -65,12 +68,69 @@ class AddressChangeForm(forms.Form):
         return cleaned
 
 
+class CancelItemsForm(forms.Form):
+    """Units to cancel per line of one order (those not yet shipped or cancelled)."""
+
+    reason = forms.CharField(
+        max_length=255, widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Recorded on the order's timeline for staff.",
+    )
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line_fields = {}
+        for line in order.lines.order_by("pk"):
+            left = line.quantity - line.quantity_shipped - line.quantity_cancelled
+            if left <= 0:
+                continue
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                min_value=0, max_value=left, initial=0, required=False,
+                label=f"{line.sku} — {line.name}",
+                help_text=f"{left} of {line.quantity} can still be cancelled.",
+            )
+            self.line_fields[name] = line.pk
+
+    def units_to_cancel(self) -> dict[int, int]:
+        return {
+            line_id: self.cleaned_data[name]
+            for name, line_id in self.line_fields.items()
+            if self.cleaned_data.get(name)
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.units_to_cancel():
+            raise forms.ValidationError("Choose at least one unit to cancel.")
+        return cleaned
+
+
+class RefundDueForm(forms.Form):
+    """A refund of what is owed back for cancelled units."""
+
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    method = forms.CharField(
+        max_length=50, required=False,
+        help_text="Empty: the way the order was paid. Else one of its payment methods or a "
+        "manual one (bank_transfer, cash, store_credit).",
+    )
+    processor_reference = forms.CharField(max_length=100, required=False)
+    reason = forms.CharField(max_length=255, required=False)
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].initial = order.refund_due
+        self.fields["amount"].validators.append(MaxValueValidator(order.refund_due))
+        self.fields["amount"].help_text = f"At most the {order.refund_due} due."
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         max_length=255,
         required=True,
         widget=forms.TextInput(attrs={"size": 60}),
-        help_text="Recorded on each order and sent to the customer.",
+        help_text="Recorded on each order's timeline for staff; the customer's e-mail lists "
+        "what was cancelled and any refund, not this reason.",
     )
 
 
@@ -154,6 +214,19 @@ class OrderWorkflowAdminMixin:
                     reverse(f"{self.admin_site.name}:orders_order_cancel", args=[obj.pk]),
                 )
             )
+            links.append(
+                (
+                    "Cancel items…",
+                    reverse(f"{self.admin_site.name}:orders_order_cancel_items", args=[obj.pk]),
+                )
+            )
+        if obj.refund_due > 0:
+            links.append(
+                (
+                    "Pay refund due…",
+                    reverse(f"{self.admin_site.name}:orders_order_refund_due", args=[obj.pk]),
+                )
+            )
         return links
 
     def get_urls(self):
@@ -165,9 +238,102 @@ class OrderWorkflowAdminMixin:
                 wrap(self.shipping_address_view),
                 name="orders_order_shipping_address",
             ),
+            path(
+                "<int:object_id>/cancel-items/",
+                wrap(self.cancel_items_view),
+                name="orders_order_cancel_items",
+            ),
+            path(
+                "<int:object_id>/refund-due/",
+                wrap(self.refund_due_view),
+                name="orders_order_refund_due",
+            ),
             path("export/", wrap(self.export_view), name="orders_order_export"),
         ]
         return own + super().get_urls()
+
+    # --- cancelling some items, paying the refund due --------------------------------------
+
+    def _order_to_change(self, request, object_id: int) -> Order:
+        order = self.get_object(request, str(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        return order
+
+    def _back_to(self, order: Order):
+        return redirect(reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk]))
+
+    def cancel_items_view(self, request, object_id: int):
+        order = self._order_to_change(request, object_id)
+        form = CancelItemsForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = services.order_cancel(
+                    order=order,
+                    actor=_actor(request),
+                    reason=form.cleaned_data["reason"],
+                    lines=form.units_to_cancel(),
+                )
+            except OmsError as error:
+                add_service_error(form, error, place=field_place)
+            else:
+                self.message_user(
+                    request,
+                    f"Order {order.number}: {sum(outcome['cancelled'].values())} unit(s) "
+                    f"cancelled, {outcome['released']} released to stock, refund due "
+                    f"{outcome['refund_due']} {order.currency}; the customer is e-mailed.",
+                )
+                return self._back_to(order)
+        return form_page(
+            self,
+            request,
+            form=form,
+            title=f"Cancel items of order {order.number}",
+            submit_label="Cancel these units",
+            original=order,
+            intro="Units not yet shipped can be cancelled; allocated ones go back to stock. What "
+            "was paid for them beyond what is left to pay becomes the refund due.",
+        )
+
+    def refund_due_view(self, request, object_id: int):
+        # Refunds belong to the returns app, above orders: imported here, where staff use it.
+        from returns.services import order_refund
+
+        order = self._order_to_change(request, object_id)
+        form = RefundDueForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = order_refund(
+                    order=order,
+                    kind="cancellation",
+                    actor=_actor(request),
+                    reason=form.cleaned_data["reason"],
+                    amount=form.cleaned_data["amount"],
+                    method=form.cleaned_data["method"],
+                    processor_reference=form.cleaned_data["processor_reference"],
+                )
+            except OmsError as error:
+                add_service_error(form, error, place=field_place)
+            else:
+                self.message_user(
+                    request,
+                    f"Refund {refund.number}: {refund.amount} {order.currency} by "
+                    f"{refund.method}; the customer is e-mailed.",
+                )
+                return self._back_to(order)
+        return form_page(
+            self,
+            request,
+            form=form,
+            title=f"Pay the refund due on order {order.number}",
+            submit_label="Record refund",
+            original=order,
+            intro=f"{order.refund_due} {order.currency} is owed back for cancelled units. Record "
+            "the refund once the money is on its way (the processor's reference helps "
+            "reconcile it).",
+        )
 
     # --- shipping address ---------------------------------------------------------------------
 
