@@ -58,13 +58,7 @@ def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dic
     if exchange_credit is None:
         exchange_credit = paid_tenders(order).credit_paid
     payload = order_payload(order, lines=lines)
-    parts = pricing.cancelled_parts(
-        lines=[(line.line_total, line.quantity, line.quantity_cancelled) for line in lines],
-        subtotal=order.subtotal,
-        discount_total=order.discount_total,
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-    )
+    parts = pricing.order_cancelled_parts(order, lines)
     payload["sale"] = {
         "total": str(order.total - order.cancelled_total),
         "tax_total": str(order.tax_total - parts["tax"]),

@@ -66,6 +66,31 @@ def cancellation_refund(
     return money(overpaid(worth - cancelling) - overpaid(worth))
 
 
+def line_units_value(*, order, line, units: int) -> Decimal:
+    """What `units` of an order line are worth together (`units_value` with the order's
+    subtotal, discount and tax). Valued cumulatively (all units so far, less those before),
+    a line taken in several steps comes to exactly what it would at once."""
+    return units_value(
+        line_total_amount=line.line_total,
+        quantity=line.quantity,
+        units=units,
+        subtotal=order.subtotal,
+        order_discount=order.discount_total,
+        tax_total=order.tax_total,
+    )
+
+
+def order_cancelled_parts(order, lines) -> dict[str, Decimal]:
+    """`cancelled_parts` of an order and its lines (each with its `quantity_cancelled`)."""
+    return cancelled_parts(
+        lines=[(line.line_total, line.quantity, line.quantity_cancelled) for line in lines],
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+    )
+
+
 def cancelled_parts(
     *,
     lines,

@@ -111,10 +111,7 @@ def order_lifetime_value(
     for line in lines:
         cancelled = line.quantity_cancelled + cancelling.get(line.pk, 0)
         is_kept = is_kept or cancelled < line.quantity
-        cancelled_value += pricing.units_value(
-            line_total_amount=line.line_total, quantity=line.quantity, units=cancelled,
-            subtotal=order.subtotal, order_discount=order.discount_total,
-            tax_total=order.tax_total)
+        cancelled_value += pricing.line_units_value(order=order, line=line, units=cancelled)
     if not is_kept:
         return pricing.money(0)
     return max(order.total - cancelled_value, pricing.money(0))

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from orders import pricing
 from orders.models import Order, OrderLine
+from orders.pricing import line_units_value
 
 ZERO = Decimal("0.00")
 
@@ -34,18 +35,6 @@ def units_tax(*, order: Order, line: OrderLine, units: int) -> Decimal:
         return ZERO
     goods = line.line_total * units / line.quantity
     return pricing.money(order.tax_total * goods / order.subtotal)
-
-
-def line_units_value(*, order: Order, line: OrderLine, units: int) -> Decimal:
-    """What `units` of a line are worth, with their share of order discount and tax."""
-    return pricing.units_value(
-        line_total_amount=line.line_total,
-        quantity=line.quantity,
-        units=units,
-        subtotal=order.subtotal,
-        order_discount=order.discount_total,
-        tax_total=order.tax_total,
-    )
 
 
 @dataclass
@@ -134,13 +123,7 @@ def cancellation_refund_quote(*, order: Order, amount: Decimal) -> RefundQuote:
     (`orders.pricing.cancelled_parts` of `Order.cancelled_total`)."""
     if order.cancelled_total <= 0:
         return RefundQuote(other_goods_amount=amount)
-    parts = pricing.cancelled_parts(
-        lines=order.lines.values_list("line_total", "quantity", "quantity_cancelled"),
-        subtotal=order.subtotal,
-        discount_total=order.discount_total,
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-    )
+    parts = pricing.order_cancelled_parts(order, order.lines.all())
     shipping = pricing.money(amount * parts["shipping"] / order.cancelled_total)
     return RefundQuote(
         shipping_amount=shipping,

@@ -76,9 +76,10 @@ def order_cancel(
                 quantity_cancelled=F("quantity_cancelled") + units,
                 quantity_allocated=F("quantity_allocated") - from_allocated,
             )
-            value += _cancelled_value(order, line, line.quantity_cancelled + units) - (
-                _cancelled_value(order, line, line.quantity_cancelled)
-            )
+            cancelled = line.quantity_cancelled
+            value += pricing.line_units_value(
+                order=order, line=line, units=cancelled + units
+            ) - pricing.line_units_value(order=order, line=line, units=cancelled)
         fulfillment_orders_sync(order=order, actor=actor, reason=f"Cancelled: {reason}")
         if fully_cancelled:  # all that is left, shipping included, to the cent
             value = order.total - order.cancelled_total
@@ -138,20 +139,6 @@ def order_cancel(
             },
         )
     return {"cancelled": wanted, "released": released, "refund_due": refund}
-
-
-def _cancelled_value(order: Order, line: OrderLine, units: int) -> Decimal:
-    """What `units` cancelled units of the line are worth together (with their share of
-    discount and tax). Valued cumulatively, a line cancelled in several steps takes off
-    exactly what it would at once."""
-    return pricing.units_value(
-        line_total_amount=line.line_total,
-        quantity=line.quantity,
-        units=units,
-        subtotal=order.subtotal,
-        order_discount=order.discount_total,
-        tax_total=order.tax_total,
-    )
 
 
 def _customer_lifetime_reduce(

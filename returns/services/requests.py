@@ -10,13 +10,13 @@ from inventory.models import Product
 from oms_project.outbox import outbox_emit
 from orders.models import Order, OrderLine
 from orders.notifications import order_email
+from orders.pricing import line_units_value
 from orders.services.returns_bookkeeping import order_return_event_record
 from returns import selectors
 from returns.errors import InvalidTransition, ReturnValidationError, ReturnWindowClosed
 from returns.events import return_event_record
 from returns.models import ReturnExchangeItem, ReturnLine, ReturnReason, ReturnRequest
 from returns.payloads import return_payload
-from returns.refund_pricing import line_units_value
 from returns.states import ReturnStatus, can_transition
 
 MAX_LINES = 500
