@@ -8,6 +8,7 @@ __all__ = [
     "OrderNotFound",
     "OrderValidationError",
     "PaymentError",
+    "ShipmentReferenceReused",
 ]
 
 
@@ -34,3 +35,10 @@ class OrderNotFound(NotFound):
 class PaymentError(ValidationFailed):
     code = "payment_error"
     title = "The payment cannot be recorded"
+
+
+class ShipmentReferenceReused(Conflict):
+    """The order already has a shipment with this reference, holding another parcel."""
+
+    code = "shipment_reference_reused"
+    title = "This shipment reference is already used for another shipment"

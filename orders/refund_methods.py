@@ -17,6 +17,30 @@ from orders.models import Order, Payment
 EXCHANGE_CREDIT = "exchange_credit"
 ORIGINAL_PAYMENT = "original_payment"
 
+# How customers read the payment method codes channels send (`Payment.method`, free text);
+# a code not listed reads as its words ("store_voucher" -> "store voucher").
+PAYMENT_METHOD_NAMES = {
+    "card": "card",
+    "credit_card": "credit card",
+    "debit_card": "debit card",
+    "paypal": "PayPal",
+    "gift_card": "gift card",
+    "bank_transfer": "bank transfer",
+    "apple_pay": "Apple Pay",
+    "google_pay": "Google Pay",
+    "amazon_pay": "Amazon Pay",
+    "klarna": "Klarna",
+    "cod": "cash on delivery",
+    EXCHANGE_CREDIT: "exchange credit",
+    ORIGINAL_PAYMENT: "original payment method",
+}
+
+
+def payment_method_name(method: str) -> str:
+    """The payment method as the customer reads it in an e-mail ("paypal" -> "PayPal")."""
+    code = str(method or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return PAYMENT_METHOD_NAMES.get(code, code.replace("_", " "))
+
 
 @dataclass(frozen=True)
 class RefundDestination:
@@ -30,6 +54,11 @@ class RefundDestination:
     @property
     def is_exchange_credit(self) -> bool:
         return self.method == EXCHANGE_CREDIT and not self.is_split
+
+    @property
+    def method_name(self) -> str:
+        """`method` as the customer reads it (`payment_method_name`)."""
+        return payment_method_name(self.method)
 
 
 def refund_method_default(order: Order) -> str:

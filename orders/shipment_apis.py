@@ -3,6 +3,11 @@
 - `POST /api/v1/orders/shipments/`: the channels' camelCase shape (DESIGN §4), one object or
   a list; the whole request is applied or nothing is.
 - `POST /api/v1/orders/{number}/shipments/`: our snake_case shape for one order.
+
+In both, a reference the order already has is the same parcel sent again: news in it (a
+tracking number the shipment lacked, a status, dates) updates the shipment, answered 200 with
+it as it is now (`existing` in the camelCase results); other lines, location or tracking
+number are 409 `shipment_reference_reused` (`orders.services.shipments.shipment_record`).
 - `GET /api/v1/shipments/`, `GET /api/v1/shipments/{id}/`.
 - `POST /api/v1/shipments/{id}/events/` (carrier or 3PL scans) and `.../tracking/`.
 

@@ -91,7 +91,8 @@ class ShipmentInputSerializer(StrictSerializer):
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     warehouse = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    status = ShipmentStatusField(required=False, default=Shipment.Status.AWAITING)
+    # Not given: awaiting for a new shipment, unchanged for one sent again.
+    status = ShipmentStatusField(required=False, allow_null=True)
     estimated_delivery_date = DateOrDateTimeField(as_date=True, required=False, allow_null=True)
     shipped_at = DateOrDateTimeField(required=False, allow_null=True)
     lines = ShipmentLineInputSerializer(many=True, allow_empty=False, max_length=500)
@@ -146,7 +147,7 @@ class ChannelShipmentSerializer(StrictSerializer):
             "carrier": data.get("shipmentCarrier") or "",
             "tracking_url": data.get("shipmentCarrierUrl") or "",
             "tracking_number": data.get("trackingNumber") or "",
-            "status": data.get("shipmentStatus") or Shipment.Status.AWAITING,
+            "status": data.get("shipmentStatus"),
             "estimated_delivery_date": data.get("estimatedDeliveryDate"),
             "shipped_at": data.get("shippedDate"),
             "lines": [

@@ -308,11 +308,12 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
             message=f"{units} unit(s) taken over from checkout {checkout.token}.",
         )
     order.refresh_from_db()
-    # Everything that needs no stock happens first: stock rows are locked from the moment they
-    # are reserved until the commit, so the reservation comes last to keep that window short.
+    # What needs no stock happens first: stock rows stay locked from their reservation to the
+    # commit. Only the confirmation follows the reservation, as it says which items wait for
+    # stock.
     outbox_emit(topic="order.created", payload=order_payload(order), reference=order.number)
-    order_email(order=order, template="order_confirmation")
     _allocate_new(order, actor)
+    order_email(order=order, template="order_confirmation")
     if order_is_paid(order):
         outbox_emit(topic="order.paid", payload=order_paid_payload(order), reference=order.number)
     return order

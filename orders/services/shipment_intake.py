@@ -16,11 +16,13 @@ def shipments_record(
 
     Each shipment is a dict in the snake_case API shape (`reference`, `carrier`,
     `service_level` code, `tracking_number`, `tracking_url`, `warehouse` code, `status`,
-    `estimated_delivery_date`, `shipped_at`, `lines` as [{line_id, quantity}]). Returns, per
-    batch, (shipment, created) pairs; a reference already recorded for the order with the same
-    content is returned as it is, with other content it is refused (`ShipmentReferenceReused`,
-    409). If any shipment fails, nothing is written and the error is re-raised with its
-    `errors` placed under `[batch index]["shipments"][shipment index]`.
+    `estimated_delivery_date`, `shipped_at`, `lines` as [{line_id, quantity}]); a missing
+    `status` is awaiting for a new shipment and leaves a known one's status alone. Returns,
+    per batch, (shipment, created) pairs; a reference already recorded for the order is the
+    same parcel sent again (`shipment_record`): its news (tracking first given, status,
+    dates) updates it, another parcel is refused (`ShipmentReferenceReused`, 409). If any
+    shipment fails, nothing is written and the error is re-raised with its `errors` placed
+    under `[batch index]["shipments"][shipment index]`.
     """
     results: list[list[tuple[Shipment, bool]]] = []
     with transaction.atomic():
@@ -72,7 +74,7 @@ def _record_one(order: Order, data: dict, actor: str) -> tuple[Shipment, bool]:
         tracking_number=data.get("tracking_number", ""),
         tracking_url=data.get("tracking_url", ""),
         warehouse=warehouse,
-        status=data.get("status") or Shipment.Status.AWAITING,
+        status=data.get("status") or None,
         estimated_delivery_date=data.get("estimated_delivery_date"),
         shipped_at=data.get("shipped_at"),
     )

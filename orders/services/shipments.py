@@ -5,28 +5,21 @@ Tracking updates live in `orders.services.tracking`; delay notices and follow-up
 """
 
 from datetime import date, datetime
+from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.services import reservation_consume
-from oms_project.errors import Conflict
 from oms_project.outbox import outbox_emit
-from orders.errors import InvalidTransition, OrderValidationError
+from orders.errors import InvalidTransition, OrderValidationError, ShipmentReferenceReused
 from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, Shipment, ShipmentLine
 from orders.states import OrderStatus
 from warehouses.models import Carrier, ServiceLevel, Warehouse
 
 SHIPPABLE = {OrderStatus.PROCESSING, OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED}
-
-
-class ShipmentReferenceReused(Conflict):
-    """The order already has a shipment with this reference, holding something else."""
-
-    code = "shipment_reference_reused"
-    title = "This shipment reference is already used for another shipment"
 
 
 def order_can_ship(order: Order) -> bool:
@@ -58,7 +51,7 @@ def shipment_record(
     tracking_number: str = "",
     tracking_url: str = "",
     warehouse: Warehouse | None = None,
-    status: str = Shipment.Status.AWAITING,
+    status: str | None = None,
     estimated_delivery_date: date | None = None,
     shipped_at: datetime | None = None,
     fulfillment_order=None,
@@ -70,18 +63,25 @@ def shipment_record(
     a carrier's code or name; the tracking URL is built from the carrier's template when not
     given. A carrier the OMS does not know needs an explicit `tracking_url`. The customer is
     e-mailed when the shipment has a tracking number (otherwise when one is added).
-    `fulfillment_order` is the one being shipped when the warehouse queue ships; a shipment
-    recorded without one (a 3PL or WMS reporting what it sent) takes its units out of the
-    order's fulfillment orders, and one left empty leaves the queue (cancelled, saying why).
-    A reference the order already has replays that shipment (created False, nothing written)
-    when the lines, carrier, service level, tracking number and URL and location are the same;
-    status and dates are progress, which tracking updates carry.
+    `status` defaults to awaiting. `fulfillment_order` is the one being shipped when the
+    warehouse queue ships; a shipment recorded without one (a 3PL or WMS reporting what it
+    sent) takes its units out of the order's fulfillment orders, and one left empty leaves the
+    queue (cancelled, saying why).
+
+    A reference the order already has is the same parcel sent again when its lines and
+    location are the same (a location, carrier, service level, tracking number or URL left
+    out is taken as unchanged): news in it (a tracking number, carrier or URL when the
+    shipment has no tracking number yet, a new status, estimated delivery or shipped date)
+    is applied through `orders.services.tracking.shipment_update` and the updated shipment
+    returned; without news it is returned as it is (nothing written). Either way `created`
+    is False.
     Raises `OrderValidationError` (nothing written) for unknown lines, too many units, an
     unknown carrier without a URL or an unknown status, `ShipmentReferenceReused` for a
-    known reference with other content, and `InvalidTransition` for a pickup order or an
-    order that cannot ship now.
+    known reference with other lines or location or another tracking number, carrier or URL
+    than the one it has, and `InvalidTransition` for a pickup order or an order that cannot
+    ship now.
     """
-    if status not in Shipment.Status.values:
+    if status is not None and status not in Shipment.Status.values:
         raise OrderValidationError(
             f"Unknown shipment status '{status}'.",
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
@@ -92,19 +92,23 @@ def shipment_record(
         tracking_number=tracking_number,
         tracking_url=tracking_url,
     )
-    content = {
+    reported = {
         "lines": dict(lines),
-        "carrier": carrier_label,
-        "service level": service_level.pk if service_level is not None else None,
-        "tracking number": tracking_number,
-        "tracking URL": tracking_url,
         "location": warehouse.pk if warehouse is not None else None,
+        "tracking number": tracking_number,
+        "carrier": carrier_label,
+        "tracking URL": tracking_url,
+        "service level": service_level,
+        "status": status,
+        "estimated delivery date": estimated_delivery_date,
+        "shipped date": shipped_at,
     }
+    status = status or Shipment.Status.AWAITING
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
         existing = _existing_shipment(order, reference)
         if existing is not None:
-            return _replayed(existing, content), False
+            return _sent_again(existing, reported, actor), False
         _check_can_ship(order)
         order_lines = {
             line.pk: line
@@ -128,7 +132,7 @@ def shipment_record(
                     created_by=actor,
                 )
         except IntegrityError:  # the order lock makes this unreachable unless it is bypassed
-            return _replayed(_existing_shipment(order, reference), content), False
+            return _sent_again(_existing_shipment(order, reference), reported, actor), False
         _consume_lines(shipment, lines, warehouse, actor)
         if fulfillment_order is None:
             from orders.services.fulfillment.lifecycle import fulfillment_orders_sync
@@ -160,22 +164,16 @@ def _check_can_ship(order: Order) -> None:
 def _existing_shipment(order: Order, reference: str) -> Shipment | None:
     return (
         Shipment.objects.filter(order=order, reference=reference)
+        .select_related("service_level")
         .prefetch_related("lines")
         .first()
     )
 
 
-def _replayed(shipment: Shipment, content: dict) -> Shipment:
-    """The shipment already recorded under the reference, if `content` is what it holds."""
-    recorded = {
-        "lines": {line.order_line_id: line.quantity for line in shipment.lines.all()},
-        "carrier": shipment.carrier_name,
-        "service level": shipment.service_level_id,
-        "tracking number": shipment.tracking_number,
-        "tracking URL": shipment.tracking_url,
-        "location": shipment.warehouse_id,
-    }
-    differences = [name for name, value in content.items() if recorded[name] != value]
+def _sent_again(shipment: Shipment, reported: dict, actor: str) -> Shipment:
+    """The shipment recorded under the reference, updated with the news `reported` brings;
+    refused when `reported` is another parcel (nothing written then)."""
+    differences = _other_parcel(shipment, reported)
     if differences:
         what = ", ".join(differences)
         raise ShipmentReferenceReused(
@@ -184,7 +182,61 @@ def _replayed(shipment: Shipment, content: dict) -> Shipment:
             errors={"reference": [f"Already used for a shipment with other {what}."]},
             extra={"shipment_id": shipment.pk, "differences": differences},
         )
-    return shipment
+    news = _news(shipment, reported)
+    if not news:
+        return shipment
+    from orders.services.tracking import shipment_update
+
+    return shipment_update(shipment=shipment, actor=actor, **news)
+
+
+def _other_parcel(shipment: Shipment, reported: dict) -> list[str]:
+    """What makes `reported` another parcel: other lines or location, or other tracking than
+    the tracking number the shipment already has (what is left out counts as the same)."""
+    recorded = {
+        "lines": {line.order_line_id: line.quantity for line in shipment.lines.all()},
+        "location": shipment.warehouse_id,
+    }
+    if shipment.tracking_number:
+        recorded.update(
+            {
+                "tracking number": shipment.tracking_number,
+                "carrier": shipment.carrier_name,
+                "tracking URL": shipment.tracking_url,
+                "service level": shipment.service_level,
+            }
+        )
+    return [
+        name
+        for name, value in recorded.items()
+        if reported[name] not in ("", None) and reported[name] != value
+    ]
+
+
+def _news(shipment: Shipment, reported: dict) -> dict:
+    """The `shipment_update` arguments for what `reported` changes (tracking only while the
+    shipment has no tracking number; the parcel itself was checked before)."""
+    news = {}
+    tracking = {
+        "tracking_number": ("tracking number", shipment.tracking_number),
+        "carrier_name": ("carrier", shipment.carrier_name),
+        "tracking_url": ("tracking URL", shipment.tracking_url),
+        "service_level": ("service level", shipment.service_level),
+    }
+    if not shipment.tracking_number and any(
+        reported[name] not in ("", None) and reported[name] != value
+        for name, value in tracking.values()
+    ):
+        news.update({argument: reported[name] for argument, (name, _) in tracking.items()})
+    progress = {
+        "status": ("status", shipment.status),
+        "estimated_delivery_date": ("estimated delivery date", shipment.estimated_delivery_date),
+        "shipped_at": ("shipped date", shipment.shipped_at),
+    }
+    for argument, (name, value) in progress.items():
+        if reported[name] is not None and reported[name] != value:
+            news[argument] = reported[name]
+    return news
 
 
 def _carrier_and_url(
@@ -218,7 +270,8 @@ def _carrier_and_url(
             errors={"tracking_url": ["Enter an http:// or https:// URL."]},
         )
     if not tracking_url and carrier is not None:
-        tracking_url = carrier.tracking_url(tracking_number)
+        # The number goes into a URL: a space or "&" in it must not break the link.
+        tracking_url = carrier.tracking_url(quote(tracking_number, safe=""))
     label = carrier.name if carrier is not None else carrier_name
     return label[:100], tracking_url
 

@@ -1,6 +1,6 @@
 """Tracking updates from carriers and 3PLs, and tracking numbers added after shipping."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +16,7 @@ from orders.services.shipments import (
     shipment_email_context,
     shipment_payload,
 )
+from warehouses.models import ServiceLevel
 
 # Statuses after which an older carrier scan no longer changes the shipment.
 FINAL_STATUSES = {Shipment.Status.DELIVERED, Shipment.Status.RETURNED}
@@ -117,22 +118,45 @@ def shipment_tracking_update(
     actor: str,
     carrier_name: str = "",
     tracking_url: str = "",
+    service_level: ServiceLevel | None = None,
 ) -> Shipment:
     """Add or correct a shipment's tracking; the first tracking number e-mails the customer.
 
-    Raises `OrderValidationError` for an empty number or an unknown carrier without a URL.
+    The carrier, service level and URL are kept when not given (the URL is built again from
+    the carrier's template). Raises `OrderValidationError` for an empty number or an unknown
+    carrier without a URL.
     """
-    from orders.notifications import order_email
-
     tracking_number = tracking_number.strip()
     if not tracking_number:
         raise OrderValidationError(
             "A tracking number is required.",
             errors={"tracking_number": ["This field may not be blank."]},
         )
+    return _tracking_set(
+        shipment=shipment,
+        tracking_number=tracking_number,
+        actor=actor,
+        carrier_name=carrier_name,
+        tracking_url=tracking_url,
+        service_level=service_level,
+    )
+
+
+def _tracking_set(
+    *,
+    shipment: Shipment,
+    tracking_number: str,
+    actor: str,
+    carrier_name: str,
+    tracking_url: str,
+    service_level: ServiceLevel | None,
+) -> Shipment:
+    from orders.notifications import order_email
+
+    service_level = service_level or shipment.service_level
     carrier_label, tracking_url = _carrier_and_url(
         carrier_name=carrier_name or shipment.carrier_name,
-        service_level=shipment.service_level,
+        service_level=service_level,
         tracking_number=tracking_number,
         tracking_url=tracking_url,
     )
@@ -145,15 +169,18 @@ def shipment_tracking_update(
         shipment.tracking_number = tracking_number
         shipment.tracking_url = tracking_url
         shipment.carrier_name = carrier_label
-        shipment.save(update_fields=["tracking_number", "tracking_url", "carrier_name"])
+        shipment.service_level = service_level
+        shipment.save(
+            update_fields=["tracking_number", "tracking_url", "carrier_name", "service_level"]
+        )
         order_event_record(
             order=order,
             type="shipment_tracking",
             actor=actor,
-            message=f"Shipment {shipment.reference}: {carrier_label} {tracking_number}",
+            message=f"Shipment {shipment.reference}: {carrier_label} {tracking_number}".strip(),
             data={"reference": shipment.reference, "tracking_number": tracking_number},
         )
-        if not had_tracking:
+        if tracking_number and not had_tracking:
             shipped = {line.order_line_id: line.quantity for line in shipment.lines.all()}
             order_lines = OrderLine.objects.in_bulk(list(shipped))
             order_email(
@@ -162,3 +189,93 @@ def shipment_tracking_update(
                 extra=shipment_email_context(shipment, order_lines, shipped),
             )
     return shipment
+
+
+def shipment_update(
+    *,
+    shipment: Shipment,
+    actor: str,
+    tracking_number: str = "",
+    carrier_name: str = "",
+    tracking_url: str = "",
+    service_level: ServiceLevel | None = None,
+    status: str | None = None,
+    estimated_delivery_date: date | None = None,
+    shipped_at: datetime | None = None,
+) -> Shipment:
+    """Apply news about a shipment (a 3PL sending it again under its reference) and return it
+    as it is now, with its lines.
+
+    New dates are stored first (the tracking e-mail shows the estimate). Tracking goes
+    through `shipment_tracking_update` (the first number e-mails the customer); a carrier or
+    URL without a number is only stored. A new status is a tracking event
+    (`shipment_track`: it may complete the order or alert staff). What is empty or None is
+    left as it is. Raises `OrderValidationError` as those services do (nothing written).
+    """
+    if status is not None and status not in Shipment.Status.values:
+        raise OrderValidationError(
+            f"Unknown shipment status '{status}'.",
+            errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
+        )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("channel").get(
+            pk=shipment.order_id
+        )
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        _dates_set(order, shipment, estimated_delivery_date, shipped_at, actor)
+        if tracking_number.strip() or carrier_name or tracking_url or service_level:
+            _tracking_set(
+                shipment=shipment,
+                tracking_number=tracking_number.strip() or shipment.tracking_number,
+                actor=actor,
+                carrier_name=carrier_name,
+                tracking_url=tracking_url,
+                service_level=service_level,
+            )
+        if status is not None:
+            shipment_track(
+                shipment=shipment,
+                status=status,
+                actor=actor,
+                message=f"Sent again under reference {shipment.reference}",
+            )
+    return (
+        Shipment.objects.select_related("order", "service_level", "warehouse")
+        .prefetch_related("lines__order_line")
+        .get(pk=shipment.pk)
+    )
+
+
+def _dates_set(
+    order: Order,
+    shipment: Shipment,
+    estimated_delivery_date: date | None,
+    shipped_at: datetime | None,
+    actor: str,
+) -> None:
+    changes = {}
+    if estimated_delivery_date is not None:
+        changes["estimated_delivery_date"] = estimated_delivery_date
+    if shipped_at is not None:
+        changes["shipped_at"] = shipped_at
+    changes = {
+        field: value for field, value in changes.items() if getattr(shipment, field) != value
+    }
+    if not changes:
+        return
+    for field, value in changes.items():
+        setattr(shipment, field, value)
+    shipment.save(update_fields=list(changes))
+    order_event_record(
+        order=order,
+        type="shipment_updated",
+        actor=actor,
+        message=f"Shipment {shipment.reference}: "
+        + ", ".join(
+            f"{field.replace('_', ' ')} {value.isoformat()}" for field, value in changes.items()
+        ),
+        data={
+            "reference": shipment.reference,
+            **{field: value.isoformat() for field, value in changes.items()},
+        },
+    )
