@@ -46,10 +46,6 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
         "payment_method_name": payment_method_name,
         **extra,
     }
-    if template == "refund_issued" and "refund_record" not in extra:
-        context["refund_record"] = SimpleLazyObject(
-            lambda: _refund_recorded(order, extra.get("amount"))
-        )
     return email_queue(
         to=order.email, template=template, context=context, reference=f"order:{order.number}"
     )
@@ -118,19 +114,6 @@ def captured_payments(order: Order) -> list[Payment]:
     return list(
         Payment.objects.filter(order=order, status=Payment.Status.CAPTURED).order_by("pk")
     )
-
-
-def _refund_recorded(order: Order, amount: Decimal | None):
-    """The refund `refund_notify` announces: the order's newest refund of `amount`, or None.
-
-    `refund_notify` is called by the returns app right after it records the refund, in the
-    same transaction, and is given its amount but not the record; the record (returns'
-    `Refund`, reached through its `refunds` relation) has the breakdown the e-mail shows.
-    """
-    refunds = getattr(order, "refunds", None)
-    if refunds is None or amount is None:
-        return None
-    return refunds.filter(amount=amount).order_by("-pk").first()
 
 
 def emailable(prefix: str = "") -> Q:

@@ -160,9 +160,11 @@ def refund_notify(
     method: str = "",
     reason: str = "",
     lines: dict[int, int] | None = None,
+    refund=None,
 ) -> None:
     """Tell the customer and every other system that money went back (call inside the
-    transaction that records the refund).
+    transaction that records the refund). `refund` is the recorded refund (returns' `Refund`),
+    whose breakdown (shipping, fees, adjustment, tax) the e-mail shows.
 
     Emits `refund.completed` (payload in `orders.payloads.refund_payload`, the accounting
     journal's source for refunds) and e-mails the customer the `refund_issued` template,
@@ -193,6 +195,7 @@ def refund_notify(
             "method": method,
             "refund_to": refund_destination(order=order, method=method),
             "reason": reason,
+            "refund_record": refund,
             "refunded_lines": [
                 (order_lines[line_id], units)
                 for line_id, units in sorted((lines or {}).items())

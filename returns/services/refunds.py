@@ -413,4 +413,5 @@ def _announce(order, refund: Refund, quote: RefundQuote, actor: str, return_requ
         method=refund.method,
         reason=refund.reason,
         lines={line.order_line.pk: line.quantity for line in quote.lines},
+        refund=refund,
     )

@@ -94,7 +94,8 @@ def test_a_cancellation_refund_that_links_its_lines_lists_them(shop, stock):
                         tax_amount=Decimal("1.00"))
 
     refund_notify(order=order, refund_reference=refund.number, amount=refund.amount,
-                  actor="test", method="card", reason="Cancelled units", lines={line.pk: 1})
+                  actor="test", method="card", reason="Cancelled units", lines={line.pk: 1},
+                  refund=refund)
 
     message = refund_email(order)
     assert "- 1 x Product A (A)\n" in message.body_text
