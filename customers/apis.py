@@ -1,13 +1,25 @@
-"""Customer profiles over the API; a channel key sees and edits only its own customers."""
+"""Customer profiles over the API; a channel key sees and edits only its own customers.
+
+There is one profile per merchant (identified by e-mail). A channel key creating a customer
+whose e-mail is already known gets that profile linked to its channel (201, or 200 if the
+channel knew it already); it sees the shared profile, but not the merchant-wide order totals
+(`orders_count`, `lifetime_value`, `first_order_at`, `last_order_at`), which count other
+channels' orders too: its own figures are its orders (`GET /customers/{id}/orders/`). Staff
+sessions and integration keys see the totals.
+"""
 
 import django_filters
 from django.db.models import Q
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
 
 from customers import selectors, services
 from customers.models import Customer, CustomerChannel
 from customers.serializers import CustomerSerializer
 from oms_project.api import request_channel
+
+MERCHANT_TOTALS = ("orders_count", "lifetime_value", "first_order_at", "last_order_at")
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -37,7 +49,48 @@ class CustomerFilter(django_filters.FilterSet):
         )
 
 
+class ChannelCustomerSerializer(CustomerSerializer):
+    """A customer as a channel key sees it: the shared profile without merchant-wide totals.
+
+    Creating with a known e-mail links that profile (`customers.services.customer_link`), so
+    only the channel's own customer ids can clash.
+    """
+
+    def validate_email(self, value: str) -> str:
+        if self.instance is None:
+            return services.normalize_email(value)
+        return super().validate_email(value)
+
+    def validate_external_id(self, value: str) -> str:
+        if self.instance is None:
+            return value.strip()  # checked in `validate`, against the profile being linked
+        return super().validate_external_id(value)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        external_id = attrs.get("external_id")
+        if self.instance is None and external_id:
+            channel = request_channel(self.context["request"])
+            clash = CustomerChannel.objects.filter(
+                channel_code=channel.code, external_id=external_id
+            ).exclude(customer__email__iexact=attrs["email"])
+            if clash.exists():
+                raise serializers.ValidationError(
+                    {"external_id": ["This channel already uses this customer id."]}
+                )
+        return attrs
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for field in MERCHANT_TOTALS:
+            data.pop(field, None)
+        return data
+
+
 class CustomerViewSet(viewsets.ModelViewSet):
+    """Customer profiles. Channel keys see the shared profile of the customers their channel
+    knows, without the merchant-wide order totals (staff and integration keys see them)."""
+
     scope = "customers"
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
@@ -46,13 +99,44 @@ class CustomerViewSet(viewsets.ModelViewSet):
         channel = request_channel(self.request)
         return selectors.customers_visible(channel_code=channel.code if channel else None)
 
-    def perform_create(self, serializer):
-        channel = request_channel(self.request)
-        data = dict(serializer.validated_data)
+    def get_serializer_class(self):
+        if request_channel(self.request) is not None:
+            return ChannelCustomerSerializer
+        return CustomerSerializer
+
+    @extend_schema(
+        responses={
+            201: CustomerSerializer,
+            200: OpenApiResponse(
+                CustomerSerializer,
+                description="A channel key sent an e-mail its channel already knows: that "
+                "customer, unchanged but for blank fields filled in.",
+            ),
+        }
+    )
+    def create(self, request, *args, **kwargs):
+        """Create a customer; a channel key giving a known e-mail links that profile."""
+        channel = request_channel(request)
+        if channel is None:
+            return super().create(request, *args, **kwargs)
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
         external_id = data.pop("external_id", None) or None
-        serializer.instance = services.customer_create(
-            channel_code=channel.code if channel else None, external_id=external_id, **data
+        customer, is_new = services.customer_link(
+            channel_code=channel.code, external_id=external_id, **data
         )
+        customer = self.get_queryset().get(pk=customer.pk)
+        return Response(
+            self.get_serializer(customer).data,
+            status=status.HTTP_201_CREATED if is_new else status.HTTP_200_OK,
+        )
+
+    def perform_create(self, serializer):
+        """Staff and integration keys: a new profile linked to no channel."""
+        data = dict(serializer.validated_data)
+        data.pop("external_id", None)
+        serializer.instance = services.customer_create(**data)
 
     def perform_update(self, serializer):
         channel = request_channel(self.request)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from customers.models import Address, Customer, CustomerChannel
 from oms_project.api import request_channel
 from oms_project.serializers import CountryCodeField, StrictModelSerializer
+from warehouses.models import ServiceLevel
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -58,6 +59,18 @@ class CustomerSerializer(StrictModelSerializer):
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise serializers.ValidationError("A customer with this e-mail already exists.")
+        return value
+
+    def validate_preferred_shipping_method(self, value: str) -> str:
+        """An active service level's code, as orders and subscriptions take, or blank. A
+        customer may keep a method retired since they chose it, not choose it anew."""
+        unchanged = self.instance is not None and (
+            value == self.instance.preferred_shipping_method
+        )
+        if not value or unchanged:
+            return value
+        if not ServiceLevel.objects.filter(code=value, is_active=True).exists():
+            raise serializers.ValidationError(f"Unknown shipping method '{value}'.")
         return value
 
     def validate_external_id(self, value: str) -> str:

@@ -45,6 +45,49 @@ def customer_create(*, email: str, channel_code: str | None = None,
     return customer
 
 
+def customer_link(*, channel_code: str, email: str, external_id: str | None = None,
+                  **profile) -> tuple[Customer, bool]:
+    """Give a channel the merchant's profile for this e-mail, creating the profile if new.
+
+    There is one profile per merchant: an e-mail already known (to another channel, or to
+    none) links that profile to the channel. Its known fields are kept; blank text fields
+    are filled in from `profile`. Return the customer and whether the channel is new to it.
+
+    Raises `DuplicateCustomer` (with field errors) if the channel already uses `external_id`
+    for another customer.
+    """
+    email = normalize_email(email)
+    try:
+        with transaction.atomic():
+            customer, _ = Customer.objects.get_or_create(
+                email__iexact=email, defaults={"email": email, **profile}
+            )
+            _fill_blank_fields(customer, profile)
+            link, is_new = CustomerChannel.objects.get_or_create(
+                customer=customer, channel_code=channel_code,
+                defaults={"external_id": external_id},
+            )
+            if not is_new and external_id and link.external_id != external_id:
+                link.external_id = external_id
+                link.save(update_fields=["external_id"])
+    except IntegrityError:
+        raise duplicate_customer_error(
+            email=None, channel_code=channel_code, external_id=external_id
+        )
+    return customer, is_new
+
+
+def _fill_blank_fields(customer: Customer, profile: dict) -> None:
+    blank = [
+        field for field, value in profile.items()
+        if isinstance(value, str) and value and not getattr(customer, field)
+    ]
+    for field in blank:
+        setattr(customer, field, profile[field])
+    if blank:
+        customer.save(update_fields=[*blank, "updated_at"])
+
+
 def customer_update(*, customer: Customer, external_id: str | None = None,
                     channel_code: str | None = None, **changes) -> Customer:
     """Change profile fields (e-mail included) and the channel's customer id.

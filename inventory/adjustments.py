@@ -60,31 +60,35 @@ def stock_adjust_batch(
 
     Raises `ValidationFailed` (nothing written) for an empty or oversized batch, an item with
     both or neither of `set_to` and `delta`, or the same SKU and warehouse twice. Per item,
-    unknown SKUs or warehouses, on hand below allocated and a stale `expected_on_hand` are
-    reported in that item's result. With `atomic=True` any failed item rolls the whole batch
-    back and the others are reported `not_applied`.
+    unknown SKUs or warehouses, inactive warehouses (no stock moves into or out of one), on
+    hand below allocated and a stale `expected_on_hand` are reported in that item's result.
+    With `atomic=True` any failed item rolls the whole batch back and the others are reported
+    `not_applied`.
     """
     _validate_batch(adjustments)
     products = dict(
         Product.objects.filter(sku__in={item.sku for item in adjustments}).values_list("sku", "pk")
     )
-    warehouses = dict(
-        Warehouse.objects.filter(code__in={item.warehouse for item in adjustments}).values_list(
-            "code", "pk"
-        )
-    )
+    warehouses, inactive = {}, set()
+    for code, pk, is_active in Warehouse.objects.filter(
+        code__in={item.warehouse for item in adjustments}
+    ).values_list("code", "pk", "is_active"):
+        warehouses[code] = pk
+        if not is_active:
+            inactive.add(code)
     results = [AdjustmentResult(index, item.sku, item.warehouse)
                for index, item in enumerate(adjustments)]
     if not atomic:
         with free_stock_batched():  # waiting orders hear of the batch once
             for item, result in zip(adjustments, results, strict=True):
-                _apply(item, result, products, warehouses, actor, reference)
+                _apply(item, result, products, warehouses, inactive, actor, reference)
         return results
     try:
         with transaction.atomic(), free_stock_batched():
             order = _lock_order(adjustments, products, warehouses)
             for index in order:
-                _apply(adjustments[index], results[index], products, warehouses, actor, reference)
+                _apply(adjustments[index], results[index], products, warehouses, inactive, actor,
+                       reference)
             if any(result.status == "failed" for result in results):
                 raise _BatchRejected
     except _BatchRejected:
@@ -136,7 +140,8 @@ def _lock_order(adjustments, products, warehouses) -> list[int]:
     return sorted(keys, key=lambda index: (level_ids.get(keys[index], unknown), index))
 
 
-def _apply(item: Adjustment, result: AdjustmentResult, products, warehouses, actor, reference):
+def _apply(item: Adjustment, result: AdjustmentResult, products, warehouses, inactive, actor,
+           reference):
     product_id, warehouse_id = products.get(item.sku), warehouses.get(item.warehouse)
     if product_id is None:
         result.status, result.error = "failed", _error("unknown_sku", f"No product {item.sku}.")
@@ -144,6 +149,10 @@ def _apply(item: Adjustment, result: AdjustmentResult, products, warehouses, act
     if warehouse_id is None:
         result.status = "failed"
         result.error = _error("unknown_warehouse", f"No warehouse {item.warehouse}.")
+        return
+    if item.warehouse in inactive:
+        result.status = "failed"
+        result.error = _error("inactive_warehouse", f"Warehouse {item.warehouse} is inactive.")
         return
     try:
         with transaction.atomic():

@@ -2,6 +2,9 @@
 storefronts, transfers between warehouses and bulk adjustments.
 
 Reads need `inventory:read` (`catalog:read` for products); changes need `inventory:write`.
+A channel key reads stock levels and availability of its own channel's locations only (other
+locations' levels are filtered out, or 404); transfers and adjustments are back-office work,
+which its default scopes never cover (403 unless the scope is granted on the key).
 Views parse and render; the services in `inventory.services`, `inventory.transfers` and
 `inventory.adjustments` do the writing.
 """
@@ -23,6 +26,8 @@ from inventory.serializers import (
     AdjustmentBatchSerializer,
     ProductSerializer,
     StockLevelSerializer,
+    StrictBooleanFilter,
+    TransferActionSerializer,
     TransferCreateSerializer,
     TransferReceiveSerializer,
     TransferSerializer,
@@ -45,6 +50,7 @@ class ProductFilter(django_filters.FilterSet):
     barcode = django_filters.CharFilter()
     external_id = django_filters.CharFilter()
     search = django_filters.CharFilter(method="filter_search")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Product
@@ -78,8 +84,8 @@ class StockLevelFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="product__sku")
     warehouse = django_filters.CharFilter(field_name="warehouse__code")
     search = django_filters.CharFilter(method="filter_search")
-    low_stock = django_filters.BooleanFilter(method="filter_low_stock")
-    out_of_stock = django_filters.BooleanFilter(method="filter_out_of_stock")
+    low_stock = StrictBooleanFilter(method="filter_low_stock")
+    out_of_stock = StrictBooleanFilter(method="filter_out_of_stock")
 
     class Meta:
         model = StockLevel
@@ -102,7 +108,11 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     filterset_class = StockLevelFilter
 
     def get_queryset(self):
-        return selectors.stock_levels_with_availability()
+        levels = selectors.stock_levels_with_availability()
+        channel = request_channel(self.request)
+        if channel is not None:
+            levels = levels.filter(warehouse__in=channel.warehouses.values("pk"))
+        return levels
 
     @action(detail=False, methods=["get"])
     def summary(self, request):
@@ -215,6 +225,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     or cancel it before it ships."""
 
     scope = "inventory"
+    back_office = True
     serializer_class = TransferSerializer
     filterset_class = TransferFilter
     lookup_field = "number"
@@ -267,7 +278,9 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     @idempotent()
     def ship(self, request, number=None):
-        transfer = transfer_ship(transfer=self.get_object(), actor=request_actor(request))
+        transfer = self.get_object()
+        _valid(TransferActionSerializer, request.data or {})
+        transfer = transfer_ship(transfer=transfer, actor=request_actor(request))
         return self._render(transfer)
 
     @action(detail=True, methods=["post"])
@@ -287,7 +300,9 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     @idempotent()
     def cancel(self, request, number=None):
-        transfer = transfer_cancel(transfer=self.get_object(), actor=request_actor(request))
+        transfer = self.get_object()
+        _valid(TransferActionSerializer, request.data or {})
+        transfer = transfer_cancel(transfer=transfer, actor=request_actor(request))
         return self._render(transfer)
 
 
@@ -321,6 +336,7 @@ class AdjustmentViewSet(viewsets.GenericViewSet):
     """
 
     scope = "inventory"
+    back_office = True
     serializer_class = AdjustmentBatchSerializer
     pagination_class = None
     filter_backends = []

@@ -4,6 +4,9 @@
 `inventory:write` scope and accepts an optional `Idempotency-Key`. Small files are processed
 before the answer (201); big ones are queued in Celery (202) and polled with
 `GET /api/v1/inventory/imports/{id}/`; `.../errors.csv` streams every bad row.
+
+Import jobs are back-office work: reading one needs `inventory:read` granted on the key (a
+channel key's default scopes do not cover it).
 """
 
 from django.http import StreamingHttpResponse
@@ -59,6 +62,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 class ImportJobCollectionView(APIView):
     scope = "inventory"
+    back_office = True
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=ImportJobCreateSerializer, responses={201: ImportJobSerializer,
@@ -81,6 +85,7 @@ class ImportJobCollectionView(APIView):
 
 class ImportJobDetailView(APIView):
     scope = "inventory"
+    back_office = True
 
     @extend_schema(responses=ImportJobSerializer)
     def get(self, request, pk: int):
@@ -102,6 +107,7 @@ class CsvRenderer(BaseRenderer):
 
 class ImportJobErrorsView(APIView):
     scope = "inventory"
+    back_office = True
     renderer_classes = [CsvRenderer, JSONRenderer]
 
     @extend_schema(responses={(200, "text/csv"): str})

@@ -5,6 +5,11 @@ change). Purchase orders are addressed by number; state changes are action endpo
 `lines/` (edit a draft), `expected-date/`, `send/`, `cancel/`, `close/`, `receipts/`, and
 `POST /purchase-orders/suggest/` runs the reorder suggestion on demand.
 
+Every action validates its body before acting: an unknown field is a 400 and nothing runs.
+Errors about lines come as `{"lines": [{...}, {}, ...]}`, one entry per line sent, in order,
+as order creation reports them. Boolean filters take `true`, `false`, `1` or `0`; anything
+else is a 400.
+
 The actions that change what customers are waiting for (sending, rescheduling, cancelling,
 receiving, suggesting) call the orders-level wrappers in `orders.replenishment`, which re-date
 backorders and fill them; interfaces sit above every app, the purchasing services never look
@@ -31,6 +36,8 @@ from inventory.purchasing.services import (
     supplier_product_save,
 )
 from inventory.purchasing.states import PurchaseOrderStatus
+from inventory.purchasing.suppliers import supplier_update
+from inventory.serializers import StrictBooleanFilter
 from oms_project.api import request_actor
 from oms_project.errors import Conflict, ValidationFailed
 from oms_project.idempotency import idempotent
@@ -45,16 +52,21 @@ def _valid(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def _products(skus: list[str], errors: dict, field: str = "lines") -> dict[str, Product]:
-    """Products by SKU; each unknown SKU is added to `errors` under its line."""
+def _products(skus: list[str], errors: dict) -> dict[str, Product]:
+    """Products by SKU; unknown SKUs are added to `errors["lines"]`, a list aligned with
+    `skus`."""
     products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
-    for index, sku in enumerate(skus):
-        if sku not in products:
-            errors[f"{field}[{index}]"] = [f"No product {sku}."]
+    line_errors = [
+        {} if sku in products else {"sku": [f"Unknown SKU '{sku}'."]} for sku in skus
+    ]
+    if any(line_errors):
+        errors["lines"] = line_errors
     return products
 
 
 class SupplierFilter(django_filters.FilterSet):
+    is_active = StrictBooleanFilter()
+
     class Meta:
         model = Supplier
         fields = ["is_active", "currency"]
@@ -68,6 +80,11 @@ class SupplierViewSet(viewsets.ModelViewSet):
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
 
+    def perform_update(self, serializer):
+        serializer.instance = supplier_update(
+            supplier=serializer.instance, **serializer.validated_data
+        )
+
     def perform_destroy(self, instance):
         try:
             instance.delete()
@@ -78,6 +95,7 @@ class SupplierViewSet(viewsets.ModelViewSet):
 class SupplierProductFilter(django_filters.FilterSet):
     supplier = django_filters.CharFilter(field_name="supplier__code")
     sku = django_filters.CharFilter(field_name="product__sku")
+    is_preferred = StrictBooleanFilter()
 
     class Meta:
         model = SupplierProduct
@@ -190,9 +208,9 @@ class PurchaseOrderViewSet(
         purchase_order = self.get_object()
         data = _valid(S.PurchaseLineSetSerializer, request.data)
         errors: dict = {}
-        products = _products([data["sku"]], errors, field="sku")
+        products = _products([data["sku"]], errors)
         if errors:
-            raise ValidationFailed("The line is not valid.", errors={"sku": errors["sku[0]"]})
+            raise ValidationFailed("The line is not valid.", errors=errors["lines"][0])
         purchase_order_line_set(
             purchase_order=purchase_order, product=products[data["sku"]],
             quantity=data["quantity"], unit_cost=data.get("unit_cost"),
@@ -315,13 +333,14 @@ class PurchaseOrderViewSet(
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=S.SuggestionResultSerializer)
+    @extend_schema(request=S.SuggestSerializer, responses=S.SuggestionResultSerializer)
     @action(detail=False, methods=["post"])
     def suggest(self, request):
         """Run the reorder suggestion now: draft purchase orders for every SKU and warehouse
         whose projected stock is at or below its reorder point or short of backorders."""
         from orders.replenishment import replenishment_run
 
+        _valid(S.SuggestSerializer, request.data or {})
         return Response(replenishment_run(actor=request_actor(request)))
 
 

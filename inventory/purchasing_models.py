@@ -1,9 +1,10 @@
 """Suppliers, what they supply, purchase orders, their receipts and their audit trail.
 
 Imported at the end of `inventory.models`, so these models belong to the inventory app.
-The database enforces what must never happen whatever the caller: one preferred supplier per
-SKU, one open draft purchase order per supplier and ship-to warehouse, one line per SKU on a
-purchase order, and no negative quantities or costs.
+The database enforces what must never happen whatever the caller: supplier codes unique
+whatever their case, one preferred supplier per SKU, one open draft purchase order per supplier
+and ship-to warehouse, one line per SKU on a purchase order, and no negative quantities or
+costs.
 """
 
 import re
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, validate_email
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from inventory.models import Product
 from inventory.purchasing.states import PurchaseOrderStatus
@@ -31,6 +33,7 @@ __all__ = [
 MONEY = {"max_digits": 14, "decimal_places": 2}
 UNIT_COST = {"max_digits": 14, "decimal_places": 4}
 EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
+SUPPLIER_CODE_TAKEN = "A supplier with this code already exists (codes ignore case)."
 
 
 def email_list(value: str) -> list[str]:
@@ -60,7 +63,12 @@ class Supplier(models.Model):
         default=7, validators=[MaxValueValidator(365)],
         help_text="Days from sending a purchase order to its delivery.",
     )
-    currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[currency_code_validator],
+        help_text="What its prices and purchase orders are in. It cannot change while purchase "
+        "orders are open; its prices carry no currency of their own and read as amounts in the "
+        "new one, so re-enter them with the change.",
+    )
     minimum_order_value = models.DecimalField(**MONEY, default=0)
     over_receipt_percent = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(100)],
@@ -74,6 +82,10 @@ class Supplier(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
+            models.UniqueConstraint(
+                Lower("code"), name="supplier_code_unique_ignoring_case",
+                violation_error_message=SUPPLIER_CODE_TAKEN,
+            ),
             models.CheckConstraint(
                 condition=Q(minimum_order_value__gte=0), name="supplier_minimum_non_negative"
             ),

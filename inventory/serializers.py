@@ -1,5 +1,8 @@
-"""Serializers for products, stock, transfers and bulk adjustments."""
+"""Serializers for products, stock, transfers and bulk adjustments, and the strict boolean
+query parameter their lists filter with."""
 
+import django_filters
+from django import forms
 from rest_framework import serializers
 
 from inventory.adjustments import ADJUSTMENT_REASONS, MAX_ADJUSTMENT_ITEMS
@@ -7,6 +10,30 @@ from inventory.models import Product, StockLevel, Transfer, TransferLine
 from inventory.services import MAX_QUANTITY
 from oms_project.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import FreightClass
+
+
+class BooleanParameterField(forms.Field):
+    """A yes/no query parameter: `true`, `false`, `1` or `0` in any case, or nothing (no
+    filter). Anything else is an error, not silently no filter."""
+
+    default_error_messages = {"invalid": "Use true, false, 1 or 0."}
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        parsed = self.VALUES.get(str(value).strip().lower())
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter that answers 400 for `?flag=maybe` instead of ignoring it."""
+
+    field_class = BooleanParameterField
 
 
 class ProductSerializer(StrictModelSerializer):
@@ -58,11 +85,28 @@ class TransferLineInputSerializer(StrictSerializer):
     quantity = WholeNumberField(min_value=1)
 
 
+def known_skus_required(lines: list[dict]) -> list[dict]:
+    """Refuse lines naming SKUs that do not exist (one query), as order creation does: a list
+    aligned with the lines, `{}` for a good one."""
+    skus = {line["sku"] for line in lines}
+    known = set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
+    line_errors = [
+        {} if line["sku"] in known else {"sku": [f"Unknown SKU '{line['sku']}'."]}
+        for line in lines
+    ]
+    if any(line_errors):
+        raise serializers.ValidationError(line_errors)
+    return lines
+
+
 class TransferCreateSerializer(StrictSerializer):
     source = serializers.CharField(max_length=40, help_text="Warehouse code.")
     destination = serializers.CharField(max_length=40, help_text="Warehouse code.")
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     lines = TransferLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+    def validate_lines(self, lines: list[dict]) -> list[dict]:
+        return known_skus_required(lines)
 
 
 class TransferReceiveSerializer(StrictSerializer):
@@ -70,6 +114,14 @@ class TransferReceiveSerializer(StrictSerializer):
         many=True, required=False, allow_empty=False, max_length=500,
         help_text="Units received per SKU; omit to receive everything outstanding.",
     )
+
+    def validate_lines(self, lines: list[dict]) -> list[dict]:
+        return known_skus_required(lines)
+
+
+class TransferActionSerializer(StrictSerializer):
+    """The body of `ship/` and `cancel/`: they take no fields, and refuse any that is sent
+    (validate it before acting)."""
 
 
 class TransferLineSerializer(serializers.ModelSerializer):

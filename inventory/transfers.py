@@ -4,6 +4,16 @@ Shipping takes the units out of the source's on hand (movements with reason `tra
 are then in transit and counted nowhere; receiving books them into the destination (also
 `transfer` movements), in one go or in several partial receipts. A draft can be cancelled;
 a shipped transfer cannot. Every status change is a conditional UPDATE on the locked row.
+
+**Inactive locations.** A transfer is refused, as a field error on `source` or `destination`,
+when either location is inactive at creation or at shipping: no stock leaves for or comes from
+a deactivated location. Units already in transit when the destination is deactivated are
+still received into it: they have left the source and cannot go back by themselves, and
+refusing them would strand them in transit, counted nowhere. Move them on with another
+transfer once the location is active again.
+
+Errors about lines come as `{"lines": [{...}, {}, ...]}`, one entry per line given, in order
+(empty for a good line), as order creation reports them.
 """
 
 import uuid
@@ -52,21 +62,27 @@ def transfer_create(
 ) -> Transfer:
     """Create a draft transfer with its lines; stock is not touched until it ships.
 
-    Raises `ValidationFailed` when source and destination are the same, there are no lines,
-    a product appears twice, or a quantity is not a whole number from 1 to 10^9.
+    Raises `ValidationFailed` when source and destination are the same or either is inactive,
+    there are no lines, a product appears twice, or a quantity is not a whole number from 1 to
+    10^9.
     """
     items = list(items)
-    errors = {}
+    errors = _inactive_location_errors(source=source, destination=destination)
     if source.pk == destination.pk:
         errors["destination"] = ["The destination must differ from the source."]
     if not items:
         errors["lines"] = ["A transfer needs at least one line."]
+    line_errors: list[dict] = []
     seen = set()
-    for index, item in enumerate(items):
-        if item.product.pk in seen:
-            errors[f"lines[{index}]"] = [f"{item.product.sku} appears more than once."]
-        seen.add(item.product.pk)
+    for item in items:
         _check_quantity(item.quantity)
+        is_repeated = item.product.pk in seen
+        seen.add(item.product.pk)
+        line_errors.append(
+            {"sku": [f"{item.product.sku} appears more than once."]} if is_repeated else {}
+        )
+    if any(line_errors):
+        errors["lines"] = line_errors
     if errors:
         raise ValidationFailed("The transfer is not valid.", errors=errors)
     with transaction.atomic():
@@ -88,6 +104,30 @@ def transfer_create(
     return transfer
 
 
+def _inactive_location_errors(*, source: Warehouse, destination: Warehouse) -> dict:
+    """Field errors for an inactive source or destination (empty when both are active)."""
+    return {
+        field: [f"Warehouse {location.code} is inactive."]
+        for field, location in (("source", source), ("destination", destination))
+        if not location.is_active
+    }
+
+
+def _check_locations_active(transfer: Transfer) -> None:
+    """Refuse to move stock while the source or destination is inactive (read afresh: either
+    may have been deactivated since the draft was made)."""
+    locations = Warehouse.objects.in_bulk([transfer.source_id, transfer.destination_id])
+    errors = _inactive_location_errors(
+        source=locations[transfer.source_id], destination=locations[transfer.destination_id]
+    )
+    if errors:
+        raise ValidationFailed(
+            f"Transfer {transfer.number} cannot ship: "
+            + " ".join(message for messages in errors.values() for message in messages),
+            errors=errors,
+        )
+
+
 def _lock(transfer: Transfer, expected: str, action: str) -> Transfer:
     locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
     if locked.status != expected:
@@ -102,10 +142,12 @@ def transfer_ship(*, transfer: Transfer, actor: str = "system") -> Transfer:
     """Take every line out of the source's on hand; the transfer is then in transit.
 
     Only unallocated units can leave (safety stock may). Raises `InvalidTransition` unless
-    the transfer is a draft and `InsufficientStock` naming every short line (nothing moves).
+    the transfer is a draft, `ValidationFailed` when its source or destination is inactive,
+    and `InsufficientStock` naming every short line (nothing moves).
     """
     with transaction.atomic():
         transfer = _lock(transfer, Transfer.Status.DRAFT, "shipped")
+        _check_locations_active(transfer)
         lines = list(transfer.lines.select_related("product"))
         levels = {
             level.product_id: level
@@ -145,8 +187,10 @@ def transfer_receive(
     """Book received units into the destination; everything outstanding when `items` is None.
 
     Partial receipts are fine; the transfer becomes received once every line is complete.
-    Raises `InvalidTransition` unless it is in transit, and `ValidationFailed` for a product
-    not on the transfer or more units than are still outstanding.
+    A destination deactivated while the units were in transit still receives them (see the
+    module docstring). Raises `InvalidTransition` unless it is in transit, and
+    `ValidationFailed` for a product not on the transfer or more units than are still
+    outstanding.
     """
     with transaction.atomic():
         transfer = _lock(transfer, Transfer.Status.IN_TRANSIT, "received")
@@ -185,23 +229,27 @@ def _receipt_quantities(lines: dict, items: Iterable[TransferItem] | None) -> di
             if line.quantity > line.quantity_received
         }
     receipt: dict[int, int] = {}
-    errors = {}
-    for index, item in enumerate(items):
+    line_errors: list[dict] = []
+    for item in items:
         _check_quantity(item.quantity)
         line = lines.get(item.product.pk)
         if line is None:
-            errors[f"lines[{index}]"] = [f"{item.product.sku} is not on this transfer."]
+            line_errors.append({"sku": [f"{item.product.sku} is not on this transfer."]})
             continue
         receipt[item.product.pk] = receipt.get(item.product.pk, 0) + item.quantity
         outstanding = line.quantity - line.quantity_received
         if receipt[item.product.pk] > outstanding:
-            errors[f"lines[{index}]"] = [
-                f"Only {outstanding} of {item.product.sku} are still outstanding."
-            ]
-    if not receipt and not errors:
-        errors["lines"] = ["Give at least one line to receive."]
-    if errors:
-        raise ValidationFailed("The receipt is not valid.", errors=errors)
+            line_errors.append(
+                {"quantity": [f"Only {outstanding} of {item.product.sku} are still outstanding."]}
+            )
+        else:
+            line_errors.append({})
+    if any(line_errors):
+        raise ValidationFailed("The receipt is not valid.", errors={"lines": line_errors})
+    if not receipt:
+        raise ValidationFailed(
+            "The receipt is not valid.", errors={"lines": ["Give at least one line to receive."]}
+        )
     return receipt
 
 

@@ -32,8 +32,10 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 KEY_PREFIX = "oms_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-# What a channel key may do without explicit scopes: its own orders and customers,
-# and reading the catalogue, stock and locations it sells from.
+# What a channel key may do without explicit scopes: storefront work on its own channel's
+# orders, customers, checkouts and returns (open, read, withdraw), and reading the catalogue
+# and the stock of the locations it sells from. These defaults never cover back-office work
+# (see `is_back_office`): that needs the scope granted on the key itself.
 CHANNEL_SCOPES = frozenset(
     {
         "orders:read",
@@ -130,9 +132,11 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
-def key_scopes(api_key) -> frozenset[str]:
+def key_scopes(api_key, *, with_channel_defaults: bool = True) -> frozenset[str]:
+    """The scopes a key holds: those granted on it, plus a channel key's `CHANNEL_SCOPES`
+    unless `with_channel_defaults` is false (back-office work)."""
     scopes = set(api_key.scopes or [])
-    if api_key.channel_id:
+    if api_key.channel_id and with_channel_defaults:
         scopes |= CHANNEL_SCOPES
     # A write scope implies reading the same resource.
     scopes |= {scope.replace(":write", ":read") for scope in scopes if scope.endswith(":write")}
@@ -149,6 +153,10 @@ class HasApiAccess(permissions.BasePermission):
 
     A view names its resource with `scope = "orders"`; safe methods need `orders:read`,
     others `orders:write`. A view may override per action with `action_scopes`.
+
+    A view marks back-office work with `back_office = True` (the whole view) or a set of
+    action names: there a channel key's default scopes do not count, so it needs the scope
+    granted on the key itself, as an integration key has it.
     """
 
     def has_permission(self, request, view):
@@ -161,8 +169,16 @@ class HasApiAccess(permissions.BasePermission):
                 raise exceptions.PermissionDenied("Only staff accounts may use the API.")
             raise exceptions.NotAuthenticated()
         required = required_scope(request, view)
-        if required is None or required in key_scopes(api_key):
+        back_office = is_back_office(view)
+        if required is None or required in key_scopes(
+            api_key, with_channel_defaults=not back_office
+        ):
             return True
+        if back_office and api_key.channel_id:
+            raise exceptions.PermissionDenied(
+                f"This API key lacks the scope '{required}': back-office work needs it granted "
+                "on the key; a channel key's default scopes do not cover it."
+            )
         raise exceptions.PermissionDenied(f"This API key lacks the scope '{required}'.")
 
 
@@ -176,6 +192,16 @@ def required_scope(request, view) -> str | None:
         return None
     suffix = "read" if request.method in permissions.SAFE_METHODS else "write"
     return f"{scope}:{suffix}"
+
+
+def is_back_office(view) -> bool:
+    """Whether the view, or the action it is running, is the merchant's back-office work
+    (deciding on returns, refunds, transfers, stock imports), which a channel key's default
+    scopes never cover. Views say so with `back_office = True` or a set of action names."""
+    marked = getattr(view, "back_office", False)
+    if isinstance(marked, bool):
+        return marked
+    return getattr(view, "action", None) in marked
 
 
 def request_channel(request):

@@ -3,7 +3,11 @@
 - `GET/POST /api/v1/webhooks/subscriptions/`, `GET/PATCH/DELETE .../{id}/`
   (the secret is shown once, in the answer to the POST that created it);
 - `GET /api/v1/webhooks/deliveries/?subscription=&status=&event_id=` with the attempt log,
-  `POST /api/v1/webhooks/deliveries/{id}/redeliver/`.
+  `POST /api/v1/webhooks/deliveries/{id}/redeliver/` (no body fields; any sent is refused).
+
+A delivery's `attempts` counts every attempt ever made, across redeliveries (the length of its
+attempt log); `attempts_since_redeliver` counts those since it was last redelivered (or
+created), which is what the retry budget and backoff go by.
 """
 
 import django_filters
@@ -15,6 +19,7 @@ from rest_framework.response import Response
 from oms_project.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms_project.serializers import StrictSerializer
 from oms_project.webhooks import (
+    MAX_ATTEMPTS,
     webhook_redeliver,
     webhook_subscription_create,
     webhook_subscription_update,
@@ -61,6 +66,14 @@ class AttemptSerializer(serializers.ModelSerializer):
 class DeliverySerializer(serializers.ModelSerializer):
     event_id = serializers.UUIDField(source="event.event_id")
     topic = serializers.CharField(source="event.topic")
+    attempts = serializers.SerializerMethodField(
+        help_text="Every attempt ever made, across redeliveries (the attempt log's length)."
+    )
+    attempts_since_redeliver = serializers.IntegerField(
+        source="attempts", read_only=True,
+        help_text="Attempts since the delivery was last redelivered (or created): the retry "
+        f"budget of {MAX_ATTEMPTS} and the backoff go by this count.",
+    )
     attempt_log = AttemptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -72,6 +85,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "topic",
             "status",
             "attempts",
+            "attempts_since_redeliver",
             "next_attempt_at",
             "last_response_code",
             "last_error",
@@ -79,6 +93,14 @@ class DeliverySerializer(serializers.ModelSerializer):
             "completed_at",
             "attempt_log",
         ]
+
+    def get_attempts(self, delivery) -> int:
+        # The attempt log is prefetched: counting it costs no query.
+        return len(delivery.attempt_log.all())
+
+
+class RedeliverSerializer(StrictSerializer):
+    """The body of `redeliver/`: it takes no fields, and refuses any that is sent."""
 
 
 class SubscriptionViewSet(
@@ -137,10 +159,12 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return WebhookDelivery.objects.select_related("event").prefetch_related("attempt_log")
 
-    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @extend_schema(request=RedeliverSerializer, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
     def redeliver(self, request, pk=None):
-        delivery = webhook_redeliver(delivery=self.get_object())
+        delivery = self.get_object()
+        RedeliverSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        delivery = webhook_redeliver(delivery=delivery)
         delivery = self.get_queryset().get(pk=delivery.pk)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

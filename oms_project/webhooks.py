@@ -329,7 +329,10 @@ def _finish(
 def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again now, with a fresh retry budget (e.g. after the receiver is fixed).
 
-    Raises `InvalidTransition` when its subscription is inactive. Receivers dedupe on
+    `attempts` counts the attempts since the last redelivery, so it restarts at 0 (the retry
+    budget and backoff go by it); the attempt log keeps every attempt, numbered on, and the API
+    reports its length as the delivery's `attempts`. Raises `InvalidTransition` when its
+    subscription is inactive. Receivers dedupe on
     `X-OMS-Event-Id`, so a redelivery of a delivered event is harmless.
     """
     now = timezone.now()

@@ -1,8 +1,12 @@
 """Returns and refunds over the API: open a return, move it through its states, refund.
 
-Scope `returns`: channel keys (which hold `returns:read` and `returns:write`) see and change
-only their own channel's orders and returns; other channels' objects are 404. Refunds need an
-`Idempotency-Key`; the other POSTs accept one.
+Scope `returns`. A channel key (default `returns:read` and `returns:write`) opens, reads and
+withdraws returns of its own channel's orders: a customer asks to send something back; other
+channels' objects are 404. Deciding on a return (approve, reject), receiving and restocking
+it, refunding and closing are back-office work (`back_office` below): they need `returns:write`
+granted on the key (integration keys) or a staff session, and a channel key granted it
+restocks only at its channel's locations. Refunds need an `Idempotency-Key`; the other POSTs
+accept one.
 """
 
 import django_filters
@@ -39,6 +43,24 @@ def _order_for(request, number: str) -> Order:
     return order
 
 
+def _check_restock_locations(request, lines: list[dict]) -> None:
+    """Refuse a channel key restocking anywhere but at its channel's locations."""
+    channel = request_channel(request)
+    if channel is None:
+        return
+    allowed = selectors.channel_location_codes(channel=channel)
+    errors = {
+        str(index): [f"'{line['location']}' is not one of this channel's locations."]
+        for index, line in enumerate(lines)
+        if line.get("location") and line["location"] not in allowed
+    }
+    if errors:
+        raise ValidationFailed(
+            "A channel restocks returned units only at its own locations.",
+            errors={"lines": errors},
+        )
+
+
 class ReturnFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=ReturnStatus.choices)
     channel = django_filters.CharFilter(field_name="channel__code")
@@ -63,6 +85,9 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Returns (RMAs): create, list, read, and one POST per move of the state machine."""
 
     scope = "returns"
+    # Channel keys: create, read, refund-quote, cancel. Everything that decides on a return,
+    # moves stock or pays money is the merchant's: `returns:write` granted on the key.
+    back_office = frozenset({"approve", "reject", "receive", "refund", "close"})
     filterset_class = ReturnFilter
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
@@ -137,6 +162,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent()
     def approve(self, request, number=None):
+        """Accept a requested return (back office: `returns:write` granted on the key)."""
         return_request = self.get_object()
         services.return_approve(
             return_request=return_request,
@@ -153,6 +179,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent()
     def reject(self, request, number=None):
+        """Refuse a requested return (back office: `returns:write` granted on the key)."""
         return_request = self.get_object()
         data = self._input(shapes.ReturnRejectSerializer)
         services.return_reject(
@@ -168,8 +195,11 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent()
     def receive(self, request, number=None):
+        """Record what came back; resellable units go on hand at `location` (back office;
+        a channel key granted `returns:write` restocks only at its channel's locations)."""
         return_request = self.get_object()
         data = self._input(shapes.ReturnReceiveSerializer)
+        _check_restock_locations(request, data["lines"])
         services.return_receive(
             return_request=return_request,
             actor=request_actor(request),
@@ -204,6 +234,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent(required=True)
     def refund(self, request, number=None):
+        """Pay back a received return (back office: `returns:write` granted on the key)."""
         return_request = self.get_object()
         data = self._input(shapes.ReturnRefundSerializer)
         refund = services.return_refund(
@@ -220,6 +251,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent()
     def close(self, request, number=None):
+        """Close a refunded return, or a received one with nothing to refund (back office)."""
         return_request = self.get_object()
         data = self._input(shapes.ReturnNoteSerializer)
         services.return_close(
@@ -235,6 +267,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent()
     def cancel(self, request, number=None):
+        """Withdraw a return that has not arrived (channel keys may, for their customers)."""
         return_request = self.get_object()
         data = self._input(shapes.ReturnNoteSerializer)
         services.return_cancel(
@@ -261,6 +294,7 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     goodwill)."""
 
     scope = "returns"
+    back_office = frozenset({"create"})
     serializer_class = shapes.RefundSerializer
     filterset_class = RefundFilter
     lookup_field = "number"
@@ -276,6 +310,8 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @idempotent(required=True)
     def create(self, request):
+        """Refund cancelled units or goodwill without a return (back office: `returns:write`
+        granted on the key)."""
         payload = shapes.OrderRefundCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)

@@ -57,6 +57,11 @@ def returns_visible(*, channel=None, with_details: bool = False) -> QuerySet[Ret
     return queryset
 
 
+def channel_location_codes(*, channel) -> frozenset[str]:
+    """Codes of the locations that serve a channel: where its returns may be restocked."""
+    return frozenset(channel.warehouses.values_list("code", flat=True))
+
+
 def refunds_visible(*, channel=None) -> QuerySet[Refund]:
     queryset = Refund.objects.select_related("order", "order__channel", "return_request")
     queryset = queryset.prefetch_related(

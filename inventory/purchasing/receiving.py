@@ -11,6 +11,10 @@ stock like any other; a delivery beyond it is refused with `over_receipt` and no
 written, so staff either correct the count or raise the ordered quantity with the supplier.
 Once every line has received (or had damaged) its ordered units the purchase order is
 `received`; before that it is `partially_received`.
+
+A warehouse deactivated after the order was sent still receives it: the supplier delivers what
+it was asked for, and refusing the goods would leave them counted nowhere (a draft for an
+inactive warehouse cannot be sent). Line errors are a list aligned with the items given.
 """
 
 from collections.abc import Iterable
@@ -59,24 +63,33 @@ def _is_whole(value) -> bool:
 
 
 def _checked_items(items: list[ReceiptItem]) -> dict[int, list]:
-    """Sum the items per product; refuse bad quantities before anything is locked."""
-    errors: dict = {}
+    """Sum the items per product; refuse bad quantities before anything is locked.
+
+    Each entry is `[product, received, damaged, index]`, `index` being the product's last
+    item: errors about the sum are reported there.
+    """
+    if not items:
+        raise ValidationFailed(
+            "The receipt is not valid.", errors={"lines": ["Give at least one line to receive."]}
+        )
+    line_errors: list[dict] = []
     merged: dict[int, list] = {}
     for index, item in enumerate(items):
-        field = f"lines[{index}]"
-        if not (_is_whole(item.quantity_received) and _is_whole(item.quantity_damaged)):
-            errors[field] = ["Quantities must be whole numbers from 0 to 1,000,000,000."]
-            continue
-        if item.quantity_received == 0 and item.quantity_damaged == 0:
-            errors[field] = ["Receive or report damaged at least one unit."]
-            continue
-        entry = merged.setdefault(item.product.pk, [item.product, 0, 0, index])
-        entry[1] += item.quantity_received
-        entry[2] += item.quantity_damaged
-    if not items:
-        errors["lines"] = ["Give at least one line to receive."]
-    if errors:
-        raise ValidationFailed("The receipt is not valid.", errors=errors)
+        errors = {
+            field: ["A whole number from 0 to 1,000,000,000 is required."]
+            for field in ("quantity_received", "quantity_damaged")
+            if not _is_whole(getattr(item, field))
+        }
+        if not errors and item.quantity_received == 0 and item.quantity_damaged == 0:
+            errors = {"quantity_received": ["Receive or report damaged at least one unit."]}
+        line_errors.append(errors)
+        if not errors:
+            entry = merged.setdefault(item.product.pk, [item.product, 0, 0, index])
+            entry[1] += item.quantity_received
+            entry[2] += item.quantity_damaged
+            entry[3] = index
+    if any(line_errors):
+        raise ValidationFailed("The receipt is not valid.", errors={"lines": line_errors})
     return merged
 
 
@@ -95,7 +108,8 @@ def purchase_order_receive(
     units than the over-receipt policy allows, and `DuplicateReceipt` for a delivery note
     already booked. Nothing is written when any of these is raised.
     """
-    merged = _checked_items(list(items))
+    items = list(items)
+    merged = _checked_items(items)
     with transaction.atomic():
         locked = PurchaseOrder.objects.select_for_update().select_related("supplier").get(
             pk=purchase_order.pk
@@ -115,7 +129,7 @@ def purchase_order_receive(
             .filter(purchase_order=locked)
             .order_by("pk")
         }
-        _check_against_lines(locked, lines, merged)
+        _check_against_lines(locked, lines, merged, len(items))
         receipt = PurchaseReceipt.objects.create(
             purchase_order=locked, reference=reference[:100], note=note[:500], actor=actor[:150]
         )
@@ -146,14 +160,20 @@ def purchase_order_receive(
     return receipt
 
 
-def _check_against_lines(purchase_order: PurchaseOrder, lines: dict, merged: dict) -> None:
-    errors, over = {}, {}
+def _check_against_lines(
+    purchase_order: PurchaseOrder, lines: dict, merged: dict, item_count: int
+) -> None:
+    """Refuse SKUs not on the order (`ValidationFailed`) and more units than the over-receipt
+    policy allows (`OverReceipt`); errors are a list aligned with the `item_count` items."""
+    unknown: list[dict] = [{} for _ in range(item_count)]
+    over: list[dict] = [{} for _ in range(item_count)]
     percent = purchase_order.supplier.over_receipt_percent
     for product_id, (product, received, damaged, index) in merged.items():
-        field = f"lines[{index}]"
         line = lines.get(product_id)
         if line is None:
-            errors[field] = [f"{product.sku} is not on purchase order {purchase_order.number}."]
+            unknown[index] = {
+                "sku": [f"{product.sku} is not on purchase order {purchase_order.number}."]
+            }
             continue
         allowed = (
             line.quantity
@@ -162,16 +182,17 @@ def _check_against_lines(purchase_order: PurchaseOrder, lines: dict, merged: dic
             - line.quantity_damaged
         )
         if received + damaged > allowed:
-            over[field] = [
+            over[index] = {"quantity_received": [
                 f"{product.sku}: {received + damaged} unit(s) arrived but at most "
                 f"{max(allowed, 0)} more may be received ({line.quantity} ordered, "
                 f"{line.quantity_received + line.quantity_damaged} already received, "
                 f"{percent}% over-receipt allowed)."
-            ]
-    if errors:
-        raise ValidationFailed("The receipt is not valid.", errors={**errors, **over})
-    if over:
-        raise OverReceipt("The receipt exceeds the ordered quantities.", errors=over)
+            ]}
+    if any(unknown):
+        both = [first or second for first, second in zip(unknown, over, strict=True)]
+        raise ValidationFailed("The receipt is not valid.", errors={"lines": both})
+    if any(over):
+        raise OverReceipt("The receipt exceeds the ordered quantities.", errors={"lines": over})
 
 
 def _book(purchase_order, lines, merged, receipt, actor) -> list[dict]:

@@ -12,7 +12,9 @@ from inventory.models import (
     Supplier,
     SupplierProduct,
 )
+from inventory.purchasing.limits import EXPECTED_DATE_HORIZON
 from inventory.purchasing.selectors import purchase_order_total
+from inventory.purchasing_models import SUPPLIER_CODE_TAKEN
 from inventory.serializers import WholeNumberField
 from oms_project.serializers import StrictModelSerializer, StrictSerializer
 
@@ -37,6 +39,14 @@ class SupplierSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"minimum_order_value": {"min_value": Decimal("0")}}
+
+    def validate_code(self, value: str) -> str:
+        clash = Supplier.objects.filter(code__iexact=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(SUPPLIER_CODE_TAKEN)
+        return value
 
 
 class SupplierProductInputSerializer(StrictSerializer):
@@ -99,9 +109,12 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
         return str(purchase_order_total(lines=purchase_order.lines.all()))
 
 
+QUANTITY_HELP = "Whole packs of the supplier's pack size, at least its minimum quantity."
+
+
 class PurchaseLineInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = WholeNumberField(min_value=1)
+    quantity = WholeNumberField(min_value=1, help_text=QUANTITY_HELP)
     unit_cost = UnitCostField(required=False, help_text="Defaults to the supplier's price.")
 
 
@@ -109,7 +122,9 @@ class PurchaseOrderCreateSerializer(StrictSerializer):
     supplier = serializers.CharField(max_length=40, help_text="Supplier code.")
     warehouse = serializers.CharField(max_length=40, help_text="Ship-to warehouse code.")
     expected_date = serializers.DateField(
-        required=False, help_text="Defaults to today plus the supplier's lead time."
+        required=False,
+        help_text="Defaults to today plus the supplier's lead time; from today to "
+        f"{EXPECTED_DATE_HORIZON.days} days ahead.",
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lines = PurchaseLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
@@ -117,12 +132,16 @@ class PurchaseOrderCreateSerializer(StrictSerializer):
 
 class PurchaseLineSetSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = WholeNumberField(help_text="The new ordered quantity; 0 removes the line.")
+    quantity = WholeNumberField(
+        help_text=f"The new ordered quantity; 0 removes the line. {QUANTITY_HELP}"
+    )
     unit_cost = UnitCostField(required=False)
 
 
 class ExpectedDateSerializer(StrictSerializer):
-    expected_date = serializers.DateField()
+    expected_date = serializers.DateField(
+        help_text=f"From today to {EXPECTED_DATE_HORIZON.days} days ahead."
+    )
 
 
 class SendSerializer(StrictSerializer):
@@ -130,6 +149,10 @@ class SendSerializer(StrictSerializer):
         required=False, default=False,
         help_text="Send even if the order is worth less than the supplier's minimum.",
     )
+
+
+class SuggestSerializer(StrictSerializer):
+    """The body of `suggest/`: it takes no fields, and refuses any that is sent."""
 
 
 class PurchaseOrderReasonSerializer(StrictSerializer):

@@ -23,6 +23,11 @@ from inventory.models import (
 )
 from inventory.purchasing.errors import BelowMinimumOrderValue
 from inventory.purchasing.events import purchase_order_event_record
+from inventory.purchasing.limits import (
+    amount_errors,
+    expected_date_errors,
+    pack_quantity_errors,
+)
 from inventory.purchasing.states import OPEN_STATUSES, PurchaseOrderStatus, can_transition
 from inventory.services import _check_quantity
 from oms_project.errors import Conflict, InvalidTransition, ValidationFailed
@@ -108,40 +113,72 @@ def _offers(supplier: Supplier, product_ids: Iterable[int]) -> dict[int, Supplie
     }
 
 
-def _resolved_items(supplier: Supplier, items: list[PurchaseItem]) -> list[dict]:
-    """Check every item and fill in the supplier's price and SKU; one error lists them all."""
-    errors: dict = {}
+def _resolve(supplier: Supplier, items: list[PurchaseItem]) -> tuple[list[dict], list[dict]]:
+    """Check every item and fill in the supplier's price and SKU.
+
+    Returns the resolved lines and the errors of each item (`{}` for a good one), aligned with
+    `items`. Raises `InvalidQuantity` for a quantity that is not a whole number from 1 to 10^9.
+    """
     offers = _offers(supplier, [item.product.pk for item in items])
     seen: set[int] = set()
-    resolved = []
-    for index, item in enumerate(items):
-        field = f"lines[{index}]"
+    resolved, line_errors = [], []
+    for item in items:
         _check_quantity(item.quantity)
-        if item.product.pk in seen:
-            errors[field] = [f"{item.product.sku} appears more than once."]
-            continue
-        seen.add(item.product.pk)
         offer = offers.get(item.product.pk)
-        unit_cost = item.unit_cost if item.unit_cost is not None else getattr(
-            offer, "unit_cost", None
-        )
-        if unit_cost is None:
-            errors[field] = [
-                f"{supplier.code} has no price for {item.product.sku}; give a unit cost."
-            ]
-            continue
-        _check_unit_cost(unit_cost, field, errors)
-        resolved.append(
-            {
-                "product": item.product,
-                "quantity": item.quantity,
-                "unit_cost": Decimal(unit_cost),
-                "supplier_sku": getattr(offer, "supplier_sku", ""),
-            }
-        )
+        errors = _item_errors(supplier, item, offer, seen)
+        seen.add(item.product.pk)
+        line_errors.append(errors)
+        if not errors:
+            unit_cost = item.unit_cost if item.unit_cost is not None else offer.unit_cost
+            resolved.append(
+                {
+                    "product": item.product,
+                    "quantity": item.quantity,
+                    "unit_cost": Decimal(unit_cost),
+                    "supplier_sku": getattr(offer, "supplier_sku", ""),
+                }
+            )
+    return resolved, line_errors
+
+
+def _item_errors(supplier, item: PurchaseItem, offer, seen: set[int]) -> dict:
+    sku = item.product.sku
+    if item.product.pk in seen:
+        return {"sku": [f"{sku} appears more than once."]}
+    unit_cost = item.unit_cost if item.unit_cost is not None else getattr(
+        offer, "unit_cost", None
+    )
+    if unit_cost is None:
+        return {"unit_cost": [f"{supplier.code} has no price for {sku}; give a unit cost."]}
+    errors: dict = {}
+    _check_unit_cost(unit_cost, "unit_cost", errors)
     if errors:
-        raise ValidationFailed("The purchase order is not valid.", errors=errors)
-    return resolved
+        return errors
+    quantity_errors = [] if offer is None else pack_quantity_errors(
+        sku=sku, quantity=item.quantity, pack_size=offer.pack_size,
+        minimum_quantity=offer.minimum_quantity,
+    )
+    quantity_errors = quantity_errors or amount_errors("The line", item.quantity * unit_cost)
+    return {"quantity": quantity_errors} if quantity_errors else {}
+
+
+def _lines_total(resolved: Iterable[dict]) -> Decimal:
+    return sum((values["quantity"] * values["unit_cost"] for values in resolved), Decimal("0"))
+
+
+def _order_errors(
+    *, supplier: Supplier, warehouse: Warehouse, expected_date: date | None
+) -> dict[str, list[str]]:
+    """Errors of what a purchase order is for: an active supplier and warehouse, a date."""
+    errors = {}
+    if not supplier.is_active:
+        errors["supplier"] = [f"Supplier {supplier.code} is inactive."]
+    if not warehouse.is_active:
+        errors["warehouse"] = [f"Warehouse {warehouse.code} is inactive."]
+    date_errors = [] if expected_date is None else expected_date_errors(expected_date)
+    if date_errors:
+        errors["expected_date"] = date_errors
+    return errors
 
 
 def purchase_order_create(
@@ -156,17 +193,23 @@ def purchase_order_create(
     """Create a draft purchase order for `warehouse`, expected after the supplier's lead time
     unless `expected_date` is given.
 
-    Raises `ValidationFailed` for an inactive supplier, a repeated SKU, a bad quantity or
-    cost, or a SKU the supplier has no price for when no cost is given; `Conflict` (409,
-    from the database) when the supplier already has a draft for this warehouse: edit that
-    one instead.
+    Raises `ValidationFailed` for an inactive supplier or warehouse, an expected date before
+    today or beyond `EXPECTED_DATE_HORIZON`, and line errors (a list aligned with `items`): a
+    repeated SKU, a bad cost, a SKU the supplier has no price for when no cost is given, a
+    quantity that is not whole packs from the supplier's minimum, a line worth more than
+    `MAX_AMOUNT`; or, the lines being good, a total above `MAX_AMOUNT`. `Conflict` (409, from
+    the database) when the supplier already has a draft for this warehouse: edit that one.
     """
     items = list(items)
-    if not supplier.is_active:
-        raise ValidationFailed(
-            f"Supplier {supplier.code} is inactive.", errors={"supplier": ["Inactive."]}
-        )
-    resolved = _resolved_items(supplier, items)
+    errors = _order_errors(supplier=supplier, warehouse=warehouse, expected_date=expected_date)
+    resolved, line_errors = _resolve(supplier, items)
+    total_errors = amount_errors("The purchase order", _lines_total(resolved))
+    if any(line_errors):
+        errors["lines"] = line_errors
+    elif total_errors:
+        errors["total"] = total_errors
+    if errors:
+        raise ValidationFailed("The purchase order is not valid.", errors=errors)
     with transaction.atomic():
         if PurchaseOrder.objects.filter(
             supplier=supplier, warehouse=warehouse, status=Status.DRAFT
@@ -232,8 +275,9 @@ def purchase_order_line_set(
 ) -> PurchaseOrder:
     """Set the ordered quantity (and optionally the cost) of a SKU on a draft; 0 removes it.
 
-    Raises `InvalidTransition` unless the order is a draft, `ValidationFailed` for a bad
-    quantity or cost, or a new SKU without a price.
+    Raises `InvalidTransition` unless the order is a draft, and `ValidationFailed` (errors on
+    the line's own fields) for a bad cost, a new SKU without a price, a quantity that is not
+    whole packs from the supplier's minimum, or a line or order total above `MAX_AMOUNT`.
     """
     _check_quantity(quantity, allow_zero=True)
     with transaction.atomic():
@@ -254,7 +298,7 @@ def purchase_order_line_set(
                 product=product, quantity=quantity,
                 unit_cost=unit_cost if unit_cost is not None else getattr(line, "unit_cost", None),
             )
-            values = _resolved_items(locked.supplier, [item])[0]
+            values = _line_resolved(locked, item)
             PurchaseOrderLine.objects.update_or_create(
                 purchase_order=locked, product=product,
                 defaults={key: values[key] for key in ("quantity", "unit_cost", "supplier_sku")},
@@ -270,6 +314,20 @@ def purchase_order_line_set(
     return locked
 
 
+def _line_resolved(purchase_order: PurchaseOrder, item: PurchaseItem) -> dict:
+    """The checked line for `item` on a locked draft, whose total must stay within
+    `MAX_AMOUNT`; errors are on the line's own fields (`sku`, `quantity`, `unit_cost`)."""
+    resolved, [errors] = _resolve(purchase_order.supplier, [item])
+    if not errors:
+        others = purchase_order.lines.exclude(product=item.product)
+        total = _lines_total(others.values("quantity", "unit_cost")) + _lines_total(resolved)
+        over = amount_errors("The purchase order", total)
+        errors = {"quantity": over} if over else {}
+    if errors:
+        raise ValidationFailed(f"The line for {item.product.sku} is not valid.", errors=errors)
+    return resolved[0]
+
+
 def _describe(values: dict | None) -> str:
     return "none" if values is None else f"{values['quantity']} at {values['unit_cost']}"
 
@@ -279,8 +337,13 @@ def purchase_order_expected_date_set(
 ) -> tuple[PurchaseOrder, date]:
     """Move the date an open purchase order is expected; return it with the previous date.
 
-    Raises `InvalidTransition` once the order is received, closed or cancelled.
+    Raises `ValidationFailed` for a date before today or beyond `EXPECTED_DATE_HORIZON`, and
+    `InvalidTransition` once the order is received, closed or cancelled.
     """
+    date_errors = expected_date_errors(expected_date)
+    if date_errors:
+        raise ValidationFailed("The expected date is not valid.",
+                               errors={"expected_date": date_errors})
     with transaction.atomic():
         locked = _lock(purchase_order)
         if locked.status not in OPEN_STATUSES:
@@ -372,9 +435,9 @@ def purchase_order_send(
     address after commit, and mark it sent.
 
     Raises `InvalidTransition` unless it is a draft, `ValidationFailed` when it has no lines,
-    and `BelowMinimumOrderValue` when it is worth less than the supplier's minimum order
-    value, unless `accept_below_minimum`: then a `below_minimum_accepted` event records who
-    sent it anyway.
+    its warehouse is inactive or its total is above `MAX_AMOUNT`, and `BelowMinimumOrderValue`
+    when it is worth less than the supplier's minimum order value, unless
+    `accept_below_minimum`: then a `below_minimum_accepted` event records who sent it anyway.
     """
     from inventory.purchasing.emails import purchase_order_email_queue
     from inventory.purchasing.selectors import purchase_order_total
@@ -393,6 +456,7 @@ def purchase_order_send(
                 errors={"lines": ["Add at least one line before sending."]},
             )
         total = purchase_order_total(lines=lines)
+        _sendable_check(locked, total)
         minimum = locked.supplier.minimum_order_value
         if total < minimum:
             _minimum_order_value_check(locked, total, actor, accept_below_minimum)
@@ -403,6 +467,21 @@ def purchase_order_send(
         )
         purchase_order_email_queue(purchase_order=locked)
     return locked
+
+
+def _sendable_check(purchase_order: PurchaseOrder, total: Decimal) -> None:
+    """Refuse to ask a supplier for goods to an inactive warehouse, or for more than any one
+    amount may be."""
+    errors = {}
+    if not purchase_order.warehouse.is_active:
+        errors["warehouse"] = [f"Warehouse {purchase_order.warehouse.code} is inactive."]
+    total_errors = amount_errors("The purchase order", total)
+    if total_errors:
+        errors["total"] = total_errors
+    if errors:
+        raise ValidationFailed(
+            f"Purchase order {purchase_order.number} cannot be sent.", errors=errors
+        )
 
 
 def _minimum_order_value_check(

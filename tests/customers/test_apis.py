@@ -12,6 +12,7 @@ from tests.factories import (
     CustomerFactory,
     OrderFactory,
     SalesChannelFactory,
+    ServiceLevelFactory,
 )
 from tests.oms_project.test_api_auth import assert_problem
 
@@ -147,11 +148,11 @@ def test_delete_by_one_channel_keeps_customer_other_channels_know(channel_client
     assert_problem(channel_client.get(f"{URL}{customer.pk}/"), 404, "not_found")
 
 
-def test_detail_shows_addresses_and_totals(channel_client):
+def test_detail_shows_addresses_and_totals(staff_client):
     customer = CustomerFactory(email="home@example.com")
     link(customer, "web")
     AddressFactory(customer=customer, line1="1 Main St", country="US")
-    body = channel_client.get(f"{URL}{customer.pk}/").json()
+    body = staff_client.get(f"{URL}{customer.pk}/").json()
     assert body["orders_count"] == 0
     assert body["lifetime_value"] == "0.00"
     assert [(a["line1"], a["country"]) for a in body["addresses"]] == [("1 Main St", "US")]
@@ -197,9 +198,57 @@ def test_unknown_field_is_400(channel_client):
     assert Customer.objects.count() == 0
 
 
-def test_duplicate_email_is_400_case_insensitive(channel_client):
+@pytest.fixture
+def service_levels(db):
+    ServiceLevelFactory(code="ground")
+    ServiceLevelFactory(code="retired", is_active=False)
+
+
+@pytest.mark.parametrize("method", ["teleport", "retired", "GROUND"])
+def test_unknown_or_inactive_preferred_shipping_method_is_400(
+    channel_client, service_levels, method
+):
+    response = post_json(channel_client, {"email": "ok@example.com",
+                                          "preferred_shipping_method": method})
+    assert_problem(response, 400, "validation_error")
+    assert response.json()["errors"] == {
+        "preferred_shipping_method": [f"Unknown shipping method '{method}'."]
+    }
+    assert Customer.objects.count() == 0
+    customer = CustomerFactory(preferred_shipping_method="ground")
+    link(customer, "web")
+    response = channel_client.patch(f"{URL}{customer.pk}/",
+                                    {"preferred_shipping_method": method}, format="json")
+    assert_problem(response, 400, "validation_error")
+    customer.refresh_from_db()
+    assert customer.preferred_shipping_method == "ground"
+
+
+@pytest.mark.parametrize("method", ["ground", ""])
+def test_active_or_blank_preferred_shipping_method_is_accepted(
+    channel_client, service_levels, method
+):
+    response = post_json(channel_client, {"email": "ok@example.com",
+                                          "preferred_shipping_method": method})
+    assert response.status_code == 201, response.content
+    assert Customer.objects.get().preferred_shipping_method == method
+
+
+def test_a_method_retired_since_may_be_kept_but_not_chosen_again(channel_client, service_levels):
+    customer = CustomerFactory(preferred_shipping_method="retired")
+    link(customer, "web")
+    response = channel_client.patch(
+        f"{URL}{customer.pk}/", {"preferred_shipping_method": "retired", "first_name": "Kept"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.preferred_shipping_method) == ("Kept", "retired")
+
+
+def test_duplicate_email_is_400_case_insensitive_for_staff(staff_client):
     CustomerFactory(email="taken@example.com")
-    response = post_json(channel_client, {"email": "TAKEN@Example.com"})
+    response = post_json(staff_client, {"email": "TAKEN@Example.com"})
     assert_problem(response, 400, "validation_error")
     assert response.json()["errors"] == {"email": ["A customer with this e-mail already exists."]}
     assert Customer.objects.count() == 1
@@ -251,6 +300,93 @@ def test_form_encoded_body_is_415(channel_client):
     response = channel_client.post(URL, {"email": "form@example.com"}, format="multipart")
     assert_problem(response, 415, "unsupported_media_type")
     assert Customer.objects.count() == 0
+
+
+# --- one profile per merchant, seen by each channel ---------------------------------------
+
+MERCHANT_TOTALS = ("orders_count", "lifetime_value", "first_order_at", "last_order_at")
+
+
+@pytest.fixture
+def web_customer(db):
+    """Ada, known to `web`, with an address and merchant-wide totals from web's orders."""
+    customer = CustomerFactory(email="ada@example.com", first_name="Ada", last_name="")
+    link(customer, "web", "w-1")
+    AddressFactory(customer=customer, line1="1 Main St", country="US")
+    Customer.objects.filter(pk=customer.pk).update(
+        orders_count=3, lifetime_value="250.00", first_order_at=timezone.now(),
+        last_order_at=timezone.now(),
+    )
+    return customer
+
+
+def test_creating_a_customer_another_channel_knows_links_the_shared_profile(
+    channel_client, other_client, web_customer
+):
+    response = post_json(other_client, {
+        "email": " ADA@example.com", "first_name": "Someone", "last_name": "Lovelace",
+        "external_id": "m-7",
+    })
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["id"], body["email"]) == (web_customer.pk, "ada@example.com")
+    # Known fields stay as they are; blank ones are filled in.
+    assert (body["first_name"], body["last_name"]) == ("Ada", "Lovelace")
+    assert [address["line1"] for address in body["addresses"]] == ["1 Main St"]
+    assert not set(MERCHANT_TOTALS) & set(body)
+    assert Customer.objects.count() == 1
+    assert sorted(web_customer.channels.values_list("channel_code", "external_id")) == [
+        ("market", "m-7"), ("web", "w-1")
+    ]
+    assert other_client.get(f"{URL}{web_customer.pk}/").status_code == 200
+    assert emails(other_client.get(f"{URL}?external_id=m-7")) == ["ada@example.com"]
+    assert channel_client.get(f"{URL}{web_customer.pk}/").status_code == 200
+
+
+def test_creating_a_customer_the_channel_already_knows_answers_200(channel_client,
+                                                                    web_customer):
+    response = post_json(channel_client, {"email": "Ada@Example.com", "external_id": "w-1"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == web_customer.pk
+    assert Customer.objects.count() == 1
+    assert list(web_customer.channels.values_list("channel_code", "external_id")) == [
+        ("web", "w-1")
+    ]
+
+
+def test_linking_refuses_an_external_id_the_channel_uses_for_someone_else(
+    other_client, web_customer
+):
+    link(CustomerFactory(email="grace@example.com"), "market", "m-1")
+
+    response = post_json(other_client, {"email": "ada@example.com", "external_id": "m-1"})
+
+    assert_problem(response, 400, "validation_error")
+    assert response.json()["errors"] == {
+        "external_id": ["This channel already uses this customer id."]
+    }
+    assert list(web_customer.channels.values_list("channel_code", flat=True)) == ["web"]
+
+
+def test_channel_key_does_not_see_merchant_wide_totals(channel_client, web_customer):
+    detail = channel_client.get(f"{URL}{web_customer.pk}/").json()
+    listed = channel_client.get(URL).json()["results"]
+
+    for body in (detail, listed[0]):
+        assert not set(MERCHANT_TOTALS) & set(body), body
+        assert body["email"] == "ada@example.com"
+
+
+@pytest.mark.parametrize("who", ["staff", "integration"])
+def test_staff_and_integration_keys_see_merchant_wide_totals(
+    staff_client, make_client, web_customer, who
+):
+    client = staff_client if who == "staff" else make_client(scopes=["customers:read"])
+    body = client.get(f"{URL}{web_customer.pk}/").json()
+    assert (body["orders_count"], body["lifetime_value"]) == (3, "250.00")
+    assert body["first_order_at"] is not None
 
 
 # --- filters and pagination ----------------------------------------------------------------

@@ -157,12 +157,13 @@ def test_record_order_counts_totals_and_keeps_first_and_last_dates():
 
 
 def test_api_answers_409_with_field_error_when_the_email_race_is_lost(
-    channel_client, monkeypatch
+    staff_client, monkeypatch
 ):
-    """The serializer's check passed, then another request took the e-mail first."""
+    """The serializer's check passed, then another request took the e-mail first (staff
+    create profiles; a channel key would have the existing one linked to it instead)."""
     CustomerFactory(email="raced@example.com")
     monkeypatch.setattr(CustomerSerializer, "validate_email", lambda self, value: value)
-    response = channel_client.post(
+    response = staff_client.post(
         "/api/v1/customers/", json.dumps({"email": "Raced@example.com"}),
         content_type="application/json",
     )

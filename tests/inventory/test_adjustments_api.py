@@ -165,3 +165,28 @@ def test_the_database_refuses_on_hand_over_the_limit(levels):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(pk=levels[0].pk).update(on_hand=F("on_hand") + 10**9)
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_an_inactive_warehouse_fails_its_items(writer, levels, stock, atomic):
+    from warehouses.models import Warehouse
+
+    stock("SKU-A", "EAST", on_hand=3)
+    Warehouse.objects.filter(code="EAST").update(is_active=False)
+    response = post(writer, {"atomic": atomic, "items": [
+        {"sku": "SKU-A", "warehouse": "MAIN", "delta": 1, "reason": "receipt"},
+        {"sku": "SKU-A", "warehouse": "EAST", "set": 0, "reason": "count"},
+    ]}, key=f"inactive-{atomic}")
+    rows = response.json()["errors" if atomic else "results"]
+    assert rows[1]["status"] == "failed"
+    assert rows[1]["error"] == {"code": "inactive_warehouse", "status": 400,
+                                "detail": "Warehouse EAST is inactive."}
+    assert dict(StockLevel.objects.filter(warehouse__code="EAST")
+                .values_list("product__sku", "on_hand")) == {"SKU-A": 3}
+    assert StockMovement.objects.filter(stock_level__warehouse__code="EAST").count() == 1
+    if atomic:
+        assert response.status_code == 400
+        assert StockLevel.objects.get(product__sku="SKU-A", warehouse__code="MAIN").on_hand == 10
+    else:
+        assert response.json()["failed"] == 1
+        assert StockLevel.objects.get(product__sku="SKU-A", warehouse__code="MAIN").on_hand == 11

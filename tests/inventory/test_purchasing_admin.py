@@ -1,10 +1,13 @@
 """Purchasing admin pages, receiving and suggestions from the admin, and CSV import of
 suppliers and supplier products (dry run, per-row errors, nothing written on a bad file)."""
 
+from datetime import timedelta
+
 import pytest
 import tablib
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.models import (
     PurchaseOrder,
@@ -175,22 +178,43 @@ def test_supplier_product_csv_with_unknown_keys_or_bad_numbers_writes_nothing():
     assert SupplierProduct.objects.count() == 0
 
 
-def test_admin_note_and_expected_date_changes_are_audited(admin_client, sent_order):
-    url = reverse("admin:inventory_purchaseorder_change", args=[sent_order.pk])
-    response = admin_client.post(url, {
-        "expected_date": "2031-01-15", "note": "Dock 3 please",
+def change_form(purchase_order, **fields) -> dict:
+    return {
+        "note": purchase_order.note,
         "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1",
-        "lines-0-id": sent_order.lines.get().pk, "lines-0-purchase_order": sent_order.pk,
+        "lines-0-id": purchase_order.lines.get().pk, "lines-0-purchase_order": purchase_order.pk,
         "receipts-TOTAL_FORMS": "0", "receipts-INITIAL_FORMS": "0",
         "events-TOTAL_FORMS": "2", "events-INITIAL_FORMS": "2",
         "events-0-id": "", "events-1-id": "",
-    })
+        **fields,
+    }
+
+
+def test_admin_note_and_expected_date_changes_are_audited(admin_client, sent_order):
+    url = reverse("admin:inventory_purchaseorder_change", args=[sent_order.pk])
+    later = (timezone.localdate() + timedelta(days=60)).isoformat()
+    response = admin_client.post(
+        url, change_form(sent_order, expected_date=later, note="Dock 3 please")
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     sent_order.refresh_from_db()
-    assert (str(sent_order.expected_date), sent_order.note) == ("2031-01-15", "Dock 3 please")
+    assert (str(sent_order.expected_date), sent_order.note) == (later, "Dock 3 please")
     types = list(PurchaseOrderEvent.objects.filter(purchase_order=sent_order)
                  .values_list("type", flat=True))
     assert types[-2:] == ["expected_date_changed", "note_changed"]
+
+
+def test_admin_refuses_a_past_expected_date_and_changes_nothing(admin_client, sent_order):
+    url = reverse("admin:inventory_purchaseorder_change", args=[sent_order.pk])
+    expected, events = sent_order.expected_date, sent_order.events.count()
+    response = admin_client.post(
+        url, change_form(sent_order, expected_date="2001-01-01", note="Dock 3 please"),
+        follow=True,
+    )
+    assert "expected_date: Give a date from" in response.content.decode()
+    sent_order.refresh_from_db()
+    assert (sent_order.expected_date, sent_order.note) == (expected, "")
+    assert sent_order.events.count() == events
 
 
 # --- The preferred supplier of a SKU is handed over from the change page ----------------------

@@ -100,3 +100,50 @@ def test_list_and_summary_query_counts_are_constant(reader, levels, django_asser
         reader.get("/api/v1/stock-levels/")
     with django_assert_max_num_queries(4):
         reader.get("/api/v1/stock-levels/summary/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/stock-levels/?low_stock=maybe", "/api/v1/stock-levels/?out_of_stock=yes",
+     "/api/v1/stock-levels/summary/?low_stock=maybe"],
+)
+def test_a_boolean_filter_that_is_not_a_boolean_is_400(reader, levels, url):
+    response = reader.get(url)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error"
+    name = url.split("?")[1].split("=")[0]
+    assert response.json()["errors"] == {name: ["Use true, false, 1 or 0."]}
+
+
+def test_the_strict_boolean_filter_takes_true_false_1_0_or_nothing(levels):
+    import django_filters
+
+    from inventory import selectors
+    from inventory.models import StockLevel
+    from inventory.serializers import StrictBooleanFilter
+
+    class LowStockFilter(django_filters.FilterSet):
+        low_stock = StrictBooleanFilter(method="filter_low_stock")
+
+        class Meta:
+            model = StockLevel
+            fields = []
+
+        def filter_low_stock(self, queryset, name, value):
+            return selectors.stock_levels_low(queryset, value)
+
+    def count(value):
+        filterset = LowStockFilter(
+            {"low_stock": value}, queryset=selectors.stock_levels_with_availability()
+        )
+        assert filterset.is_valid(), filterset.errors
+        return filterset.qs.count()
+
+    assert [count(value) for value in ("true", "TRUE", "1", "false", "0", "")] == [
+        3, 3, 3, 1, 1, 4
+    ]
+    refused = LowStockFilter(
+        {"low_stock": "maybe"}, queryset=selectors.stock_levels_with_availability()
+    )
+    assert not refused.is_valid()
+    assert refused.errors == {"low_stock": ["Use true, false, 1 or 0."]}

@@ -14,7 +14,8 @@ from inventory.transfers import (
     transfer_ship,
 )
 from oms_project.errors import InvalidTransition, ValidationFailed
-from tests.factories import WarehouseFactory
+from tests.factories import ProductFactory, WarehouseFactory
+from warehouses.models import Warehouse
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,9 @@ def test_over_receipt_is_refused(source_level):
     with pytest.raises(ValidationFailed) as caught:
         transfer_receive(transfer=transfer,
                          items=[TransferItem(product=source_level.product, quantity=7)])
-    assert caught.value.errors == {"lines[0]": ["Only 6 of SKU-A are still outstanding."]}
+    assert caught.value.errors == {
+        "lines": [{"quantity": ["Only 6 of SKU-A are still outstanding."]}]
+    }
     assert on_hand("SKU-A", "EAST") is None
 
 
@@ -101,6 +104,75 @@ def test_create_refuses_bad_input(source_level):
                         items=[])
     assert set(caught.value.errors) == {"destination", "lines"}
     assert Transfer.objects.count() == 0
+
+
+def test_line_errors_are_a_list_aligned_with_the_lines(source_level):
+    other = ProductFactory(sku="SKU-B")
+    with pytest.raises(ValidationFailed) as caught:
+        transfer_create(
+            source=source_level.warehouse, destination=WarehouseFactory(code="EAST"),
+            items=[TransferItem(source_level.product, 1), TransferItem(other, 1),
+                   TransferItem(source_level.product, 2)],
+        )
+    assert caught.value.errors == {
+        "lines": [{}, {}, {"sku": ["SKU-A appears more than once."]}]
+    }
+    assert Transfer.objects.count() == 0
+
+
+def test_receipt_line_errors_are_a_list_aligned_with_the_lines(source_level):
+    transfer = transfer_ship(transfer=draft(source_level))
+    with pytest.raises(ValidationFailed) as caught:
+        transfer_receive(transfer=transfer, items=[
+            TransferItem(source_level.product, 1),
+            TransferItem(ProductFactory(sku="SKU-B"), 1),
+            TransferItem(source_level.product, 6),
+        ])
+    assert caught.value.errors == {"lines": [
+        {},
+        {"sku": ["SKU-B is not on this transfer."]},
+        {"quantity": ["Only 6 of SKU-A are still outstanding."]},
+    ]}
+    assert on_hand("SKU-A", "EAST") is None
+
+
+def deactivate(code):
+    Warehouse.objects.filter(code=code).update(is_active=False)
+
+
+@pytest.mark.parametrize("field", ["source", "destination"])
+def test_create_refuses_an_inactive_location(source_level, field):
+    deactivate({"source": "MAIN", "destination": "EAST"}[field])
+    with pytest.raises(ValidationFailed) as caught:
+        draft(source_level)
+    code = {"source": "MAIN", "destination": "EAST"}[field]
+    assert caught.value.errors == {field: [f"Warehouse {code} is inactive."]}
+    assert Transfer.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["source", "destination"])
+def test_ship_refuses_a_location_deactivated_after_the_draft(source_level, field):
+    transfer = draft(source_level)
+    code = {"source": "MAIN", "destination": "EAST"}[field]
+    deactivate(code)
+    with pytest.raises(ValidationFailed) as caught:
+        transfer_ship(transfer=transfer)
+    assert caught.value.errors == {field: [f"Warehouse {code} is inactive."]}
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.DRAFT
+    assert on_hand("SKU-A", "MAIN") == 10
+    assert not StockMovement.objects.filter(reason="transfer").exists()
+
+
+def test_units_in_transit_are_received_into_a_destination_deactivated_meanwhile(source_level):
+    """Deliberately allowed: the units have left the source and cannot go back by themselves;
+    refusing them would strand them in transit, counted nowhere."""
+    transfer = transfer_ship(transfer=draft(source_level))
+    deactivate("EAST")
+    transfer = transfer_receive(transfer=transfer)
+    assert transfer.status == Transfer.Status.RECEIVED
+    assert on_hand("SKU-A", "EAST") == 6
+    assert stock_mismatches() == []
 
 
 # --- API -----------------------------------------------------------------------------------
@@ -141,7 +213,7 @@ def test_api_create_ship_receive(writer, source_level):
         ({"source": "MAIN", "destination": "NOPE", "lines": [{"sku": "SKU-A", "quantity": 1}]},
          "destination"),
         ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "X", "quantity": 1}]},
-         "lines[0]"),
+         "lines"),
         ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": 1.5}]},
          "lines"),
         ({"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": -1}]},
@@ -230,4 +302,62 @@ def test_admin_cancel_and_buttons_that_no_longer_apply(admin_client, source_leve
     assert transfer.status == "cancelled"
     response = run_button(admin_client, transfer, "ship")
     assert "does not apply" in response.content.decode()
+    assert on_hand("SKU-A", "MAIN") == 10
+
+
+def test_api_line_errors_are_a_list_aligned_with_the_request(writer, source_level):
+    ProductFactory(sku="SKU-B")
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST",
+         "lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "NOPE", "quantity": 1},
+                   {"sku": "SKU-A", "quantity": 1}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"lines": [{}, {"sku": ["Unknown SKU 'NOPE'."]}, {}]}
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST",
+         "lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-A", "quantity": 1}]},
+        format="json",
+    )
+    assert response.json()["errors"] == {
+        "lines": [{}, {"sku": ["SKU-A appears more than once."]}]
+    }
+    assert Transfer.objects.count() == 0
+    transfer = transfer_ship(transfer=draft(source_level))
+    response = writer.post(
+        f"/api/v1/transfers/{transfer.number}/receive/",
+        {"lines": [{"sku": "SKU-B", "quantity": 1}, {"sku": "GONE", "quantity": 1}]},
+        format="json",
+    )
+    assert response.json()["errors"] == {"lines": [{}, {"sku": ["Unknown SKU 'GONE'."]}]}
+    response = writer.post(
+        f"/api/v1/transfers/{transfer.number}/receive/",
+        {"lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-B", "quantity": 1}]},
+        format="json",
+    )
+    assert response.json()["errors"] == {"lines": [{}, {"sku": ["SKU-B is not on this transfer."]}]}
+    assert on_hand("SKU-A", "EAST") is None
+
+
+@pytest.mark.parametrize(("field", "code"), [("source", "MAIN"), ("destination", "EAST")])
+def test_api_refuses_an_inactive_location_on_create_and_ship(writer, source_level, field, code):
+    deactivate(code)
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST", "lines": [{"sku": "SKU-A", "quantity": 1}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {field: [f"Warehouse {code} is inactive."]}
+    assert Transfer.objects.count() == 0
+    Warehouse.objects.filter(code=code).update(is_active=True)
+    transfer = draft(source_level)
+    deactivate(code)
+    response = writer.post(f"/api/v1/transfers/{transfer.number}/ship/")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {field: [f"Warehouse {code} is inactive."]}
+    assert Transfer.objects.get().status == "draft"
     assert on_hand("SKU-A", "MAIN") == 10

@@ -160,7 +160,7 @@ def test_unexpected_exception_during_a_write_writes_nothing(channel_client, monk
     def explode(**kwargs):
         raise ValueError("unexpected")
 
-    monkeypatch.setattr(services, "customer_create", explode)
+    monkeypatch.setattr(services, "customer_link", explode)  # what a channel key's create runs
     response = channel_client.post(
         "/api/v1/customers/", json.dumps({"email": "boom@example.com"}),
         content_type="application/json",

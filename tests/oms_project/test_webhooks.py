@@ -326,3 +326,68 @@ def test_deliveries_api_lists_attempts_and_redelivers(
         response = client.post(f"/api/v1/webhooks/deliveries/{delivery['id']}/redeliver/")
     assert response.status_code == 202
     assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def delivery_state():
+    return list(
+        WebhookDelivery.objects.values_list("pk", "status", "attempts", "next_attempt_at")
+    ), WebhookAttempt.objects.count(), list(
+        WebhookSubscription.objects.values_list("pk", "name", "url", "is_active")
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/v1/webhooks/subscriptions/",
+         {"name": "ERP 2", "url": "http://127.0.0.1:9/hook", "events": ["order.*"]}),
+        ("patch", "/api/v1/webhooks/subscriptions/{subscription}/", {"name": "Renamed"}),
+        ("post", "/api/v1/webhooks/deliveries/{delivery}/redeliver/", {}),
+    ],
+    ids=["subscription-create", "subscription-update", "delivery-redeliver"],
+)
+def test_webhook_actions_refuse_unknown_fields_and_change_nothing(
+    make_client, internal_urls, django_capture_on_commit_callbacks, method, url, body
+):
+    subscription = subscribe("http://127.0.0.1:9/hook")
+    emit_and_dispatch(django_capture_on_commit_callbacks)  # nothing listens: it will retry
+    delivery = WebhookDelivery.objects.get()
+    client = make_client(scopes=["webhooks:write"])
+    before = delivery_state()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = getattr(client, method)(
+            url.format(subscription=subscription.pk, delivery=delivery.pk),
+            {**body, "x": 1}, format="json",
+        )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == {"x": ["Unknown field."]}
+    assert callbacks == []
+    assert delivery_state() == before
+
+
+def test_attempts_count_across_redeliveries(
+    make_client, receiver, django_capture_on_commit_callbacks
+):
+    """`attempts` is every attempt ever made (the length of the attempt log);
+    `attempts_since_redeliver` counts against the retry budget and restarts at redelivery."""
+    receiver.answers = [(400, "bad"), (410, "gone"), (200, "thanks")]
+    subscribe(receiver.url)
+    emit_and_dispatch(django_capture_on_commit_callbacks)
+    client = make_client(scopes=["webhooks:write"])
+    url = f"/api/v1/webhooks/deliveries/{WebhookDelivery.objects.get().pk}/"
+
+    def counts(body):
+        return (body["status"], body["attempts"], body["attempts_since_redeliver"],
+                len(body["attempt_log"]))
+
+    assert counts(client.get(url).json()) == ("failed", 1, 1, 1)
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = client.post(f"{url}redeliver/")
+    assert queued.status_code == 202
+    assert counts(queued.json()) == ("pending", 1, 0, 1)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(f"{url}redeliver/")
+    assert counts(client.get(url).json()) == ("succeeded", 3, 1, 3)
+    assert [row["number"] for row in client.get(url).json()["attempt_log"]] == [1, 2, 3]

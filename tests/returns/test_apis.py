@@ -1,12 +1,19 @@
-"""The returns API: create, list, read and move a return; refunds; scopes and confinement."""
+"""The returns API: create, list, read and move a return; refunds; scopes and confinement.
+
+A channel key opens and reads its own orders' returns; the back office (here an integration
+key with `returns:write`, the `desk`) approves, receives and refunds them
+(`tests/returns/test_scopes_returns.py` covers who may do what).
+"""
 
 from decimal import Decimal
 
 import pytest
+from rest_framework.test import APIClient
 
 from inventory.models import StockMovement
 from oms_project.models import OutboxEvent
 from orders.models import OrderLine
+from orders.services import api_key_create
 from returns.models import Refund, ReturnRequest
 from tests.factories import SalesChannelFactory
 from tests.returns.conftest import deliver_order, lines_by_sku, post_json
@@ -19,6 +26,19 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def web_client(make_client, shop):
     return make_client(channel=shop["channel"])
+
+
+def back_office_client() -> APIClient:
+    """A client holding an integration key with `returns:write`: the merchant's returns desk."""
+    _, raw = api_key_create(name="returns desk", scopes=["returns:write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def desk(db):
+    return back_office_client()
 
 
 def create_return(client, order, key=None, **quantities):
@@ -37,12 +57,14 @@ def create_return(client, order, key=None, **quantities):
     )
 
 
-def walk_to_received(client, order, **quantities):
+def walk_to_received(client, order, desk=None, **quantities):
+    """`client` opens a return of these units; the back office approves and receives it."""
+    desk = desk or back_office_client()
     number = create_return(client, order, **quantities).json()["number"]
-    assert post_json(client, f"/api/v1/returns/{number}/approve/", {}).status_code == 200
+    assert post_json(desk, f"/api/v1/returns/{number}/approve/", {}).status_code == 200
     lines = lines_by_sku(order)
     response = post_json(
-        client,
+        desk,
         f"/api/v1/returns/{number}/receive/",
         {
             "lines": [
@@ -56,7 +78,9 @@ def walk_to_received(client, order, **quantities):
     return number
 
 
-def test_channel_creates_and_walks_a_return_through_every_state(web_client, delivered):
+def test_channel_opens_and_back_office_walks_a_return_through_every_state(
+    web_client, desk, delivered
+):
     response = create_return(web_client, delivered, A=1, B=1)
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -69,7 +93,7 @@ def test_channel_creates_and_walks_a_return_through_every_state(web_client, deli
     ]
 
     response = post_json(
-        web_client,
+        desk,
         f"/api/v1/returns/{number}/approve/",
         {"return_label_url": "https://labels.example/x.pdf", "return_tracking_number": "1ZR"},
     )
@@ -79,7 +103,7 @@ def test_channel_creates_and_walks_a_return_through_every_state(web_client, deli
 
     lines = lines_by_sku(delivered)
     response = post_json(
-        web_client,
+        desk,
         f"/api/v1/returns/{number}/receive/",
         {"lines": [
             {"line_id": lines["A"].pk, "condition": "resellable", "quantity": 1,
@@ -96,7 +120,7 @@ def test_channel_creates_and_walks_a_return_through_every_state(web_client, deli
     assert quote.json()["amount"] == "13.37"  # 9.80 + 4.57 - 1.00
 
     response = post_json(
-        web_client, f"/api/v1/returns/{number}/refund/",
+        desk, f"/api/v1/returns/{number}/refund/",
         {"restocking_fee": "1.00", "processor_reference": "re_9"},
     )
     assert response.status_code == 201, response.json()
@@ -110,7 +134,7 @@ def test_channel_creates_and_walks_a_return_through_every_state(web_client, deli
         (1, "9.80"), (1, "4.57")
     ]
 
-    response = post_json(web_client, f"/api/v1/returns/{number}/close/", {"note": "Done"})
+    response = post_json(desk, f"/api/v1/returns/{number}/close/", {"note": "Done"})
     assert response.status_code == 200
     detail = web_client.get(f"/api/v1/returns/{number}/").json()
     assert detail["status"] == "closed"
@@ -119,11 +143,11 @@ def test_channel_creates_and_walks_a_return_through_every_state(web_client, deli
     assert detail["refunds"][0]["amount"] == "13.37"
 
 
-def test_refunding_twice_is_invalid_transition(web_client, delivered):
-    number = walk_to_received(web_client, delivered, A=1)
-    assert post_json(web_client, f"/api/v1/returns/{number}/refund/", {}).status_code == 201
+def test_refunding_twice_is_invalid_transition(web_client, desk, delivered):
+    number = walk_to_received(web_client, delivered, desk, A=1)
+    assert post_json(desk, f"/api/v1/returns/{number}/refund/", {}).status_code == 201
 
-    response = post_json(web_client, f"/api/v1/returns/{number}/refund/", {})
+    response = post_json(desk, f"/api/v1/returns/{number}/refund/", {})
 
     assert response.status_code == 409
     assert response["Content-Type"] == PROBLEM
@@ -131,10 +155,10 @@ def test_refunding_twice_is_invalid_transition(web_client, delivered):
     assert Refund.objects.count() == 1
 
 
-def test_receiving_before_approval_is_invalid_transition(web_client, delivered):
+def test_receiving_before_approval_is_invalid_transition(web_client, desk, delivered):
     number = create_return(web_client, delivered, A=1).json()["number"]
     response = post_json(
-        web_client,
+        desk,
         f"/api/v1/returns/{number}/receive/",
         {"lines": [{"line_id": lines_by_sku(delivered)["A"].pk, "condition": "damaged",
                     "quantity": 1}]},
@@ -190,7 +214,9 @@ def test_a_channel_cannot_return_another_channels_order(make_client, shop, deliv
 
     number = create_return(make_client(channel=shop["channel"]), delivered, A=1).json()["number"]
     assert other.get(f"/api/v1/returns/{number}/").status_code == 404
-    assert post_json(other, f"/api/v1/returns/{number}/approve/", {}).status_code == 404
+    # Approving is back-office work, refused to any channel key before the return is looked up.
+    assert post_json(other, f"/api/v1/returns/{number}/approve/", {}).status_code == 403
+    assert post_json(other, f"/api/v1/returns/{number}/cancel/", {}).status_code == 404
     assert other.get("/api/v1/returns/").json()["results"] == []
     assert other.get(f"/api/v1/orders/{delivered.number}/returns/").status_code == 404
     assert ReturnRequest.objects.get(number=number).status == "requested"
@@ -229,17 +255,17 @@ def test_scopes_read_and_write(make_client, delivered):
     assert anonymous.get("/api/v1/returns/").status_code == 401
 
 
-def test_refund_requires_an_idempotency_key_and_replays(web_client, delivered):
-    number = walk_to_received(web_client, delivered, A=1)
-    missing = web_client.post(
+def test_refund_requires_an_idempotency_key_and_replays(web_client, desk, delivered):
+    number = walk_to_received(web_client, delivered, desk, A=1)
+    missing = desk.post(
         f"/api/v1/returns/{number}/refund/", data={}, format="json"
     )
     assert missing.status_code == 400
     assert missing.json()["code"] == "idempotency_key_required"
     assert not Refund.objects.exists()
 
-    first = post_json(web_client, f"/api/v1/returns/{number}/refund/", {}, key="refund-1")
-    again = post_json(web_client, f"/api/v1/returns/{number}/refund/", {}, key="refund-1")
+    first = post_json(desk, f"/api/v1/returns/{number}/refund/", {}, key="refund-1")
+    again = post_json(desk, f"/api/v1/returns/{number}/refund/", {}, key="refund-1")
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
@@ -248,22 +274,22 @@ def test_refund_requires_an_idempotency_key_and_replays(web_client, delivered):
     assert OutboxEvent.objects.filter(topic="refund.completed").count() == 1
 
     reused = post_json(
-        web_client, f"/api/v1/returns/{number}/refund/", {"restocking_fee": "1.00"},
+        desk, f"/api/v1/returns/{number}/refund/", {"restocking_fee": "1.00"},
         key="refund-1",
     )
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_key_reused"
 
 
-def test_refund_adjustment_needs_a_reason(web_client, delivered):
-    number = walk_to_received(web_client, delivered, A=1)
-    response = post_json(web_client, f"/api/v1/returns/{number}/refund/", {"adjustment": "2.00"})
+def test_refund_adjustment_needs_a_reason(web_client, desk, delivered):
+    number = walk_to_received(web_client, delivered, desk, A=1)
+    response = post_json(desk, f"/api/v1/returns/{number}/refund/", {"adjustment": "2.00"})
     assert response.status_code == 400
     assert response.json()["errors"] == {"adjustment_reason": ["Say why the amount is adjusted."]}
     assert not Refund.objects.exists()
 
     response = post_json(
-        web_client, f"/api/v1/returns/{number}/refund/",
+        desk, f"/api/v1/returns/{number}/refund/",
         {"adjustment": "-0.80", "adjustment_reason": "Tax kept by the marketplace"},
     )
     assert response.status_code == 201
@@ -271,8 +297,10 @@ def test_refund_adjustment_needs_a_reason(web_client, delivered):
     assert response.json()["adjustment_reason"] == "Tax kept by the marketplace"
 
 
-def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(web_client, delivered):
-    number = walk_to_received(web_client, delivered, A=1)
+def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(
+    web_client, desk, delivered
+):
+    number = walk_to_received(web_client, delivered, desk, A=1)
     quote = web_client.get(
         f"/api/v1/returns/{number}/refund-quote/",
         {"adjustment": "-1000", "adjustment_reason": "x"},
@@ -280,7 +308,7 @@ def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(web_client, 
     assert quote.status_code == 400
     assert quote.json()["errors"] == {"adjustment": ["Takes the refund below zero (to -990.20)."]}
     refund = post_json(
-        web_client, f"/api/v1/returns/{number}/refund/",
+        desk, f"/api/v1/returns/{number}/refund/",
         {"adjustment": "-1000", "adjustment_reason": "x"},
     )
     assert refund.status_code == 400
@@ -288,31 +316,33 @@ def test_a_quote_and_a_refund_refuse_an_adjustment_below_zero_alike(web_client, 
     assert not Refund.objects.exists()
 
 
-def test_a_quote_over_what_may_be_refunded_is_refused_as_the_refund_is(web_client, delivered):
-    number = walk_to_received(web_client, delivered, A=1)
+def test_a_quote_over_what_may_be_refunded_is_refused_as_the_refund_is(
+    web_client, desk, delivered
+):
+    number = walk_to_received(web_client, delivered, desk, A=1)
     options = {"adjustment": "1000", "adjustment_reason": "x"}
     quote = web_client.get(f"/api/v1/returns/{number}/refund-quote/", options)
-    refund = post_json(web_client, f"/api/v1/returns/{number}/refund/", options)
+    refund = post_json(desk, f"/api/v1/returns/{number}/refund/", options)
     assert quote.status_code == refund.status_code == 400
     assert quote.json()["code"] == refund.json()["code"] == "refund_exceeds_paid"
     assert not Refund.objects.exists()
 
 
-def test_goodwill_refund_needs_a_reason_and_stays_within_paid(web_client, delivered):
-    missing_reason = post_json(web_client, "/api/v1/refunds/", {
+def test_goodwill_refund_needs_a_reason_and_stays_within_paid(web_client, desk, delivered):
+    missing_reason = post_json(desk, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "5.00",
     })
     assert missing_reason.status_code == 400
     assert missing_reason.json()["errors"] == {"reason": ["This field is required."]}
 
-    too_much = post_json(web_client, "/api/v1/refunds/", {
+    too_much = post_json(desk, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "38.33", "reason": "Late",
     })
     assert too_much.status_code == 400
     assert too_much.json()["code"] == "refund_exceeds_paid"
     assert not Refund.objects.exists()
 
-    response = post_json(web_client, "/api/v1/refunds/", {
+    response = post_json(desk, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "5.00", "reason": "Late",
         "method": "store_credit", "processor_reference": "gc-1",
     })
@@ -323,7 +353,7 @@ def test_goodwill_refund_needs_a_reason_and_stays_within_paid(web_client, delive
     listed = web_client.get(f"/api/v1/refunds/?order={delivered.number}").json()["results"]
     assert [refund["number"] for refund in listed] == [response.json()["number"]]
 
-    duplicate = post_json(web_client, "/api/v1/refunds/", {
+    duplicate = post_json(desk, "/api/v1/refunds/", {
         "order": delivered.number, "kind": "goodwill", "amount": "1.00", "reason": "Again",
         "processor_reference": "gc-1",
     })
@@ -346,10 +376,12 @@ def test_order_returns_shows_quantities_and_status(web_client, delivered):
     assert StockMovement.objects.filter(reason="return_restock").count() == 1
 
 
-def test_list_filters_and_constant_queries(web_client, delivered, django_assert_max_num_queries):
+def test_list_filters_and_constant_queries(
+    web_client, desk, delivered, django_assert_max_num_queries
+):
     first = create_return(web_client, delivered, A=1).json()["number"]
     second = create_return(web_client, delivered, B=1).json()["number"]
-    post_json(web_client, f"/api/v1/returns/{second}/approve/", {})
+    assert post_json(desk, f"/api/v1/returns/{second}/approve/", {}).status_code == 200
 
     by_status = web_client.get("/api/v1/returns/?status=approved").json()["results"]
     assert [item["number"] for item in by_status] == [second]
@@ -374,23 +406,23 @@ def test_cancel_through_the_api(web_client, delivered):
     assert again.json()["code"] == "invalid_transition"
 
 
-def test_reject_through_the_api_needs_a_reason(web_client, delivered):
+def test_reject_through_the_api_needs_a_reason(web_client, desk, delivered):
     number = create_return(web_client, delivered, A=1).json()["number"]
-    assert post_json(web_client, f"/api/v1/returns/{number}/reject/", {}).status_code == 400
-    response = post_json(web_client, f"/api/v1/returns/{number}/reject/", {"reason": "Worn"})
+    assert post_json(desk, f"/api/v1/returns/{number}/reject/", {}).status_code == 400
+    response = post_json(desk, f"/api/v1/returns/{number}/reject/", {"reason": "Worn"})
     assert response.json()["status"] == "rejected"
     assert response.json()["rejection_reason"] == "Worn"
 
 
-def test_amounts_are_exact_decimals_in_the_database(web_client, delivered):
-    number = walk_to_received(web_client, delivered, B=3)
-    post_json(web_client, f"/api/v1/returns/{number}/refund/", {})
+def test_amounts_are_exact_decimals_in_the_database(web_client, desk, delivered):
+    number = walk_to_received(web_client, delivered, desk, B=3)
+    assert post_json(desk, f"/api/v1/returns/{number}/refund/", {}).status_code == 201
     assert Refund.objects.get().amount == Decimal("13.72")
 
 
 
 def test_cancelling_an_exchange_order_refunds_exchange_credit_through_the_api(
-    web_client, delivered, stock
+    web_client, desk, delivered, stock
 ):
     from oms_project.models import EmailMessage
 
@@ -401,8 +433,8 @@ def test_cancelling_an_exchange_order_refunds_exchange_credit_through_the_api(
         "lines": [{"line_id": line_a.pk, "quantity": 1, "reason": "defective"}],
         "exchange_items": [{"sku": "C", "quantity": 1, "unit_price": "6.00"}],
     }).json()["number"]
-    post_json(web_client, f"/api/v1/returns/{number}/approve/", {})
-    post_json(web_client, f"/api/v1/returns/{number}/receive/", {"lines": [
+    assert post_json(desk, f"/api/v1/returns/{number}/approve/", {}).status_code == 200
+    post_json(desk, f"/api/v1/returns/{number}/receive/", {"lines": [
         {"line_id": line_a.pk, "condition": "resellable", "quantity": 1, "location": "EAST"}
     ]})
     exchange = ReturnRequest.objects.get(number=number).exchange_order
@@ -414,7 +446,7 @@ def test_cancelling_an_exchange_order_refunds_exchange_credit_through_the_api(
     assert (cancelled.json()["refund_due"], cancelled.json()["payment_method"]) == (
         "6.00", "exchange_credit"
     )
-    refunded = post_json(web_client, "/api/v1/refunds/",
+    refunded = post_json(desk, "/api/v1/refunds/",
                          {"order": exchange.number, "kind": "cancellation"})
     assert refunded.status_code == 201, refunded.json()
     assert (refunded.json()["amount"], refunded.json()["method"]) == ("6.00", "exchange_credit")
