@@ -44,6 +44,7 @@ from inventory.purchasing.services import (
     supplier_product_save,
 )
 from inventory.purchasing.states import OPEN_STATUSES, RECEIVABLE_STATUSES, PurchaseOrderStatus
+from inventory.purchasing.suppliers import supplier_currency_change_check
 from inventory.purchasing_resources import (
     SupplierProductResource,
     SupplierResource,
@@ -58,11 +59,27 @@ def _actor(request) -> str:
 
 
 def _error_text(error: OmsError) -> str:
+    """The refusal and its field errors as one sentence each ("lines 2 quantity: ...")."""
     details = []
-    if isinstance(error.errors, dict):
-        details = [f"{field}: {' '.join(map(str, problems))}"
-                   for field, problems in error.errors.items()]
+    for where, message in _flat_errors(error.errors):
+        details.append(f"{where}: {message}" if where else message)
     return " ".join([error.detail, *details])
+
+
+def _flat_errors(errors, where: str = ""):
+    """(where, message) for every message in nested errors: a list aligned with the request's
+    lines names each by its number from 1, skipping the lines without errors."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            yield from _flat_errors(value, f"{where} {key}".strip())
+    elif isinstance(errors, list | tuple):
+        for index, value in enumerate(errors):
+            if isinstance(value, dict | list | tuple):
+                yield from _flat_errors(value, f"{where} {index + 1}".strip())
+            elif value:
+                yield where, str(value)
+    elif errors:
+        yield where, str(errors)
 
 
 class SupplierProductInline(admin.TabularInline):
@@ -104,6 +121,24 @@ class SupplierAdmin(AllOrNothingImportMixin, IndexedSearchMixin, admin.ModelAdmi
 
     def search_condition(self, term: str) -> Q:
         return Q(code__iexact=term) | Q(name__istartswith=term)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class SupplierForm(form):
+            def clean(self):
+                """The API's rule: no currency change while purchase orders are open."""
+                cleaned = super().clean()
+                currency = cleaned.get("currency")
+                # `instance` still holds the stored values: the form writes them after clean.
+                if self.instance.pk and currency and currency != self.instance.currency:
+                    try:
+                        supplier_currency_change_check(self.instance)
+                    except OmsError as error:
+                        self.add_error("currency", error.errors["currency"][0])
+                return cleaned
+
+        return SupplierForm
 
 
 class SupplierProductForm(forms.ModelForm):

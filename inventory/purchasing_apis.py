@@ -30,7 +30,6 @@ from inventory.purchasing.receiving import ReceiptItem
 from inventory.purchasing.selectors import purchase_orders_with_lines
 from inventory.purchasing.services import (
     PurchaseItem,
-    purchase_order_close,
     purchase_order_create,
     purchase_order_line_set,
     supplier_product_save,
@@ -279,9 +278,11 @@ class PurchaseOrderViewSet(
     @idempotent()
     def close(self, request, number=None):
         """Close a received order, or a partially received one whose rest will not come."""
+        from orders.replenishment import purchase_order_close_and_redate
+
         purchase_order = self.get_object()
         data = _valid(S.PurchaseOrderReasonSerializer, request.data or {})
-        purchase_order_close(
+        purchase_order_close_and_redate(
             purchase_order=purchase_order, actor=request_actor(request), reason=data["reason"]
         )
         return self._render(purchase_order)

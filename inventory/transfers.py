@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from inventory.alerts import low_stock_alert_if_needed, low_stock_clear_recovered
 from inventory.arrivals import free_stock_rose
-from inventory.errors import InsufficientStock
+from inventory.errors import InsufficientStock, InvalidQuantity
 from inventory.models import (
     MovementReason,
     Product,
@@ -35,6 +35,7 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
+from inventory.quantities import MAX_QUANTITY
 from inventory.services import _check_quantity
 from oms_project.errors import InvalidTransition, ValidationFailed
 from warehouses.models import Warehouse
@@ -201,7 +202,13 @@ def transfer_receive(
             level, _ = StockLevel.objects.get_or_create(
                 product_id=product_id, warehouse_id=transfer.destination_id
             )
-            StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
+            if not StockLevel.objects.filter(
+                pk=level.pk, on_hand__lte=MAX_QUANTITY - quantity
+            ).update(on_hand=F("on_hand") + quantity):
+                raise InvalidQuantity(
+                    f"{lines[product_id].product.sku} at the destination would exceed "
+                    f"{MAX_QUANTITY:,} units on hand; nothing was received."
+                )
             TransferLine.objects.filter(pk=lines[product_id].pk).update(
                 quantity_received=F("quantity_received") + quantity
             )

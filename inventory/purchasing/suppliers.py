@@ -22,14 +22,15 @@ def supplier_update(*, supplier: Supplier, **changes) -> Supplier:
         locked = Supplier.objects.select_for_update().get(pk=supplier.pk)
         currency = changes.get("currency", locked.currency)
         if currency != locked.currency:
-            _no_open_orders_check(locked)
+            supplier_currency_change_check(locked)
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.save()
     return locked
 
 
-def _no_open_orders_check(supplier: Supplier) -> None:
+def supplier_currency_change_check(supplier: Supplier) -> None:
+    """Raise `ValidationFailed` on `currency` when the supplier has open purchase orders."""
     numbers = list(
         PurchaseOrder.objects.filter(supplier=supplier, status__in=OPEN_STATUSES)
         .order_by("pk")

@@ -374,3 +374,16 @@ def test_admin_send_below_minimum_of_a_sent_order_is_refused(admin_client, sent_
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     assert any("only a draft can be sent" in text for text in shown_messages(response))
     assert not PurchaseOrderEvent.objects.filter(type="below_minimum_accepted").exists()
+
+
+def test_admin_messages_name_the_line_of_a_line_error():
+    from inventory.purchasing_admin import _error_text
+    from oms_project.errors import ValidationFailed
+
+    error = ValidationFailed(
+        "The receipt is not valid.",
+        errors={"lines": [{}, {"quantity": ["More than is outstanding."]}]},
+    )
+    assert _error_text(error) == (
+        "The receipt is not valid. lines 2 quantity: More than is outstanding."
+    )

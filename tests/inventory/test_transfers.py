@@ -361,3 +361,19 @@ def test_api_refuses_an_inactive_location_on_create_and_ship(writer, source_leve
     assert response.json()["errors"] == {field: [f"Warehouse {code} is inactive."]}
     assert Transfer.objects.get().status == "draft"
     assert on_hand("SKU-A", "MAIN") == 10
+
+
+def test_receiving_past_the_on_hand_limit_is_refused_and_changes_nothing(source_level):
+    from inventory.errors import InvalidQuantity
+    from inventory.quantities import MAX_QUANTITY
+
+    transfer = transfer_ship(transfer=draft(source_level), actor="ops")
+    east = StockLevel.objects.create(
+        product=source_level.product, warehouse=Warehouse.objects.get(code="EAST"),
+        on_hand=MAX_QUANTITY - 1,
+    )
+    with pytest.raises(InvalidQuantity, match="would exceed 1,000,000,000 units on hand"):
+        transfer_receive(transfer=transfer)
+    east.refresh_from_db()
+    transfer.refresh_from_db()
+    assert (east.on_hand, transfer.status) == (MAX_QUANTITY - 1, Transfer.Status.IN_TRANSIT)

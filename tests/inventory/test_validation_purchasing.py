@@ -387,3 +387,23 @@ def test_boolean_filters_take_true_false_1_0_or_nothing(buyer, acme, value, coun
     response = buyer.get(f"/api/v1/suppliers/?is_active={value}")
     assert response.status_code == 200
     assert len(response.json()["results"]) == count
+
+
+def test_the_admin_keeps_a_suppliers_currency_while_orders_are_open(buyer, acme, admin_client):
+    from django.urls import reverse
+
+    first = draft(buyer)
+    supplier = Supplier.objects.get()
+    url = reverse("admin:inventory_supplier_change", args=[supplier.pk])
+    page = admin_client.get(url)
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({
+        "currency": "EUR",
+        "contact_emails": supplier.contact_emails,
+        "supplier_products-TOTAL_FORMS": "0", "supplier_products-INITIAL_FORMS": "0",
+    })
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert f"ACME has open purchase orders in USD: {first}." in response.content.decode()
+    assert Supplier.objects.get().currency == "USD"
