@@ -3,6 +3,7 @@
 import django_filters
 from rest_framework import mixins, viewsets
 
+from oms_project.api import request_channel
 from warehouses import services
 from warehouses.models import Carrier, Warehouse
 from warehouses.serializers import CarrierSerializer, WarehouseSerializer
@@ -27,6 +28,13 @@ class WarehouseViewSet(viewsets.ModelViewSet):
     filterset_class = WarehouseFilter
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        """A channel key sees the locations its channel sells from (others are 404)."""
+        channel = request_channel(self.request)
+        if channel is None:
+            return self.queryset
+        return self.queryset.filter(channels=channel)
 
     def perform_create(self, serializer):
         serializer.instance = services.warehouse_create(**serializer.validated_data)

@@ -81,6 +81,17 @@ def test_channel_key_reads_but_cannot_write(channel_client):
     assert not Warehouse.objects.filter(code="RENO-1").exists()
 
 
+def test_channel_key_sees_only_its_channels_locations(channel_client, staff_client):
+    from tests.factories import WarehouseFactory
+
+    WarehouseFactory(code="ELSEWHERE")
+    codes = [row["code"] for row in channel_client.get(URL).json()["results"]]
+    assert codes == ["MAIN"]
+    assert channel_client.get(f"{URL}ELSEWHERE/").status_code == 404
+    staff_codes = {row["code"] for row in staff_client.get(URL).json()["results"]}
+    assert staff_codes == {"MAIN", "ELSEWHERE"}
+
+
 def test_read_scope_key_cannot_patch_or_delete(make_client):
     warehouse = WarehouseFactory(code="KEEP", name="Keep")
     client = make_client(scopes=["warehouses:read"])
