@@ -153,14 +153,16 @@ def _raw_batch(cursor, context: dict, batch: list[dict]) -> int:
           order["payment"]["method"], json.dumps(order["shipping_address"]),
           json.dumps(order.get("attributes") or {}))
          for order, _picks, subtotal, total in plans],
-        "(%s, %s, %s, %s, %s, 'processing', '', 'ship', %s, %s, %s, 0, %s, %s, %s, %s, 0, %s, "
+        "(%s, %s, %s, %s, %s, 'processing', '', 'ship', %s, %s, %s, 0, %s, %s, %s, %s, 0, 0, %s, "
         "%s::jsonb, '{}'::jsonb, %s::jsonb, now(), now(), now())")
     cursor.execute(
         "INSERT INTO orders_order (number, channel_id, channel_order_id, customer_id, email, "
         "status, hold_reason, fulfillment_method, shipping_method_id, currency, subtotal, "
         "discount_total, shipping_total, tax_total, total, paid_total, refund_due, "
-        "payment_method, shipping_address, billing_address, attributes, placed_at, created_at, "
-        "updated_at) VALUES " + sql + " RETURNING channel_order_id, id", params)
+        "cancelled_total, payment_method, shipping_address, billing_address, attributes, "
+        "placed_at, created_at, updated_at) VALUES " + sql + " RETURNING channel_order_id, id",
+        params,
+    )
     order_ids = dict(cursor.fetchall())
     line_rows = []
     for order, _picks, _subtotal, _total in plans:

@@ -292,9 +292,10 @@ def order_place_sql(cursor, order: dict, context: dict) -> str:
         "INSERT INTO orders_order (number, channel_id, channel_order_id, customer_id, email, "
         "status, hold_reason, fulfillment_method, shipping_method_id, currency, subtotal, "
         "discount_total, shipping_total, tax_total, total, paid_total, refund_due, "
-        "payment_method, shipping_address, billing_address, attributes, placed_at, created_at, "
-        "updated_at) VALUES (%s, %s, %s, %s, %s, 'processing', '', 'ship', %s, %s, %s, 0, %s, "
-        "%s, %s, %s, 0, %s, %s::jsonb, '{}'::jsonb, %s::jsonb, now(), now(), now()) RETURNING id",
+        "cancelled_total, payment_method, shipping_address, billing_address, attributes, "
+        "placed_at, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, 'processing', '', "
+        "'ship', %s, %s, %s, 0, %s, %s, %s, %s, 0, 0, %s, %s::jsonb, '{}'::jsonb, %s::jsonb, "
+        "now(), now(), now()) RETURNING id",
         [number, context["channel_id"], order["channel_order_id"], customer_id,
          customer["email"].lower(), context["service_level_id"], order["currency"], subtotal,
          shipping, tax, total, total, order["payment"]["method"],
