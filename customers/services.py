@@ -237,6 +237,13 @@ def customer_record_order(*, customer: Customer, total: Decimal, placed_at,
             last_order_at=placed_at)
 
 
+def customer_lifetime_value_add(*, customer_id: int, value: Decimal) -> None:
+    """Give back to the lifetime value what the customer holds again (exchange credit a
+    cancelled replacement order returned to its return). One UPDATE with `F()`."""
+    if value > 0:
+        Customer.objects.filter(pk=customer_id).update(lifetime_value=F("lifetime_value") + value)
+
+
 def customer_lifetime_totals_reduce(*, customer_id: int, value: Decimal, orders: int = 0) -> None:
     """Take what the customer did not keep off their lifetime totals.
 

@@ -48,8 +48,9 @@ def order_payload(order: Order, lines=None) -> dict:
 
 
 def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dict:
-    """`order.paid`: the order payload and the `sale` accounting books: the order less what
-    cancelled units took off before it was paid for (`Order.cancelled_total`), by part, and
+    """`order.paid`: the order payload and the `sale` accounting books: what the payments
+    cover, by part: the order less what cancelled units took off before it was paid for
+    (`Order.cancelled_total`), plus what was paid for them all the same (`refund_due`), and
     how much of it a return's exchange credit paid (value the customer had already paid for;
     `exchange_credit` may give it when the caller knows it, else it is read)."""
     from orders.refund_methods import paid_tenders
@@ -59,11 +60,16 @@ def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dic
         exchange_credit = paid_tenders(order).credit_paid
     payload = order_payload(order, lines=lines)
     parts = pricing.order_cancelled_parts(order, lines)
+    # What was paid for cancelled units before the sale (a part payment a cancellation left
+    # over, `refund_due`) is in the sale too, by part: the customer paid it, and its refund
+    # is booked when it goes back.
+    share = order.refund_due / order.cancelled_total if order.cancelled_total > 0 else 0
+    kept = {name: parts[name] - pricing.money(parts[name] * share) for name in parts}
     payload["sale"] = {
-        "total": str(order.total - order.cancelled_total),
-        "tax_total": str(order.tax_total - parts["tax"]),
-        "shipping_total": str(order.shipping_total - parts["shipping"]),
-        "discount_total": str(order.discount_total - parts["discount"]),
+        "total": str(order.total - order.cancelled_total + order.refund_due),
+        "tax_total": str(order.tax_total - kept["tax"]),
+        "shipping_total": str(order.shipping_total - kept["shipping"]),
+        "discount_total": str(order.discount_total - kept["discount"]),
         "exchange_credit": str(exchange_credit),
     }
     return payload

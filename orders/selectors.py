@@ -133,10 +133,10 @@ def cancellation_preview(order: Order) -> dict:
         released = max(units - line.quantity_open, 0)
         lines.append({"sku": line.sku, "units": units, "released": released,
                       "shipped": line.quantity_shipped})
-        refund += pricing.units_value(
-            line_total_amount=line.line_total, quantity=line.quantity, units=units,
-            subtotal=order.subtotal, order_discount=order.discount_total,
-            tax_total=order.tax_total)
+        # Valued as cancelling values them: all cancelled units of the line together.
+        refund += pricing.line_units_value(
+            order=order, line=line, units=line.quantity_cancelled + units
+        ) - pricing.line_units_value(order=order, line=line, units=line.quantity_cancelled)
     if not lines:
         return {"order": order, "allowed": False,
                 "reason": "Every unit is already shipped or cancelled.", "lines": []}

@@ -153,13 +153,31 @@ def order_refundable(*, order: Order) -> Decimal:
     exchange credit its returns gave to replacement orders and that those kept (value that
     went back to the customer as goods; a return's own refund already leaves that credit
     out, and credit a cancelled replacement gave back is the order's to refund again)."""
-    returns = ReturnRequest.objects.filter(order=order)
-    credit = returns.aggregate(total=Sum("exchange_credit"))["total"] or ZERO
-    credit_back = Refund.objects.filter(
-        order__in=returns.values("exchange_order"), method=EXCHANGE_CREDIT
-    ).aggregate(total=Sum("amount"))["total"] or ZERO
-    given = refunded_totals(order=order)["amount"] + pricing.money(credit - credit_back)
+    kept = exchange_credit_kept(order_ids=[order.pk]).get(order.pk, ZERO)
+    given = refunded_totals(order=order)["amount"] + kept
     return max(order.paid_total - given, ZERO)
+
+
+def exchange_credit_kept(*, order_ids: list[int]) -> dict[int, Decimal]:
+    """Per order, the exchange credit its returns gave to replacement orders that those still
+    keep: what each return's credit paid less what a cancelled replacement gave back to it
+    (refunds of the replacement with method `exchange_credit`). Two queries."""
+    rows = list(
+        ReturnRequest.objects.filter(order_id__in=order_ids, exchange_credit__gt=0).values_list(
+            "order_id", "exchange_credit", "exchange_order_id"
+        )
+    )
+    back = _sums_by_order(
+        Refund.objects.filter(
+            order_id__in=[replacement for _o, _c, replacement in rows if replacement],
+            method=EXCHANGE_CREDIT,
+        ),
+        "amount",
+    ) if rows else {}
+    kept: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for order_id, credit, replacement in rows:
+        kept[order_id] += max(credit - back.get(replacement, ZERO), ZERO)
+    return {order_id: pricing.money(total) for order_id, total in kept.items()}
 
 
 @dataclass(frozen=True)
@@ -203,16 +221,16 @@ def orders_lifetime_value_left(
 ) -> dict[int, Decimal]:
     """What each order still adds to its customer's lifetime value: its value after
     cancellations less what refunds for returns and goodwill paid back and what exchange credit
-    moved to replacement orders (which count on their own). Refunds for cancelled units are
-    not taken again: the cancellation took their value off.
+    moved to replacement orders and stayed there (they count it on their own). Refunds for
+    cancelled units are not taken again: the cancellation took their value off.
 
     `orders` pairs each order with its lines; the refunds and returns of all the orders are
-    read in two queries."""
+    read in three queries."""
     ids = [order.pk for order, _lines in orders]
     paid_back = _sums_by_order(
         Refund.objects.filter(order_id__in=ids).exclude(kind=Refund.Kind.CANCELLATION), "amount"
     )
-    moved = _sums_by_order(ReturnRequest.objects.filter(order_id__in=ids), "exchange_credit")
+    moved = exchange_credit_kept(order_ids=ids)
     return {
         order.pk: max(
             order_lifetime_value(order=order, lines=lines)

@@ -89,7 +89,16 @@ def order_shipping_address_change(
 
 def address_may_change(order: Order) -> bool:
     """Whether the order's shipping address may change now (see `_check_changeable`)."""
-    return order.fulfillment_method != FulfillmentMethod.PICKUP and order.status in CHANGEABLE
+    return (
+        order.fulfillment_method != FulfillmentMethod.PICKUP
+        and order.status in CHANGEABLE
+        and not _has_shipped(order)
+    )
+
+
+def _has_shipped(order: Order) -> bool:
+    # A held order may be partly shipped: the hold does not say what came before it.
+    return order.lines.filter(quantity_shipped__gt=0).exists()
 
 
 def _check_changeable(order: Order) -> None:
@@ -97,7 +106,7 @@ def _check_changeable(order: Order) -> None:
         raise AddressChangeRefused(
             f"Order {order.number} is collected in store; it has no shipping address to change."
         )
-    if order.status not in CHANGEABLE:
+    if order.status not in CHANGEABLE or _has_shipped(order):
         raise AddressChangeRefused(
             f"Order {order.number} is {order.get_status_display().lower()}; its address can "
             "change only before any unit ships.",

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from customers.services import customer_lifetime_totals_reduce
+from customers.services import customer_lifetime_totals_reduce, customer_lifetime_value_add
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.models import Order, Payment
@@ -254,13 +254,16 @@ def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
     not pay.
     """
     tenders = selectors.exchange_tenders(order=order)
-    if tenders is None:
-        if method and method not in _refund_methods_allowed(order):
-            allowed = ", ".join(sorted(_refund_methods_allowed(order)))
+    if method and not (tenders is not None and method == EXCHANGE_CREDIT):
+        allowed = _refund_methods_allowed(order)
+        if method not in allowed:
+            if tenders is not None:
+                allowed = allowed | {EXCHANGE_CREDIT}
             raise ReturnValidationError(
                 f"Order {order.number} cannot be refunded by '{method}'.",
-                errors={"method": [f"Use one of: {allowed}."]},
+                errors={"method": [f"Use one of: {', '.join(sorted(allowed))}."]},
             )
+    if tenders is None:
         return method or refund_method_default(order)
     other = tenders.other_method or "the other payments"
     if not method:
@@ -326,7 +329,12 @@ def _record(
     amount = pricing.money(amount)
     _check_refundable(order, amount)
     method = _refund_method(order=order, amount=amount, method=method)
-    if kind != Refund.Kind.CANCELLATION:
+    if method == EXCHANGE_CREDIT:
+        # Back to the return's credit: the customer holds the value again, on the returned
+        # order (`selectors.exchange_credit_kept`), which the cancellation had taken off.
+        if kind == Refund.Kind.CANCELLATION:
+            customer_lifetime_value_add(customer_id=order.customer_id, value=amount)
+    elif kind != Refund.Kind.CANCELLATION:
         order_lifetime_value_reduce(order=order, amount=amount)
     quote = quote or RefundQuote()
     try:

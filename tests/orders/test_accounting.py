@@ -132,3 +132,37 @@ def test_journal_api_needs_the_accounting_scope(make_client, channel):
     for client in (make_client(scopes=["orders:read"]), make_client(channel=channel)):
         response = client.get("/api/v1/accounting/journal/?date=2026-01-01")
         assert response.status_code == 403
+
+
+def test_a_part_payment_left_over_by_a_cancellation_is_booked_then_refunded(shop, stock):
+    """100.00 ordered, 80.00 paid, 60.00 of units cancelled: the order is paid and 40.00 is
+    owed back. The sale books the 80.00 paid, the refund the 40.00: net 40.00, the cash."""
+    from orders.accounting import accounting_journal
+    from orders.services import order_create
+    from returns.services import order_refund
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    stock("B", "EAST", 10)
+    order = order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(
+            lines=[
+                {"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")},
+                {"sku": "B", "quantity": 6, "unit_price": Decimal("10.00")},
+            ],
+            shipping_total=Decimal("0.00"),
+            tax_total=Decimal("0.00"),
+            payment={"method": "card", "amount": Decimal("80.00"), "status": "captured",
+                     "reference": "p1"},
+        ),
+    )
+    order_cancel(order=order, actor="test", lines={order.lines.get(sku="B").pk: 6})
+    order.refresh_from_db()
+    assert (order.status, order.refund_due) == ("processing", Decimal("40.00"))
+    order_refund(order=order, kind="cancellation", reason="", actor="test")
+    [row] = accounting_journal(day=timezone.localdate())
+    assert (row["sales_total"], row["refunds_total"], row["net_total"]) == (
+        "80.00", "40.00", "40.00"
+    )

@@ -101,6 +101,19 @@ def test_once_units_shipped_the_address_stays(api, placed):
     assert snapshot(placed) == before
 
 
+def test_a_held_order_with_shipped_units_keeps_its_address(api, placed):
+    from orders.services import order_hold
+
+    line = placed.lines.get()
+    shipment_create(order=placed, reference="SH-1", lines={line.pk: 1}, carrier_name="Acme Post",
+                    tracking_number="1Z", tracking_url="https://track.example/1Z", actor="test")
+    order_hold(order=placed, reason_code="address_issue", actor="test")
+    before = snapshot(placed)
+    response = change(api, placed)
+    assert response.status_code == 409
+    assert snapshot(placed) == before
+
+
 def test_a_pickup_order_has_no_address_to_change(api, shop, stock):
     stock("A", "STORE1", 5)
     order = order_create(

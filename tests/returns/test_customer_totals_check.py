@@ -56,6 +56,25 @@ def test_an_exchange_topped_up_by_card_and_cancelled_matches_history(delivered, 
     assert_kept_totals_match_history()
 
 
+def test_credit_a_cancelled_replacement_gave_back_counts_until_it_is_paid_out(delivered, stock):
+    """The returned value left as credit counts again once the replacement is cancelled, and
+    paying it out takes it off once: what the customer keeps is what they paid less what went
+    back (return refund and the credit paid out)."""
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "6.00"}]
+    )
+    returned = return_refund(return_request=return_request, actor="test")
+    exchange = return_request.exchange_order
+    order_cancel(order=exchange, actor="test", reason="changed mind")
+    order_refund(order=exchange, kind="cancellation", reason="", actor="test")
+    paid_out = order_refund(order=delivered, kind="goodwill", amount=Decimal("6.00"),
+                            reason="credit paid out", actor="test")
+    customer = Customer.objects.get(pk=delivered.customer_id)
+    assert customer.lifetime_value == delivered.paid_total - returned.amount - paid_out.amount
+    assert_kept_totals_match_history()
+
+
 def test_wrong_totals_are_reported_then_repaired(shop, stock):
     stock("A", "EAST", 5)
     order = order_create(channel=shop["channel"], data=order_data(), actor="test")

@@ -229,6 +229,23 @@ def test_a_refund_goes_back_by_how_the_order_was_paid(delivered, method):
     assert refund.method == "bank_transfer"
 
 
+def test_a_refund_of_a_replacement_goes_back_by_how_it_was_paid(delivered, stock):
+    stock("C", "EAST", 5)
+    return_request = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "15.00"}]
+    )
+    exchange = return_request.exchange_order
+    from orders.services import payment_apply
+
+    payment_apply(order=exchange, method="card", amount=exchange.total - exchange.paid_total,
+                  status="captured", reference="top-up", actor="test")
+    with pytest.raises(ReturnValidationError) as refused:
+        order_refund(order=exchange, kind="goodwill", amount=Decimal("1.00"), reason="x",
+                     method="bitcoin", actor="test")
+    assert "exchange_credit" in refused.value.errors["method"][0]
+    assert not Refund.objects.filter(order=exchange).exists()
+
+
 def test_the_journal_books_an_exchange_as_the_money_that_moved(delivered, stock):
     """The replacement is a sale paid with credit the customer had already paid for: the
     journal shows that credit apart, so the day's net is the cash that came in less what went
