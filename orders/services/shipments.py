@@ -86,6 +86,7 @@ def shipment_record(
             f"Unknown shipment status '{status}'.",
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
         )
+    sent_url = tracking_url  # a resend that leaves the URL out keeps the one built before
     carrier_label, tracking_url = _carrier_and_url(
         carrier_name=carrier_name,
         service_level=service_level,
@@ -97,7 +98,7 @@ def shipment_record(
         "location": warehouse.pk if warehouse is not None else None,
         "tracking number": tracking_number,
         "carrier": carrier_label,
-        "tracking URL": tracking_url,
+        "tracking URL": sent_url,
         "service level": service_level,
         "status": status,
         "estimated delivery date": estimated_delivery_date,
@@ -236,7 +237,30 @@ def _news(shipment: Shipment, reported: dict) -> dict:
     for argument, (name, value) in progress.items():
         if reported[name] is not None and reported[name] != value:
             news[argument] = reported[name]
+    if not _moves_on(shipment.status, news.get("status")):
+        news.pop("status", None)  # an old message resent: the parcel does not go back
     return news
+
+
+# How far a parcel has got; a resent message with a status behind the shipment's is stale.
+_PROGRESS = {
+    Shipment.Status.AWAITING: 0,
+    Shipment.Status.IN_TRANSIT: 1,
+    Shipment.Status.OUT_FOR_DELIVERY: 2,
+    Shipment.Status.EXCEPTION: 2,
+    Shipment.Status.DELIVERED: 3,
+    Shipment.Status.RETURNED: 3,
+}
+
+
+def _moves_on(current: str, reported: str | None) -> bool:
+    """Whether a resent status takes the shipment forward (an exception may come at any point
+    before the end; nothing comes after delivered or returned)."""
+    if reported is None:
+        return False
+    if reported == Shipment.Status.EXCEPTION:
+        return _PROGRESS[current] < 3
+    return _PROGRESS[reported] > _PROGRESS[current]
 
 
 def _carrier_and_url(

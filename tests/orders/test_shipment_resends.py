@@ -97,6 +97,31 @@ def test_a_resend_with_a_new_status_moves_the_shipment_as_a_tracking_event_does(
     assert EmailMessage.objects.filter(template="order_delivered").count() == 1
 
 
+def test_a_stale_resend_does_not_take_the_parcel_back(shop, stock):
+    """The 3PL re-posts its first message (awaiting) after a carrier scan (in transit)."""
+    order, line_id, shipment = without_tracking(shop, stock, tracking_number="1Z1")
+    shipment_create(
+        order=order, reference="SH1", lines={line_id: 2}, actor="3pl", status="in_transit",
+    )
+    shipment_create(
+        order=order, reference="SH1", lines={line_id: 2}, actor="3pl", status="awaiting",
+    )
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"
+    assert not OutboxEvent.objects.filter(topic="shipment.awaiting").exists()
+
+
+def test_a_resend_without_the_url_keeps_the_one_given_first(shop, stock):
+    order, line_id, shipment = without_tracking(
+        shop, stock, tracking_number="1Z1", tracking_url="https://custom.example/1Z1",
+    )
+    again = shipment_create(order=order, reference="SH1", lines={line_id: 2}, actor="3pl",
+                            service_level=shop["service_level"], tracking_number="1Z1")
+    assert again.pk == shipment.pk
+    shipment.refresh_from_db()
+    assert shipment.tracking_url == "https://custom.example/1Z1"
+
+
 def test_a_resend_with_new_dates_updates_them(shop, stock):
     from datetime import UTC, datetime
 
