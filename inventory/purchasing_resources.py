@@ -20,7 +20,8 @@ from import_export.instance_loaders import ModelInstanceLoader
 from inventory.imports import neutralise_formula
 from inventory.models import Product, Supplier, SupplierProduct
 from inventory.purchasing.services import MAX_UNIT_COST, MAX_WHOLE_NUMBER, supplier_product_save
-from oms_project.errors import ValidationFailed
+from inventory.purchasing.suppliers import supplier_currency_change_check
+from oms_project.errors import OmsError, ValidationFailed
 
 MAX_MINIMUM_ORDER_VALUE = Decimal("999999999999.99")  # Supplier.minimum_order_value: 14 digits
 TRUE_TEXTS = frozenset({"1", "true", "yes", "y"})
@@ -244,6 +245,20 @@ class SupplierResource(CheckedRowsMixin, FormulaSafeExportMixin, resources.Model
         widget=WholeNumberWidget(minimum=0, maximum=100),
     )
     is_active = fields.Field(attribute="is_active", column_name="is_active", widget=YesNoWidget())
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """As the API and the admin: no currency change while purchase orders are open."""
+        errors = dict(import_validation_errors or {})
+        if instance.pk and "currency" not in errors:
+            stored = Supplier.objects.filter(pk=instance.pk).values_list("currency", flat=True)
+            if stored and stored[0] != instance.currency:
+                try:
+                    supplier_currency_change_check(
+                        Supplier(pk=instance.pk, code=instance.code, currency=stored[0])
+                    )
+                except OmsError as error:
+                    errors["currency"] = list(error.errors["currency"])
+        super().validate_instance(instance, errors, validate_unique)
 
     class Meta:
         model = Supplier

@@ -108,6 +108,26 @@ def test_a_clean_supplier_file_is_imported():
         "ACME", "100.50", True)
 
 
+def test_an_import_keeps_a_suppliers_currency_while_it_has_open_orders():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import PurchaseOrder
+    from tests.factories import WarehouseFactory
+
+    supplier = SupplierFactory(code="ACME", currency="USD")
+    PurchaseOrder.objects.create(
+        number="PO-OPEN", supplier=supplier, warehouse=WarehouseFactory(code="MAIN"),
+        currency="USD", expected_date=timezone.localdate() + timedelta(days=7),
+    )
+    data = tablib.Dataset(supplier_row("ACME", currency="EUR"), headers=SUPPLIER_HEADERS)
+    result = SupplierResource().import_data(data, dry_run=False)
+    [messages] = row_messages(result).values()
+    assert "ACME has open purchase orders in USD: PO-OPEN." in messages["currency"][0]
+    assert Supplier.objects.get().currency == "USD"
+
+
 # --- supplier products --------------------------------------------------------------------------
 
 
