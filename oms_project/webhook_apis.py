@@ -5,9 +5,9 @@
 - `GET /api/v1/webhooks/deliveries/?subscription=&status=&event_id=` with the attempt log,
   `POST /api/v1/webhooks/deliveries/{id}/redeliver/` (no body fields; any sent is refused).
 
-A delivery's `attempts` counts every attempt ever made, across redeliveries (the length of its
-attempt log); `attempts_since_redeliver` counts those since it was last redelivered (or
-created), which is what the retry budget and backoff go by.
+A delivery's `attempts` counts the attempts since it was last redelivered (or created), which
+is what the retry budget and backoff go by, as in the admin; `attempts_total` counts every
+attempt ever made, across redeliveries (the length of its attempt log).
 """
 
 import django_filters
@@ -66,13 +66,13 @@ class AttemptSerializer(serializers.ModelSerializer):
 class DeliverySerializer(serializers.ModelSerializer):
     event_id = serializers.UUIDField(source="event.event_id")
     topic = serializers.CharField(source="event.topic")
-    attempts = serializers.SerializerMethodField(
-        help_text="Every attempt ever made, across redeliveries (the attempt log's length)."
-    )
-    attempts_since_redeliver = serializers.IntegerField(
-        source="attempts", read_only=True,
+    attempts = serializers.IntegerField(
+        read_only=True,
         help_text="Attempts since the delivery was last redelivered (or created): the retry "
         f"budget of {MAX_ATTEMPTS} and the backoff go by this count.",
+    )
+    attempts_total = serializers.SerializerMethodField(
+        help_text="Every attempt ever made, across redeliveries (the attempt log's length)."
     )
     attempt_log = AttemptSerializer(many=True, read_only=True)
 
@@ -85,7 +85,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "topic",
             "status",
             "attempts",
-            "attempts_since_redeliver",
+            "attempts_total",
             "next_attempt_at",
             "last_response_code",
             "last_error",
@@ -94,7 +94,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "attempt_log",
         ]
 
-    def get_attempts(self, delivery) -> int:
+    def get_attempts_total(self, delivery) -> int:
         # The attempt log is prefetched: counting it costs no query.
         return len(delivery.attempt_log.all())
 

@@ -369,8 +369,8 @@ def test_webhook_actions_refuse_unknown_fields_and_change_nothing(
 def test_attempts_count_across_redeliveries(
     make_client, receiver, django_capture_on_commit_callbacks
 ):
-    """`attempts` is every attempt ever made (the length of the attempt log);
-    `attempts_since_redeliver` counts against the retry budget and restarts at redelivery."""
+    """`attempts` counts against the retry budget and restarts at redelivery;
+    `attempts_total` is every attempt ever made (the length of the attempt log)."""
     receiver.answers = [(400, "bad"), (410, "gone"), (200, "thanks")]
     subscribe(receiver.url)
     emit_and_dispatch(django_capture_on_commit_callbacks)
@@ -378,7 +378,7 @@ def test_attempts_count_across_redeliveries(
     url = f"/api/v1/webhooks/deliveries/{WebhookDelivery.objects.get().pk}/"
 
     def counts(body):
-        return (body["status"], body["attempts"], body["attempts_since_redeliver"],
+        return (body["status"], body["attempts_total"], body["attempts"],
                 len(body["attempt_log"]))
 
     assert counts(client.get(url).json()) == ("failed", 1, 1, 1)
