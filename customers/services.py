@@ -50,8 +50,9 @@ def customer_link(*, channel_code: str, email: str, external_id: str | None = No
     """Give a channel the merchant's profile for this e-mail, creating the profile if new.
 
     There is one profile per merchant: an e-mail already known (to another channel, or to
-    none) links that profile to the channel. Its known fields are kept; blank text fields
-    are filled in from `profile`. Return the customer and whether the channel is new to it.
+    none) links that profile to the channel. Its known fields, and the channel's customer id
+    when it has one, are kept; blank ones are filled in from `profile` and `external_id`.
+    Return the customer and whether the channel is new to it.
 
     Raises `DuplicateCustomer` (with field errors) if the channel already uses `external_id`
     for another customer.
@@ -67,7 +68,7 @@ def customer_link(*, channel_code: str, email: str, external_id: str | None = No
                 customer=customer, channel_code=channel_code,
                 defaults={"external_id": external_id},
             )
-            if not is_new and external_id and link.external_id != external_id:
+            if not is_new and external_id and not link.external_id:  # a known id is kept
                 link.external_id = external_id
                 link.save(update_fields=["external_id"])
     except IntegrityError:

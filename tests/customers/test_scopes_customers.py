@@ -55,3 +55,17 @@ def test_linking_keeps_known_fields_and_fills_blank_ones():
     assert (customer.first_name, customer.last_name, customer.accepts_marketing) == (
         "Ada", "Lovelace", False
     )
+
+
+def test_linking_again_keeps_the_channels_known_customer_id():
+    from customers.models import CustomerChannel
+
+    services.customer_link(channel_code="web", email="ada@example.com", external_id="c-1")
+    _customer, is_new = services.customer_link(
+        channel_code="web", email="ada@example.com", external_id="c-2"
+    )
+    assert not is_new
+    assert CustomerChannel.objects.get(channel_code="web").external_id == "c-1"
+    services.customer_link(channel_code="market", email="ada@example.com")
+    services.customer_link(channel_code="market", email="ada@example.com", external_id="m-9")
+    assert CustomerChannel.objects.get(channel_code="market").external_id == "m-9"  # was blank
