@@ -57,9 +57,8 @@ def test_linking_keeps_known_fields_and_fills_blank_ones():
     )
 
 
+@pytest.mark.django_db
 def test_linking_again_keeps_the_channels_known_customer_id():
-    from customers.models import CustomerChannel
-
     services.customer_link(channel_code="web", email="ada@example.com", external_id="c-1")
     _customer, is_new = services.customer_link(
         channel_code="web", email="ada@example.com", external_id="c-2"
