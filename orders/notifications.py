@@ -23,8 +23,8 @@ def order_email(*, order: Order, template: str, extra: dict | None = None, lines
     exchange credit; `extra` may name another. It also holds what the order comes to with
     cancelled units left out (`summary`, for `_lines.*`), the lines waiting for stock
     (`waiting_lines`), the captured payments (`captured_payments`), a function naming a
-    payment method in words (`payment_method_name`) and, for `refund_issued`, the refund
-    recorded for `extra["amount"]` (`refund_record`). Returns the logged `EmailMessage`, or
+    payment method in words (`payment_method_name`); `refund_issued` gets the recorded refund
+    from its caller (`extra["refund_record"]`). Returns the logged `EmailMessage`, or
     None when the customer is not e-mailed about this order (`customer_may_be_emailed`).
     """
     if not customer_may_be_emailed(order):
@@ -77,13 +77,7 @@ def order_summary(*, order: Order, lines: list[OrderLine]) -> OrderSummary:
     lose the cancelled units' shares (`pricing.cancelled_parts`) and the total is what is left
     to pay for, `total - cancelled_total`.
     """
-    parts = pricing.cancelled_parts(
-        lines=[(line.line_total, line.quantity, line.quantity_cancelled) for line in lines],
-        subtotal=order.subtotal,
-        discount_total=order.discount_total,
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-    )
+    parts = pricing.order_cancelled_parts(order, lines)
     rows = []
     for line in lines:
         units = line.quantity - line.quantity_cancelled

@@ -8,6 +8,7 @@ service in `orders.services` and reports each order's result.
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -109,16 +110,16 @@ class RefundDueForm(forms.Form):
     """A refund of what is owed back for cancelled units."""
 
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    method = forms.CharField(
-        max_length=50, required=False,
-        help_text="Empty: the way the order was paid. Else one of its payment methods or a "
-        "manual one (bank_transfer, cash, store_credit).",
-    )
+    method = forms.CharField(max_length=50, required=False)
     processor_reference = forms.CharField(max_length=100, required=False)
     reason = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["method"].help_text = (
+            "Empty: the way the order was paid. Else one of its payment methods or a manual "
+            f"one ({', '.join(settings.OMS_MANUAL_REFUND_METHODS)})."
+        )
         self.fields["amount"].initial = order.refund_due
         self.fields["amount"].validators.append(MaxValueValidator(order.refund_due))
         self.fields["amount"].help_text = f"At most the {order.refund_due} due."
@@ -338,11 +339,7 @@ class OrderWorkflowAdminMixin:
     # --- shipping address ---------------------------------------------------------------------
 
     def shipping_address_view(self, request, object_id: int):
-        order = self.get_object(request, str(object_id))
-        if order is None:
-            raise Http404("No such order.")
-        if not self.has_change_permission(request, order):
-            raise PermissionDenied
+        order = self._order_to_change(request, object_id)
         current = order.shipping_address or {}
         form = AddressChangeForm(
             request.POST or None,
@@ -360,9 +357,7 @@ class OrderWorkflowAdminMixin:
                 add_service_error(form, error, place=field_place)
             else:
                 self.message_user(request, f"Order {order.number} now ships to the new address.")
-                return redirect(
-                    reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk])
-                )
+                return self._back_to(order)
         return form_page(
             self,
             request,

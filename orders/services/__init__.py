@@ -1,7 +1,7 @@
 """Every write to orders, channels and API keys (re-exported from the concern modules)."""
 
 from orders.services.addresses import order_shipping_address_change
-from orders.services.allocation import order_allocate, order_deallocate
+from orders.services.allocation import order_allocate
 from orders.services.api_keys import KNOWN_SCOPES, api_key_create, api_key_revoke
 from orders.services.bulk_creation import orders_create_bulk
 from orders.services.cancellation import order_cancel
@@ -24,7 +24,6 @@ __all__ = [
     "order_cancel",
     "order_collect",
     "order_create",
-    "order_deallocate",
     "order_hold",
     "order_ready_for_pickup",
     "order_release_hold",

@@ -339,24 +339,3 @@ def _describe(allocated: list[dict], short: dict) -> str:
     if short:
         text += f" {sum(short.values())} unit(s) backordered."
     return text
-
-
-def order_deallocate(*, order: Order, actor: str, reason: str = "") -> int:
-    """Release every unit allocated to the order's lines (e.g. before re-routing); the order's
-    active fulfillment orders shrink with the reservations (and are cancelled when empty)."""
-    from inventory.services import reservation_release
-    from orders.services.fulfillment import fulfillment_orders_sync
-
-    released = 0
-    with transaction.atomic():
-        for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk"):
-            if line.quantity_allocated:
-                units = reservation_release(
-                    reference=line_reference(line), actor=actor, note=reason
-                )
-                OrderLine.objects.filter(pk=line.pk).update(
-                    quantity_allocated=F("quantity_allocated") - units
-                )
-                released += units
-        fulfillment_orders_sync(order=order, actor=actor, reason=reason or "Deallocated")
-    return released
