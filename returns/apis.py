@@ -49,9 +49,10 @@ def _check_restock_locations(request, lines: list[dict]) -> None:
     if channel is None:
         return
     allowed = selectors.channel_location_codes(channel=channel)
+    # Keyed by order line id, as the receiving service keys its line errors.
     errors = {
-        str(index): [f"'{line['location']}' is not one of this channel's locations."]
-        for index, line in enumerate(lines)
+        str(line["line_id"]): [f"'{line['location']}' is not one of this channel's locations."]
+        for line in lines
         if line.get("location") and line["location"] not in allowed
     }
     if errors:

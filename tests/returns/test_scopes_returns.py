@@ -180,8 +180,9 @@ def test_channel_key_granted_returns_write_restocks_only_at_its_channel_location
 
     assert refused.status_code == 400, refused.json()
     assert refused.json()["code"] == "validation_error"
+    line_id = delivered.lines.get(sku="A").pk
     assert refused.json()["errors"] == {
-        "lines": {"0": ["'STORE-SFO' is not one of this channel's locations."]}
+        "lines": {str(line_id): ["'STORE-SFO' is not one of this channel's locations."]}
     }
     assert on_hand("A", store_sfo) == 9
     assert status_of(number) == "approved"
