@@ -23,7 +23,7 @@ COLUMNS = [
     "date", "channel", "currency", "sales_count", "sales_total", "sales_tax",
     "sales_shipping", "sales_discount", "sales_exchange_credit", "cancellations_count",
     "cancellations_refund_due", "refunds_count", "refunds_total", "refunds_tax",
-    "refunds_shipping", "refunds_exchange_credit", "net_total",
+    "refunds_shipping", "refunds_exchange_credit", "refunds_part_payments", "net_total",
 ]
 
 
@@ -96,6 +96,10 @@ def accounting_journal(*, day: date) -> list[dict]:
         elif payload.get("method") == EXCHANGE_CREDIT:
             # Back to a return's exchange credit, not to the customer: no money moves.
             row["refunds_exchange_credit"] += _amount(payload.get("amount"))
+        elif payload.get("of_sale") is False:
+            # A part payment of an order cancelled before it was paid in full: no sale booked
+            # it, so its refund is no refund of sales.
+            row["refunds_part_payments"] += _amount(payload.get("amount"))
         else:
             row["refunds_count"] += 1
             row["refunds_total"] += _amount(payload.get("amount"))

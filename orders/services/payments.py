@@ -31,8 +31,8 @@ def payment_apply(
     and moves to processing (or backordered), a receipt is e-mailed and `order.paid` emitted.
     The same processor reference and status twice is a no-op returning the first payment
     (with another amount or method it is a `PaymentError`). Raises `PaymentError` for a
-    cancelled order, another currency, a capture over the balance due (the total less what
-    cancellations took off and what was paid) or an authorization over what the order comes to.
+    cancelled order, another currency, or a capture or authorization over the balance due (the
+    total less what cancellations took off and what was paid).
     """
     from orders.notifications import order_email
     from orders.services.allocation import order_is_paid
@@ -72,11 +72,11 @@ def payment_apply(
                 f"paid {order.paid_total}).",
                 errors={"amount": [f"Over-payment: {due} is due."]},
             )
-        if not captured and amount > order.total - order.cancelled_total:
+        if not captured and amount > due:
             raise PaymentError(
-                f"Authorizing {amount} exceeds order {order.number}'s "
-                f"{order.total - order.cancelled_total}.",
-                errors={"amount": ["More than the order comes to."]},
+                f"Authorizing {amount} would exceed the {due} still due on order "
+                f"{order.number}.",
+                errors={"amount": [f"More than the {due} still due."]},
             )
         was_paid = order_is_paid(order) and order.paid_total > 0
         payment = Payment.objects.create(

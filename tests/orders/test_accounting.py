@@ -48,6 +48,7 @@ def test_journal_sums_the_day_per_channel(day_of_business):
         "refunds_tax": "0.50",
         "refunds_shipping": "0.00",
         "refunds_exchange_credit": "0.00",
+        "refunds_part_payments": "0.00",
         "net_total": "59.00",
     }
 
@@ -100,7 +101,7 @@ def test_journal_api_json_and_csv(day_of_business, make_client):
     lines = csv_response.content.decode().splitlines()
     assert lines[0].startswith("date,channel,currency,sales_count,sales_total")
     assert lines[1] == (
-        f"{day},web,USD,2,64.00,4.00,10.00,0.00,0.00,1,37.00,1,5.00,0.50,0.00,0.00,59.00"
+        f"{day},web,USD,2,64.00,4.00,10.00,0.00,0.00,1,37.00,1,5.00,0.50,0.00,0.00,0.00,59.00"
     )
 
 
@@ -166,3 +167,29 @@ def test_a_part_payment_left_over_by_a_cancellation_is_booked_then_refunded(shop
     assert (row["sales_total"], row["refunds_total"], row["net_total"]) == (
         "80.00", "40.00", "40.00"
     )
+
+
+def test_a_part_payment_of_an_order_cancelled_unpaid_is_no_sale_and_no_refund_of_sales(
+    shop, stock
+):
+    """20.00 of 37.00 paid, then everything cancelled: the 20.00 goes back. No sale was
+    booked, so its refund is a part payment returned, not a refund of sales."""
+    from orders.accounting import accounting_journal
+    from orders.services import order_create
+    from returns.services import order_refund
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    order = order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(payment={"method": "card", "amount": Decimal("20.00"),
+                                 "status": "captured", "reference": "p1"}),
+    )
+    order_cancel(order=order, actor="test")
+    order_refund(order=order, kind="cancellation", reason="", actor="test")
+    [row] = accounting_journal(day=timezone.localdate())
+    assert (row["sales_total"], row["refunds_total"], row["refunds_part_payments"]) == (
+        "0.00", "0.00", "20.00"
+    )
+    assert row["net_total"] == "0.00"

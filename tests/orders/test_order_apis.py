@@ -567,7 +567,7 @@ def test_an_authorization_over_what_the_order_comes_to_is_refused(api, stock):
         {"method": "card", "amount": "999999.00", "status": "authorized"},
     )
     assert response.status_code == 400
-    assert response.json()["errors"]["amount"] == ["More than the order comes to."]
+    assert response.json()["errors"]["amount"] == ["More than the 27.00 still due."]
 
 
 def test_cancelling_a_line_in_steps_takes_off_what_cancelling_it_at_once_does(api, stock):
