@@ -11,6 +11,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator
 from django.http import Http404
@@ -429,9 +431,15 @@ class OrderWorkflowAdminMixin:
             raise PermissionDenied
         per_line = request.GET.get("per") == "line"
         params = request.GET.copy()
-        params.pop("per", None)
+        for name in ("per", "p", "o"):  # the export is the whole filtered list, unpaged
+            params.pop(name, None)
         request.GET = params
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # As the changelist answers filters it cannot apply: back to it, with its message.
+            changelist_url = reverse(f"{self.admin_site.name}:orders_order_changelist")
+            return redirect(f"{changelist_url}?{ERROR_FLAG}=1")
         orders = changelist.get_queryset(request)
         header, rows = selectors.order_export_rows(orders, per_line=per_line)
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
