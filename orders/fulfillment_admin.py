@@ -191,6 +191,13 @@ class ShipForm(forms.Form):
         help_text="YYYY-MM-DD; leave empty for the date promised for this fulfillment order.",
     )
 
+    def clean_estimated_delivery_date(self):
+        expected = self.cleaned_data.get("estimated_delivery_date")
+        if expected is not None and expected < timezone.localdate():
+            # It ships now: a date already past would make the parcel late at once.
+            raise forms.ValidationError("Give today or a later date.")
+        return expected
+
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("service_level") and not cleaned.get("carrier"):

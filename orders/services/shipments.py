@@ -86,6 +86,7 @@ def shipment_record(
             f"Unknown shipment status '{status}'.",
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
         )
+    tracking_number_check(tracking_number)
     sent_url = tracking_url  # a resend that leaves the URL out keeps the one built before
     carrier_label, tracking_url = _carrier_and_url(
         carrier_name=carrier_name,
@@ -261,6 +262,24 @@ def _moves_on(current: str, reported: str | None) -> bool:
     if reported == Shipment.Status.EXCEPTION:
         return _PROGRESS[current] < 3
     return _PROGRESS[reported] > _PROGRESS[current]
+
+
+def tracking_number_check(tracking_number: str) -> None:
+    """Refuse a tracking number that cannot be one: control characters (line breaks, tabs), or
+    a first character a spreadsheet would read as a formula. It goes into links and e-mails."""
+    if not tracking_number:
+        return
+    if any(not character.isprintable() for character in tracking_number) or (
+        tracking_number[0] in "=+@"
+    ):
+        raise OrderValidationError(
+            "The tracking number has characters no tracking number has.",
+            errors={
+                "tracking_number": [
+                    "Use the carrier's number: letters, digits and separators, no line breaks."
+                ]
+            },
+        )
 
 
 def _carrier_and_url(

@@ -15,6 +15,7 @@ from orders.services.shipments import (
     order_complete_if_delivered,
     shipment_email_context,
     shipment_payload,
+    tracking_number_check,
 )
 from warehouses.models import ServiceLevel
 
@@ -132,6 +133,7 @@ def shipment_tracking_update(
             "A tracking number is required.",
             errors={"tracking_number": ["This field may not be blank."]},
         )
+    tracking_number_check(tracking_number)
     return _tracking_set(
         shipment=shipment,
         tracking_number=tracking_number,

@@ -165,6 +165,12 @@ def test_ship_page_refusals_change_nothing(admin_client, packed):
     no_tracking = admin_client.post(ship_url(packed), {"service_level": "", "carrier": "UPS"})
     no_carrier = admin_client.post(ship_url(packed), {"tracking_number": "1Z1"})
     unknown = admin_client.post(ship_url(packed), {"carrier": "Nobody", "tracking_number": "1"})
+    past = admin_client.post(ship_url(packed), {
+        "carrier": "UPS", "tracking_number": "1Z1", "estimated_delivery_date": "2001-01-01",
+    })
+    formula = admin_client.post(ship_url(packed), {
+        "carrier": "UPS", "tracking_number": '=HYPERLINK("x")\r\nX',
+    })
 
     assert no_tracking.context["form"].errors["tracking_number"] == ["This field is required."]
     assert no_carrier.context["form"].errors["__all__"] == [
@@ -175,6 +181,11 @@ def test_ship_page_refusals_change_nothing(admin_client, packed):
         "Unknown carrier 'Nobody'. Send a tracking URL with it, or use a carrier set up in the "
         "OMS."
     ]
+    assert past.context["form"].errors["estimated_delivery_date"] == [
+        "Give today or a later date."
+    ]
+    assert formula.status_code == 200
+    assert "no line breaks" in formula.content.decode()
     packed.refresh_from_db()
     assert (packed.status, packed.shipment_id) == ("packed", None)
     assert not Shipment.objects.exists()

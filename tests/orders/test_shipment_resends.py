@@ -275,3 +275,15 @@ def test_tracking_numbers_are_url_encoded_in_carrier_links(shop, stock):
         "https://www.fedex.com/fedextrack/?trknbr=7777%208888%2F%269"
     )
     assert shipment.tracking_number == "7777 8888/&9"
+
+
+@pytest.mark.parametrize("number", ["1Z\r\nX", "=HYPERLINK(1)", "@SUM(1)", "1Z\t2"])
+def test_a_tracking_number_that_cannot_be_one_is_refused(shop, stock, number):
+    from orders.errors import OrderValidationError
+
+    order = paid_order(shop, stock, quantity_a=2)
+    with pytest.raises(OrderValidationError) as refused:
+        shipment_create(order=order, reference="SH1", lines={line_ids(order)["A"]: 2},
+                        actor="3pl", service_level=shop["service_level"], tracking_number=number)
+    assert "no line breaks" in refused.value.errors["tracking_number"][0]
+    assert not Shipment.objects.exists()
