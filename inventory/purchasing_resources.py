@@ -16,12 +16,14 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
+from import_export.results import Error
 
 from inventory.imports import neutralise_formula
 from inventory.models import Product, Supplier, SupplierProduct
 from inventory.purchasing.services import MAX_UNIT_COST, MAX_WHOLE_NUMBER, supplier_product_save
 from inventory.purchasing.suppliers import supplier_currency_change_check
 from oms_project.errors import OmsError, ValidationFailed
+from oms_project.spreadsheets import formula_quote_removed
 
 MAX_MINIMUM_ORDER_VALUE = Decimal("999999999999.99")  # Supplier.minimum_order_value: 14 digits
 TRUE_TEXTS = frozenset({"1", "true", "yes", "y"})
@@ -137,6 +139,16 @@ class FormulaSafeExportMixin:
         return neutralise_formula(super().export_field(field, instance, **kwargs))
 
 
+class FileColumnsError(ValueError):
+    """The file's columns are not the import's."""
+
+
+class _MessageOnly(Error):
+    """A base error shown as its message alone (the admin shows an error's traceback)."""
+
+    traceback = ""
+
+
 class CheckedRowsMixin:
     """Per-row errors keyed by CSV column, a repeated key refused, and all or nothing.
 
@@ -153,12 +165,45 @@ class CheckedRowsMixin:
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
+        self._check_columns(dataset.headers or [])
         self.rows_by_key: dict[tuple[str, ...], int] = {}
         for field in self.get_import_fields():
             if isinstance(field.widget, NaturalKeyWidget) and field.column_name in (
                 dataset.headers or []
             ):
                 field.widget.preload(dataset[field.column_name])
+
+    def _check_columns(self, headers: list[str]) -> None:
+        """Refuse a file whose columns are not this import's: an unknown column would be
+        dropped without a word (a misspelt price column, and no price changes), a missing key
+        column makes every row unreadable."""
+        expected = [field.column_name for field in self.get_import_fields()]
+        unknown = [header for header in headers if header not in expected]
+        keys = [self.fields[name].column_name for name in self._meta.import_id_fields]
+        missing = [column for column in keys if column not in headers]
+        if unknown or missing:
+            problems = []
+            if unknown:
+                problems.append(f"unknown column(s): {', '.join(map(str, unknown))}")
+            if missing:
+                problems.append(f"missing column(s): {', '.join(missing)}")
+            raise FileColumnsError(
+                f"Nothing was imported: {'; '.join(problems)}. The columns are: "
+                f"{', '.join(expected)}."
+            )
+
+    def handle_import_error(self, result, error, raise_errors=False):
+        if isinstance(error, FileColumnsError) and result is not None:
+            result.append_base_error(_MessageOnly(error))  # a refusal, not a crash to trace
+            if raise_errors:
+                raise error
+            return
+        super().handle_import_error(result, error, raise_errors)
+
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        for column, value in row.items():
+            row[column] = formula_quote_removed(value)
 
     def import_instance(self, instance, row, **kwargs):
         """Read every cell, collecting each bad one under its column."""

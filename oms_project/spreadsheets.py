@@ -14,6 +14,14 @@ def neutralise_formula(value) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def formula_quote_removed(value):
+    """Undo `neutralise_formula` on a cell read back: a leading quote before a formula
+    character goes, so a file this OMS exported imports back unchanged."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value

@@ -243,3 +243,31 @@ def test_admin_confirmed_import_of_a_file_gone_bad_since_its_preview_writes_noth
         "Nothing was imported: row 2: sku: no product with SKU 'SKU-B'."
     ], messages
     assert not SupplierProduct.objects.filter(supplier=acme).exists()
+
+
+def test_a_file_with_an_unknown_column_imports_nothing_and_says_why():
+    SupplierProductFactory(supplier=SupplierFactory(code="ACME"), product=ProductFactory(
+        sku="SKU-A"), unit_cost="12.5000")
+    data = tablib.Dataset(["ACME", "SKU-A", "99"], headers=["supplier", "sku", "Unit Cost"])
+    result = SupplierProductResource().import_data(data, dry_run=False)
+    [error] = result.base_errors
+    assert str(error.error).startswith("Nothing was imported: unknown column(s): Unit Cost.")
+    assert error.traceback == ""
+    assert str(SupplierProduct.objects.get().unit_cost) == "12.5000"
+
+
+def test_a_file_without_its_key_columns_names_them():
+    data = tablib.Dataset(["x", "y"], headers=["foo", "bar"])
+    result = SupplierResource().import_data(data, dry_run=True)
+    [error] = result.base_errors
+    assert "unknown column(s): foo, bar; missing column(s): code." in str(error.error)
+    assert not Supplier.objects.exists()
+
+
+def test_an_exported_file_imports_back_unchanged():
+    SupplierFactory(code="ACME", name='=HYPERLINK("http://x","y")')
+    exported = SupplierResource().export()
+    assert exported.dict[0]["name"].startswith("'=")  # neutralised for spreadsheets
+    result = SupplierResource().import_data(exported, dry_run=False)
+    assert not result.has_errors()
+    assert Supplier.objects.get().name == '=HYPERLINK("http://x","y")'
