@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
@@ -60,6 +60,8 @@ class AddressChangeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if any(name in self.errors for name in self.ADDRESS_FIELDS):
+            return cleaned  # the fields' own errors say it; the API's check would repeat them
         values = {name: cleaned.get(name) or "" for name in self.ADDRESS_FIELDS}
         checked = AddressInputSerializer(
             data={name: value for name, value in values.items() if value}
@@ -270,6 +272,13 @@ class OrderWorkflowAdminMixin:
 
     def cancel_items_view(self, request, object_id: int):
         order = self._order_to_change(request, object_id)
+        preview = selectors.cancellation_preview(order)
+        if not preview["allowed"]:
+            self.message_user(
+                request, f"Order {order.number} cannot be cancelled: {preview['reason']}",
+                messages.WARNING,
+            )
+            return self._back_to(order)
         form = CancelItemsForm(request.POST or None, order=order)
         if request.method == "POST" and form.is_valid():
             try:
@@ -305,6 +314,11 @@ class OrderWorkflowAdminMixin:
         from returns.services import order_refund
 
         order = self._order_to_change(request, object_id)
+        if order.refund_due <= 0:
+            self.message_user(
+                request, f"Nothing is owed back on order {order.number}.", messages.WARNING
+            )
+            return self._back_to(order)
         form = RefundDueForm(request.POST or None, order=order)
         if request.method == "POST" and form.is_valid():
             try:

@@ -127,6 +127,7 @@ def _check_served(order: Order, holding: list[FulfillmentOrder], country: str) -
         raise AddressChangeRefused(
             f"{', '.join(refusing)} hold(s) units of order {order.number} and do(es) not ship "
             f"to {country}; re-route the fulfillment orders first.",
+            errors={"country": [f"{', '.join(refusing)} do(es) not ship to {country}."]},
             extra={"locations": refusing},
         )
     if holding:

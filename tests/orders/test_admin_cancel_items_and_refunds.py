@@ -46,3 +46,16 @@ def test_cancel_some_units_then_pay_the_refund_due(admin_client, shop, stock):
     refund = Refund.objects.get()
     assert (refund.kind, refund.method) == ("cancellation", "card")
     assert Order.objects.get(pk=order.pk).refund_due == Decimal("0.00")
+
+
+def test_the_pages_say_why_when_they_do_not_apply(admin_client, shop, stock):
+    from orders.services import order_cancel
+
+    order = paid_order(shop, stock, quantity_a=1)
+    refund_url = reverse("admin:orders_order_refund_due", args=[order.pk])
+    nothing_owed = admin_client.get(refund_url, follow=True)
+    assert "Nothing is owed back on order" in nothing_owed.content.decode()
+    order_cancel(order=order, actor="test")
+    cancel_url = reverse("admin:orders_order_cancel_items", args=[order.pk])
+    refused = admin_client.post(cancel_url, {"reason": "x"}, follow=True)
+    assert f"Order {order.number} cannot be cancelled" in refused.content.decode()

@@ -144,7 +144,7 @@ def fulfillment_hand_over(
 def _check_collectable(current: FulfillmentOrder) -> None:
     if current.pickup_code_used_at is not None:
         raise PickupCodeUsed(
-            f"This pickup code was used on {current.pickup_code_used_at:%Y-%m-%d %H:%M}."
+            f"This order was already collected on {current.pickup_code_used_at:%Y-%m-%d %H:%M}."
         )
     if current.status != FulfillmentStatus.READY_FOR_PICKUP or not current.pickup_code_hash:
         raise InvalidTransition(
