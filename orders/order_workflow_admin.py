@@ -466,5 +466,5 @@ def _cancel(order: Order, reason: str, request) -> str:
     units = sum(outcome["cancelled"].values())
     return (
         f"{units} unit(s) cancelled, {outcome['released']} released to stock, "
-        f"refund due {outcome['refund_due']}."
+        f"refund due {outcome['refund_due']} {order.currency}."
     )

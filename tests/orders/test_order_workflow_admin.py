@@ -76,6 +76,7 @@ def test_bulk_cancel_confirms_and_reports_each_order(admin_client, shop, paid_or
                                  follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert any(paid_order.number in m and "cancelled" in m for m in messages)
+    assert any(paid_order.number in m and m.endswith(" USD.") for m in messages)
     assert any(other.number in m and "shipped" in m for m in messages)
     assert Order.objects.get(pk=paid_order.pk).status == "cancelled"
     assert Order.objects.get(pk=other.pk).status == "shipped"
