@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from inventory.errors import InsufficientStock
 from inventory.services import reservation_consume
 from oms_project.outbox import outbox_emit
 from orders.errors import InvalidTransition, OrderValidationError, ShipmentReferenceReused
@@ -321,12 +322,21 @@ def _carrier_and_url(
 
 def _consume_lines(shipment: Shipment, lines: dict[int, int], warehouse, actor: str) -> None:
     for line_id, units in sorted(lines.items()):
-        reservation_consume(
-            reference=f"order_line:{line_id}",
-            quantity=units,
-            warehouse_id=warehouse.pk if warehouse else None,
-            actor=actor,
-        )
+        try:
+            reservation_consume(
+                reference=f"order_line:{line_id}",
+                quantity=units,
+                warehouse_id=warehouse.pk if warehouse else None,
+                actor=actor,
+            )
+        except InsufficientStock as error:
+            # Name the line and its SKU, as other shortages do (the units may be reserved
+            # at another location than the one the shipment names).
+            sku = OrderLine.objects.values_list("sku", flat=True).get(pk=line_id)
+            raise InsufficientStock(
+                [{**item, "sku": item.get("sku") or sku, "line_id": line_id}
+                 for item in error.short]
+            ) from None
         OrderLine.objects.filter(pk=line_id).update(
             quantity_allocated=F("quantity_allocated") - units,
             quantity_shipped=F("quantity_shipped") + units,

@@ -287,3 +287,17 @@ def test_a_tracking_number_that_cannot_be_one_is_refused(shop, stock, number):
                         actor="3pl", service_level=shop["service_level"], tracking_number=number)
     assert "no line breaks" in refused.value.errors["tracking_number"][0]
     assert not Shipment.objects.exists()
+
+
+def test_shipping_units_from_a_location_that_does_not_hold_them_names_the_line(shop, stock):
+    from inventory.errors import InsufficientStock
+
+    order = paid_order(shop, stock, quantity_a=2)  # reserved at EAST
+    line_id = line_ids(order)["A"]
+    with pytest.raises(InsufficientStock) as refused:
+        shipment_create(order=order, reference="W-1", lines={line_id: 2}, actor="3pl",
+                        warehouse=shop["west"])
+    [item] = refused.value.short
+    assert (item["sku"], item["line_id"], item["warehouse"]) == ("A", line_id, "WEST")
+    assert "A@WEST" in refused.value.detail
+    assert not Shipment.objects.exists()
