@@ -118,6 +118,8 @@ def shipment_record(
             for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
         }
         _check_lines(order_lines, lines)
+        if warehouse is None:
+            warehouse = _only_location_holding(lines)
         try:
             with transaction.atomic():
                 shipment = Shipment.objects.create(
@@ -318,6 +320,19 @@ def _carrier_and_url(
         tracking_url = carrier.tracking_url(quote(tracking_number, safe=""))
     label = carrier.name if carrier is not None else carrier_name
     return label[:100], tracking_url
+
+
+def _only_location_holding(lines: dict[int, int]) -> Warehouse | None:
+    """The location the shipped lines' units are reserved at, when it is one (a shipment
+    reported without one still records where it left from); None when they are spread."""
+    from inventory.models import StockReservation
+
+    ids = set(
+        StockReservation.objects.filter(
+            reference__in=[f"order_line:{line_id}" for line_id in lines]
+        ).values_list("stock_level__warehouse_id", flat=True)
+    )
+    return Warehouse.objects.filter(pk=ids.pop()).first() if len(ids) == 1 else None
 
 
 def _consume_lines(shipment: Shipment, lines: dict[int, int], warehouse, actor: str) -> None:

@@ -301,3 +301,13 @@ def test_shipping_units_from_a_location_that_does_not_hold_them_names_the_line(s
     assert (item["sku"], item["line_id"], item["warehouse"]) == ("A", line_id, "WEST")
     assert "A@WEST" in refused.value.detail
     assert not Shipment.objects.exists()
+
+
+def test_a_shipment_reported_without_a_location_records_the_one_holding_its_units(shop, stock):
+    order = paid_order(shop, stock, quantity_a=2)  # reserved at EAST
+    shipment = shipment_create(order=order, reference="N-1", lines={line_ids(order)["A"]: 2},
+                               actor="3pl")
+    assert shipment.warehouse.code == "EAST"
+    again = shipment_create(order=order, reference="N-1", lines={line_ids(order)["A"]: 2},
+                            actor="3pl")
+    assert again.pk == shipment.pk  # the same parcel sent again, still without a location
