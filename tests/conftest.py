@@ -74,3 +74,17 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The after-commit hand-offs (`deliver_task` messages) as (event pks, e-mail pks)."""
+    from oms_project import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.deliver_task,
+        "delay",
+        lambda event_pks, email_pks: sent.append((list(event_pks), list(email_pks))),
+    )
+    return sent

@@ -16,17 +16,6 @@ from oms_project.outbox import outbox_emit, outbox_emit_many, outbox_pending_ids
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def published(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        tasks.deliver_task,
-        "delay",
-        lambda event_pks, email_pks: sent.append((list(event_pks), list(email_pks))),
-    )
-    return sent
-
-
 def alert(index: int = 0) -> EmailMessage:
     return email_queue(
         to=f"ops{index}@example.com",

@@ -14,6 +14,29 @@ from tests.orders.shipping import paid_order
 pytestmark = pytest.mark.django_db
 
 
+def two_line_order(shop, stock, *, b_units: int, shipping: str, tax: str, paid: str):
+    """4 x A and `b_units` x B at 10.00, with `paid` captured at creation."""
+    from orders.services import order_create
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    stock("B", "EAST", 10)
+    return order_create(
+        channel=shop["channel"],
+        actor="test",
+        data=order_data(
+            lines=[
+                {"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")},
+                {"sku": "B", "quantity": b_units, "unit_price": Decimal("10.00")},
+            ],
+            shipping_total=Decimal(shipping),
+            tax_total=Decimal(tax),
+            payment={"method": "card", "amount": Decimal(paid), "status": "captured",
+                     "reference": "p1"},
+        ),
+    )
+
+
 @pytest.fixture
 def day_of_business(shop, stock):
     """Two paid orders (27.00 and 37.00), one cancelled in full, one refund of 5.00."""
@@ -58,25 +81,9 @@ def test_a_sale_is_booked_net_of_units_cancelled_before_it_was_paid(shop, stock)
     units (20.00 and a third of the tax: 22.00) are cancelled, leaving 51.00, which a second
     payment of 11.00 completes. The sale is 51.00, of which 4.00 tax and 7.00 shipping."""
     from orders.accounting import accounting_journal
-    from orders.services import order_create, payment_apply
-    from tests.orders.conftest import order_data
+    from orders.services import payment_apply
 
-    stock("A", "EAST", 10)
-    stock("B", "EAST", 10)
-    order = order_create(
-        channel=shop["channel"],
-        actor="test",
-        data=order_data(
-            lines=[
-                {"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")},
-                {"sku": "B", "quantity": 2, "unit_price": Decimal("10.00")},
-            ],
-            shipping_total=Decimal("7.00"),
-            tax_total=Decimal("6.00"),
-            payment={"method": "card", "amount": Decimal("40.00"), "status": "captured",
-                     "reference": "p1"},
-        ),
-    )
+    order = two_line_order(shop, stock, b_units=2, shipping="7.00", tax="6.00", paid="40.00")
     line_b = order.lines.get(sku="B")
     order_cancel(order=order, actor="test", lines={line_b.pk: 2})
     payment_apply(order=order, method="card", amount=Decimal("11.00"), status="captured",
@@ -139,26 +146,9 @@ def test_a_part_payment_left_over_by_a_cancellation_is_booked_then_refunded(shop
     """100.00 ordered, 80.00 paid, 60.00 of units cancelled: the order is paid and 40.00 is
     owed back. The sale books the 80.00 paid, the refund the 40.00: net 40.00, the cash."""
     from orders.accounting import accounting_journal
-    from orders.services import order_create
     from returns.services import order_refund
-    from tests.orders.conftest import order_data
 
-    stock("A", "EAST", 10)
-    stock("B", "EAST", 10)
-    order = order_create(
-        channel=shop["channel"],
-        actor="test",
-        data=order_data(
-            lines=[
-                {"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")},
-                {"sku": "B", "quantity": 6, "unit_price": Decimal("10.00")},
-            ],
-            shipping_total=Decimal("0.00"),
-            tax_total=Decimal("0.00"),
-            payment={"method": "card", "amount": Decimal("80.00"), "status": "captured",
-                     "reference": "p1"},
-        ),
-    )
+    order = two_line_order(shop, stock, b_units=6, shipping="0.00", tax="0.00", paid="80.00")
     order_cancel(order=order, actor="test", lines={order.lines.get(sku="B").pk: 6})
     order.refresh_from_db()
     assert (order.status, order.refund_due) == ("processing", Decimal("40.00"))

@@ -2,23 +2,11 @@
 
 import pytest
 
-from oms_project import tasks
 from oms_project.models import EmailMessage, OutboxEvent
 from orders.services import order_create
 from tests.orders.conftest import order_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def published(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        tasks.deliver_task,
-        "delay",
-        lambda event_pks, email_pks: sent.append((list(event_pks), list(email_pks))),
-    )
-    return sent
 
 
 def test_a_paid_order_hands_its_events_and_receipt_over_in_one_message(
