@@ -1,4 +1,7 @@
-"""The ISO 4217 currencies money can be in (orders, payments, supplier prices)."""
+"""Money every app shares: the ISO 4217 currencies it can be in (orders, payments, supplier
+prices) and the most any one amount may be."""
+
+from decimal import Decimal
 
 import pycountry
 from django.core.exceptions import ValidationError
@@ -8,6 +11,9 @@ from django.core.exceptions import ValidationError
 NOT_MONEY = frozenset(
     {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
 )
+# The most any one amount may be: a price, a line, an order's or a purchase order's total.
+# Stored amounts have room for many such amounts (customers' lifetime totals).
+MAX_AMOUNT = Decimal("9999999999.99")
 CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies) - NOT_MONEY
 
 

@@ -17,9 +17,9 @@ from django import forms
 from django.forms.forms import NON_FIELD_ERRORS
 
 from inventory.errors import InsufficientStock
+from oms_project.currencies import MAX_AMOUNT
 from oms_project.errors import OmsError
 from orders.models import SalesChannel
-from orders.pricing import MAX_AMOUNT
 from warehouses.models import ServiceLevel
 
 ADDRESS_PARTS = (

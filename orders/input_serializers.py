@@ -5,9 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from oms_project.currencies import MAX_AMOUNT
 from oms_project.serializers import CountryCodeField, CurrencyCodeField, StrictSerializer
 from orders.models import FulfillmentMethod, Payment
-from orders.pricing import MAX_AMOUNT
 from orders.states import HoldReason
 
 

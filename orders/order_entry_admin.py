@@ -18,13 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oms_project.admin import form_page
+from oms_project.currencies import MAX_AMOUNT
 from oms_project.errors import OmsError
 from orders import services
 from orders.entry_forms import EntryForm, add_errors, add_service_error, present
 from orders.errors import DuplicateOrder
 from orders.input_serializers import OrderCreateSerializer
 from orders.models import FulfillmentMethod, Order
-from orders.pricing import MAX_AMOUNT, line_total, order_total
+from orders.pricing import line_total, order_total
 from orders.services.creation import order_lookups_load, order_resolve
 from warehouses.models import Warehouse
 

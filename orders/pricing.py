@@ -3,9 +3,6 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
-# The most any one amount may be: what a channel sends (a price, a total, a payment) and what
-# the server works out (a line, an order). Stored amounts have room for many such orders.
-MAX_AMOUNT = Decimal("9999999999.99")
 
 
 def money(value) -> Decimal:

@@ -10,18 +10,16 @@ from decimal import Decimal
 from django.utils import timezone
 
 from inventory.purchasing.selectors import CENT
+from oms_project.currencies import MAX_AMOUNT
 
-# The most one amount may be: a line's value or a purchase order's total. The same bound as
-# `orders.pricing.MAX_AMOUNT` (a test keeps them equal); inventory sits below orders and does
-# not import from it.
-MAX_AMOUNT = Decimal("9999999999.99")
 # How far ahead an expected date may lie: suppliers' lead times are at most a year, so a date
 # beyond two years is a typing mistake, not a plan.
 EXPECTED_DATE_HORIZON = timedelta(days=730)
 
 
 def amount_errors(what: str, amount: Decimal) -> list[str]:
-    """`what` ("The line", "The purchase order") may come to at most `MAX_AMOUNT`."""
+    """`what` ("The line", "The purchase order") may come to at most `MAX_AMOUNT`, the bound
+    every amount shares (`oms_project.currencies`)."""
     if amount <= MAX_AMOUNT:
         return []
     return [f"{what} comes to {amount.quantize(CENT)}, over the limit of {MAX_AMOUNT}."]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from customers.services import address_remember, customer_record_order, customer_upsert
 from inventory.errors import InsufficientStock
 from inventory.models import Product
+from oms_project.currencies import MAX_AMOUNT
 from oms_project.errors import OmsError
 from oms_project.outbox import outbox_emit
 from oms_project.sql import placeholders
@@ -143,7 +144,7 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
             line_errors.append({"sku": [f"SKU '{line['sku']}' is not for sale."]})
         elif line.get("discount", 0) > value:
             line_errors.append({"discount": ["Discount exceeds the line's value."]})
-        elif value - line.get("discount", 0) > pricing.MAX_AMOUNT:
+        elif value - line.get("discount", 0) > MAX_AMOUNT:
             line_errors.append({"quantity": [_over_limit("The line", value)]})
         else:
             line_errors.append({})
@@ -174,7 +175,7 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
         pass  # the totals of lines in error say nothing more
     elif totals["total"] < 0:
         errors["discount_total"] = ["The discounts exceed the order's value."]
-    elif max(totals.values()) > pricing.MAX_AMOUNT:
+    elif max(totals.values()) > MAX_AMOUNT:
         errors["total"] = [_over_limit("The order", max(totals.values()))]
     elif payment and payment["amount"] > totals["total"]:
         errors["payment"] = {
@@ -191,7 +192,7 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
 
 
 def _over_limit(what: str, amount) -> str:
-    return f"{what} comes to {pricing.money(amount)}, over the limit of {pricing.MAX_AMOUNT}."
+    return f"{what} comes to {pricing.money(amount)}, over the limit of {MAX_AMOUNT}."
 
 
 def order_totals(data: dict) -> dict:

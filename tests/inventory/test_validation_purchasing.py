@@ -15,7 +15,6 @@ from inventory.models import (
     StockLevel,
     Supplier,
 )
-from inventory.purchasing.limits import MAX_AMOUNT
 from inventory.purchasing.services import (
     PurchaseItem,
     purchase_order_create,
@@ -153,12 +152,6 @@ def test_goods_on_the_way_are_received_into_a_warehouse_deactivated_since(buyer,
 
 
 # --- Amounts --------------------------------------------------------------------------------
-
-
-def test_the_amount_bound_is_the_order_side_one():
-    from orders.pricing import MAX_AMOUNT as ORDER_MAX_AMOUNT
-
-    assert MAX_AMOUNT == ORDER_MAX_AMOUNT == Decimal("9999999999.99")
 
 
 def test_a_line_worth_more_than_the_bound_is_refused(buyer, acme):
