@@ -86,14 +86,12 @@ def refund_payload(
     reason: str,
     lines: dict[int, int],
     actor: str,
+    of_sale: bool,
 ) -> dict:
     """The `refund.completed` event: money returned to the customer, with its tax and shipping
     parts (amounts as strings, in the order's currency), and whether it pays back part of a
     sale (`of_sale`: the order was paid in full once, so `order.paid` booked the money) or a
     part payment of an order cancelled before it was ever paid in full."""
-    from oms_project.models import OutboxEvent
-
-    of_sale = OutboxEvent.objects.filter(topic="order.paid", reference=order.number).exists()
     return {
         "refund_reference": refund_reference,
         "of_sale": of_sale,

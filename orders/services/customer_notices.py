@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from oms_project.models import OutboxEvent
 from oms_project.outbox import outbox_emit
 from orders.models import CustomerNotice, Order, OrderLine, SalesChannel, Shipment
 from orders.notifications import emailable
@@ -184,6 +185,8 @@ def refund_notify(
         reason=reason,
         lines=lines or {},
         actor=actor,
+        # The journal's rule: money `order.paid` booked is a sale; a refund is one of it.
+        of_sale=OutboxEvent.objects.filter(topic="order.paid", reference=order.number).exists(),
     )
     outbox_emit(topic="refund.completed", payload=payload, reference=order.number)
     order_lines = OrderLine.objects.in_bulk(list(lines or {}))
