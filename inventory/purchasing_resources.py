@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from import_export.results import Error
+from import_export.results import Error, Result
 
 from inventory.imports import neutralise_formula
 from inventory.models import Product, Supplier, SupplierProduct
@@ -149,6 +149,21 @@ class _MessageOnly(Error):
     traceback = ""
 
 
+class FileRowsResult(Result):
+    """An import's result with rows numbered as a spreadsheet shows the file: the header is
+    row 1, the first data row is row 2 (as the stock import counts them); the library counts
+    data rows from 1."""
+
+    def append_invalid_row(self, number, row, validation_error):
+        super().append_invalid_row(number + 1, row, validation_error)
+
+    def append_error_row(self, number, row, errors):
+        super().append_error_row(number + 1, row, errors)
+
+    def row_errors(self):
+        return [(number + 1, errors) for number, errors in super().row_errors()]
+
+
 class CheckedRowsMixin:
     """Per-row errors keyed by CSV column, a repeated key refused, and all or nothing.
 
@@ -157,6 +172,10 @@ class CheckedRowsMixin:
     """
 
     validation_exclusions: frozenset[str] = frozenset()
+
+    @classmethod
+    def get_result_class(cls):
+        return FileRowsResult
 
     def import_data(self, dataset, *args, **kwargs):
         """Import `dataset`; a file with any invalid row writes nothing."""
@@ -214,7 +233,7 @@ class CheckedRowsMixin:
                 self.import_field(field, instance, row, **kwargs)
             except ValueError as error:
                 errors[field.column_name] = [str(error)]
-        self.check_row_in_file(instance, row, kwargs["row_number"], errors)
+        self.check_row_in_file(instance, row, kwargs["row_number"] + 1, errors)  # file row
         if errors:
             raise ValidationError(errors)
 

@@ -136,7 +136,7 @@ def test_supplier_csv_dry_run_reports_each_bad_row_and_writes_nothing():
     result = SupplierResource().import_data(data, dry_run=True)
     assert result.has_validation_errors()
     bad_rows = {row.number: set(row.error.message_dict) for row in result.invalid_rows}
-    assert bad_rows == {2: {"contact_emails", "currency"}, 3: {"lead_time_days"}}
+    assert bad_rows == {3: {"contact_emails", "currency"}, 4: {"lead_time_days"}}
     assert Supplier.objects.count() == 0
 
 
@@ -174,7 +174,7 @@ def test_supplier_product_csv_with_unknown_keys_or_bad_numbers_writes_nothing():
     failed = {row.number for row in result.invalid_rows} | {
         number for number, _ in result.row_errors()
     }
-    assert failed == {2, 3, 4}
+    assert failed == {3, 4, 5}  # file rows: the header is row 1
     assert SupplierProduct.objects.count() == 0
 
 

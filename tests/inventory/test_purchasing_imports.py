@@ -69,10 +69,10 @@ def test_supplier_rows_with_bad_numbers_name_the_column_and_the_value(dry_run):
     )
     result = SupplierResource().import_data(data, dry_run=dry_run)
     assert row_messages(result) == {
-        2: {"minimum_order_value": ["'abc' is not a number."]},
-        3: {"lead_time_days": ["must be at most 365."],
+        3: {"minimum_order_value": ["'abc' is not a number."]},
+        4: {"lead_time_days": ["must be at most 365."],
             "over_receipt_percent": ["'1.5' is not a whole number."]},
-        4: {"minimum_order_value": ["must be at least 0."],
+        5: {"minimum_order_value": ["must be at least 0."],
             "is_active": ["'maybe' is not 1 or 0."]},
     }
     assert list(Supplier.objects.values_list("code", "lead_time_days")) == [("KEEP", 3)]
@@ -85,7 +85,7 @@ def test_supplier_model_errors_show_the_bad_value_under_their_column():
     )
     result = SupplierResource().import_data(data, dry_run=True)
     assert row_messages(result) == {
-        1: {"contact_emails": ["'not an email': Enter a valid email address."],
+        2: {"contact_emails": ["'not an email': Enter a valid email address."],
             "currency": ["'usd' is not an ISO 4217 currency code in capitals, e.g. USD."]},
     }
 
@@ -94,7 +94,7 @@ def test_a_supplier_code_twice_in_one_file_is_refused():
     data = tablib.Dataset(supplier_row("ACME"), supplier_row("ACME", lead_time_days="9"),
                           headers=SUPPLIER_HEADERS)
     result = SupplierResource().import_data(data, dry_run=False)
-    assert row_messages(result) == {2: {"code": ["'ACME' already appears in row 1."]}}
+    assert row_messages(result) == {3: {"code": ["'ACME' already appears in row 2."]}}
     assert not Supplier.objects.exists()
 
 
@@ -146,11 +146,11 @@ def test_supplier_product_rows_name_unknown_keys_and_bad_terms(dry_run):
     )
     result = SupplierProductResource().import_data(data, dry_run=dry_run)
     assert row_messages(result) == {
-        2: {"supplier": ["no supplier with code 'NOPE'."]},
-        3: {"sku": ["no product with SKU 'NOPE'."]},
-        4: {"unit_cost": ["must be at least 0."], "pack_size": ["must be at least 1."],
+        3: {"supplier": ["no supplier with code 'NOPE'."]},
+        4: {"sku": ["no product with SKU 'NOPE'."]},
+        5: {"unit_cost": ["must be at least 0."], "pack_size": ["must be at least 1."],
             "minimum_quantity": ["'x' is not a number."]},
-        5: {"supplier": ["is empty."], "unit_cost": ["'1.23456' has more than 4 decimal places."]},
+        6: {"supplier": ["is empty."], "unit_cost": ["'1.23456' has more than 4 decimal places."]},
     }
     assert SupplierProduct.objects.count() == 0
 
@@ -161,7 +161,7 @@ def test_a_supplier_product_twice_in_one_file_is_refused():
     data = tablib.Dataset(offer_row("ACME", "SKU-A"), offer_row("ACME", "SKU-A", unit_cost="3"),
                           headers=OFFER_HEADERS)
     result = SupplierProductResource().import_data(data, dry_run=False)
-    assert row_messages(result) == {2: {"sku": ["ACME SKU-A already appears in row 1."]}}
+    assert row_messages(result) == {3: {"sku": ["ACME SKU-A already appears in row 2."]}}
     assert SupplierProduct.objects.count() == 0
 
 
@@ -173,7 +173,7 @@ def test_two_preferred_suppliers_for_one_sku_in_one_file_are_refused():
                           offer_row("BOLT", "SKU-A", is_preferred="1"), headers=OFFER_HEADERS)
     result = SupplierProductResource().import_data(data, dry_run=True)
     assert row_messages(result) == {
-        2: {"is_preferred": ["SKU-A is already made preferred for ACME in row 1."]}
+        3: {"is_preferred": ["SKU-A is already made preferred for ACME in row 2."]}
     }
 
 
@@ -240,7 +240,7 @@ def test_admin_confirmed_import_of_a_file_gone_bad_since_its_preview_writes_noth
     )
     messages = [str(message) for message in response.context["messages"]]
     assert messages == [
-        "Nothing was imported: row 2: sku: no product with SKU 'SKU-B'."
+        "Nothing was imported: row 3: sku: no product with SKU 'SKU-B'."
     ], messages
     assert not SupplierProduct.objects.filter(supplier=acme).exists()
 
