@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from inventory.models import Product
 from inventory.purchasing.states import PurchaseOrderStatus
 from oms_project.currencies import currency_code_validator
+from oms_project.models import TimelineEvent
 from warehouses.models import Warehouse, code_validator
 
 __all__ = [
@@ -277,23 +278,12 @@ class PurchaseReceiptLine(models.Model):
         return f"{self.line_id}: +{self.quantity_received} ({self.quantity_damaged} damaged)"
 
 
-class PurchaseOrderEvent(models.Model):
+class PurchaseOrderEvent(TimelineEvent):
     """The audit trail of a purchase order: creation, edits, transitions, receipts."""
 
     purchase_order = models.ForeignKey(
         PurchaseOrder, on_delete=models.CASCADE, related_name="events"
     )
-    type = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    message = models.TextField(blank=True)
-    actor = models.CharField(max_length=150, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(TimelineEvent.Meta):
         indexes = [models.Index(fields=["purchase_order", "id"])]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.from_status}->{self.to_status}"

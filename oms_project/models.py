@@ -1,9 +1,54 @@
-"""Cross-cutting records: the e-mail log, the outbox of events, webhook subscriptions and
-their deliveries."""
+"""Cross-cutting records: the timeline events every audited record shares, the e-mail log, the
+outbox of events, webhook subscriptions and their deliveries."""
 
 import uuid
 
 from django.db import models
+
+
+class TimelineEvent(models.Model):
+    """One step in a record's audit trail (orders, returns, purchase orders): a transition,
+    a note or a decision, who did it and the figures it is about. Each concrete timeline adds
+    the foreign key to its record and an index on (record, id)."""
+
+    type = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.from_status}->{self.to_status}"
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        type: str,
+        actor: str,
+        message: str = "",
+        from_status: str = "",
+        to_status: str = "",
+        data: dict | None = None,
+        **subject,
+    ):
+        """Append an event to `subject`'s timeline (call inside the business transaction);
+        `subject` names the record, e.g. `order=order`."""
+        return cls.objects.create(
+            type=type,
+            actor=actor[:150],
+            message=message,
+            from_status=from_status,
+            to_status=to_status,
+            data=data or {},
+            **subject,
+        )
 
 
 class EmailMessage(models.Model):

@@ -3,23 +3,8 @@
 from orders.models import Order, OrderEvent
 
 
-def order_event_record(
-    *,
-    order: Order,
-    type: str,
-    actor: str,
-    message: str = "",
-    from_status: str = "",
-    to_status: str = "",
-    data: dict | None = None,
-) -> OrderEvent:
-    """Append an event to the order's timeline (call inside the business transaction)."""
-    return OrderEvent.objects.create(
-        order=order,
-        type=type,
-        actor=actor[:150],
-        message=message,
-        from_status=from_status,
-        to_status=to_status,
-        data=data or {},
-    )
+def order_event_record(*, order: Order, **event) -> OrderEvent:
+    """Append an event to the order's timeline (call inside the business transaction); `event` is
+    `type`, `actor` and optionally `message`, `from_status`, `to_status`, `data`
+    (`TimelineEvent.record`)."""
+    return OrderEvent.record(order=order, **event)

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 
 from customers.models import Customer
 from inventory.models import Product
+from oms_project.models import TimelineEvent
 from orders.states import OrderStatus
 from warehouses.models import ServiceLevel, Warehouse, code_validator
 
@@ -275,24 +276,13 @@ class Payment(models.Model):
         return f"{self.method} {self.amount} {self.currency} ({self.status})"
 
 
-class OrderEvent(models.Model):
+class OrderEvent(TimelineEvent):
     """The audit trail of an order: every transition, payment, note and decision."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    message = models.TextField(blank=True)
-    actor = models.CharField(max_length=150, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(TimelineEvent.Meta):
         indexes = [models.Index(fields=["order", "id"])]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.from_status}->{self.to_status}"
 
 
 class IdempotencyRecord(models.Model):

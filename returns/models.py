@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from inventory.models import Product
+from oms_project.models import TimelineEvent
 from orders.models import Order, OrderLine, SalesChannel
 from returns.states import ReturnStatus
 from warehouses.models import Warehouse
@@ -170,26 +171,15 @@ class ReturnExchangeItem(models.Model):
         return f"{self.product_id} x {self.quantity}"
 
 
-class ReturnEvent(models.Model):
+class ReturnEvent(TimelineEvent):
     """The return's timeline: every transition, receipt, refund and note."""
 
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="events"
     )
-    type = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    message = models.TextField(blank=True)
-    actor = models.CharField(max_length=150, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(TimelineEvent.Meta):
         indexes = [models.Index(fields=["return_request", "id"])]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.from_status}->{self.to_status}"
 
 
 class Refund(models.Model):
