@@ -16,7 +16,7 @@ from oms_project.api import (
     request_channel,
     validation_detail,
 )
-from oms_project.errors import OmsError, ValidationFailed
+from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
 from oms_project.idempotency import idempotent
 from orders import input_serializers as inputs
 from orders import selectors, services
@@ -190,12 +190,18 @@ class OrderViewSet(
         payload = inputs.CancelSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = payload.validated_data.get("lines")
-        services.order_cancel(
-            order=order,
-            actor=request_actor(request),
-            reason=payload.validated_data.get("reason", ""),
-            lines={item["line_id"]: item["quantity"] for item in lines} if lines else None,
-        )
+        try:
+            services.order_cancel(
+                order=order,
+                actor=request_actor(request),
+                reason=payload.validated_data.get("reason", ""),
+                lines={item["line_id"]: item["quantity"] for item in lines} if lines else None,
+            )
+        except OmsError as error:
+            if lines:
+                known = set(order.lines.values_list("pk", flat=True))
+                raise line_errors_at_positions(error, lines, known_ids=known) from None
+            raise
         return self._render(order)
 
     @extend_schema(

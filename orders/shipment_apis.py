@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms_project.api import HasApiAccess, request_actor, request_channel
-from oms_project.errors import OmsError, ValidationFailed
+from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
 from oms_project.idempotency import idempotent
 from orders.models import Order, Shipment
 from orders.services.shipment_intake import shipments_record
@@ -111,7 +111,9 @@ class ChannelShipmentsView(APIView):
         try:
             results = shipments_record(batches=batches, actor=request_actor(request))
         except OmsError as error:
-            error.errors = _camel_errors(error.errors, as_list=isinstance(request.data, list))
+            error.errors = _camel_errors(
+                _positioned_batch_errors(error, batches), as_list=isinstance(request.data, list)
+            )
             raise
         body = {
             "results": [
@@ -129,6 +131,26 @@ class ChannelShipmentsView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if created_any else status.HTTP_200_OK)
 
 
+def _lines_at_positions(error: OmsError, order: Order, lines: list[dict]) -> OmsError:
+    """A shipment's line errors keyed by the lines' positions in the request."""
+    known = set(order.lines.values_list("pk", flat=True))
+    return line_errors_at_positions(error, lines, known_ids=known)
+
+
+def _positioned_batch_errors(error: OmsError, batches: list) -> dict | None:
+    """`shipments_record`'s errors (`[batch]["shipments"][shipment]`) with each shipment's
+    line errors keyed by position in the request."""
+    if not isinstance(error.errors, dict):
+        return error.errors
+    for batch_index, batch in error.errors.items():
+        order, entries = batches[int(batch_index)]
+        for shipment_index, errors in (batch.get("shipments") or {}).items():
+            one = OmsError(errors=errors)
+            _lines_at_positions(one, order, entries[int(shipment_index)]["lines"])
+            batch["shipments"][shipment_index] = one.errors
+    return error.errors
+
+
 def _camel_errors(errors, *, as_list: bool):
     """Rename our field names to the camelCase ones inside positioned batch errors."""
     if not isinstance(errors, dict):
@@ -137,7 +159,12 @@ def _camel_errors(errors, *, as_list: bool):
     for batch_index, batch in errors.items():
         shipments = {
             position: (
-                {CAMEL_FIELDS.get(field, field): value for field, value in fields.items()}
+                {
+                    CAMEL_FIELDS.get(field, field): _camel_line_errors(value)
+                    if field == "lines"
+                    else value
+                    for field, value in fields.items()
+                }
                 if isinstance(fields, dict)
                 else fields
             )
@@ -145,6 +172,21 @@ def _camel_errors(errors, *, as_list: bool):
         }
         renamed[batch_index] = {"shipments": shipments}
     return renamed if as_list else renamed.get("0", renamed)
+
+
+def _camel_line_errors(errors):
+    """Line errors by position with `line_id` named `lineItemId`, as the channel sent it."""
+    if not isinstance(errors, dict):
+        return errors
+    return {
+        position: (
+            {("lineItemId" if name == "line_id" else name): messages
+             for name, messages in fields.items()}
+            if isinstance(fields, dict)
+            else fields
+        )
+        for position, fields in errors.items()
+    }
 
 
 class OrderShipmentsView(APIView):
@@ -172,7 +214,7 @@ class OrderShipmentsView(APIView):
             )
         except OmsError as error:
             error.errors = (error.errors or {}).get("0", {}).get("shipments", {}).get("0")
-            raise
+            raise _lines_at_positions(error, order, serializer.validated_data["lines"]) from None
         return Response(
             ShipmentSerializer(shipment).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

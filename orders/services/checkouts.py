@@ -23,7 +23,7 @@ from django.utils import timezone
 from inventory.errors import InsufficientStock
 from inventory.models import Product, StockReservation
 from inventory.services import Hold, reservation_release, stock_allocate
-from oms_project.errors import Conflict
+from oms_project.errors import Conflict, item_errors
 from orders.errors import OrderValidationError
 from orders.models import Checkout, FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.services.allocation import (
@@ -75,7 +75,7 @@ def checkout_create(
     (`line`). Nothing is held when it raises.
     """
     quantities, positions = _basket(lines)
-    products = _active_products(quantities)
+    products = _active_products(lines)
     store = _pickup_store(channel, fulfillment_method, pickup_location)
     demand = {positions[sku]: {products[sku].pk: units} for sku, units in quantities.items()}
     for attempt in range(PLAN_ATTEMPTS):
@@ -104,13 +104,18 @@ def _basket(lines: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
     return dict(quantities), positions
 
 
-def _active_products(quantities: dict[str, int]) -> dict[str, Product]:
-    products = {p.sku: p for p in Product.objects.filter(sku__in=quantities, is_active=True)}
-    unknown = sorted(set(quantities) - set(products))
-    if unknown:
+def _active_products(lines: list[dict]) -> dict[str, Product]:
+    """The basket's products by SKU; an unknown or inactive SKU is an error on each line
+    naming it (by position, `item_errors`)."""
+    skus = {line["sku"] for line in lines}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus, is_active=True)}
+    if set(products) != skus:
+        errors = [
+            {} if line["sku"] in products else {"sku": [f"Unknown SKU '{line['sku']}'."]}
+            for line in lines
+        ]
         raise OrderValidationError(
-            "Unknown SKUs in the basket.",
-            errors={"lines": [f"Unknown SKU '{sku}'." for sku in unknown]},
+            "Unknown SKUs in the basket.", errors={"lines": item_errors(errors)}
         )
     return products
 

@@ -12,7 +12,7 @@ from customers.services import address_remember, customer_record_order, customer
 from inventory.errors import InsufficientStock
 from inventory.models import Product
 from oms_project.currencies import MAX_AMOUNT
-from oms_project.errors import OmsError
+from oms_project.errors import OmsError, item_errors
 from oms_project.outbox import outbox_emit
 from oms_project.sql import placeholders
 from orders import pricing
@@ -149,7 +149,7 @@ def order_resolve(*, channel: SalesChannel, data: dict, lookups: OrderLookups) -
         else:
             line_errors.append({})
     if any(line_errors):
-        errors["lines"] = line_errors
+        errors["lines"] = item_errors(line_errors)
     pickup = None
     if data.get("fulfillment_method") == FulfillmentMethod.PICKUP:
         code = data.get("pickup_location")

@@ -11,6 +11,7 @@ import zoneinfo
 from datetime import date
 
 from inventory.models import Product
+from oms_project.errors import item_errors
 from orders.subscriptions.errors import SubscriptionValidationError
 from orders.subscriptions.schedule import DAY, MONTH, WEEK, clamp_day
 from warehouses.models import ServiceLevel
@@ -50,9 +51,9 @@ def _products(lines: list[dict]) -> dict:
     return {product.sku: product for product in Product.objects.filter(sku__in=skus)}
 
 
-def lines_errors(lines: list[dict], products: dict) -> list[dict] | None:
-    """One error object per line, aligned with the request's lines (empty for a good line),
-    as order creation gives them; None when every line is good."""
+def lines_errors(lines: list[dict], products: dict) -> dict[str, dict] | None:
+    """The lines' errors keyed by their position in the request (`item_errors`), as order
+    creation gives them; None when every line is good."""
     errors, seen = [], set()
     for line in lines:
         sku, product = line["sku"], products.get(line["sku"])
@@ -65,7 +66,7 @@ def lines_errors(lines: list[dict], products: dict) -> list[dict] | None:
         else:
             errors.append({})
         seen.add(sku)
-    return errors if any(errors) else None
+    return item_errors(errors) or None
 
 
 def schedule_errors(data: dict, *, today: date) -> dict:

@@ -143,7 +143,7 @@ def test_a_line_discount_over_the_line_is_the_only_error(api, stock):
     response = post(api, "/api/v1/orders/", body(lines=lines))
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "lines": [{"discount": ["Discount exceeds the line's value."]}]
+        "lines": {"0": {"discount": ["Discount exceeds the line's value."]}}
     }
 
 

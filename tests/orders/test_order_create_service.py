@@ -90,7 +90,7 @@ def test_unknown_sku_is_a_field_error_and_nothing_written(shop):
     )
     with pytest.raises(OrderValidationError) as error:
         order_create(channel=shop["channel"], data=data, actor="test")
-    assert "Unknown SKU" in error.value.errors["lines"][0]["sku"][0]
+    assert "Unknown SKU" in error.value.errors["lines"]["0"]["sku"][0]
     assert Order.objects.count() == 0 and Customer.objects.count() == 0
 
 

@@ -98,9 +98,9 @@ def test_camel_case_over_shipping_is_400_with_line_errors_and_nothing_written(
     assert problem["code"] == "validation_error"
     assert problem["errors"] == {
         "shipments": {
-            "0": {"lineItems": {str(ids["B"]): [
+            "0": {"lineItems": {"1": {"quantity": [  # the second line item
                 "Only 1 unit(s) are allocated and not yet shipped."
-            ]}}
+            ]}}}
         }
     }
     assert response["Content-Type"] == "application/problem+json"
@@ -119,7 +119,7 @@ def test_second_shipment_failing_rolls_back_the_first(api, shop, stock):
     response = post_json(api, CHANNEL_SHAPE, document)
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "shipments": {"1": {"lineItems": {"987654": ["No such line on this order."]}}}
+        "shipments": {"1": {"lineItems": {"0": {"lineItemId": ["No such line on this order."]}}}}
     }
     nothing_written(order, emails, events)
 
@@ -218,9 +218,7 @@ def test_snake_case_errors_are_field_errors(api, shop, stock):
     )
     assert over.status_code == 400
     assert over.json()["errors"] == {
-        "lines": {str(line_ids(order)["A"]): [
-            "Only 2 unit(s) are allocated and not yet shipped."
-        ]}
+        "lines": {"0": {"quantity": ["Only 2 unit(s) are allocated and not yet shipped."]}}
     }
     bad_date = post_json(
         api, path,

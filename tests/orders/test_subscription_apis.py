@@ -88,7 +88,7 @@ def test_create_needs_an_idempotency_key(client):
     [
         (
             {"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]},
-            {"lines": [{"sku": ["Unknown SKU 'NOPE'."]}]},
+            {"lines": {"0": {"sku": ["Unknown SKU 'NOPE'."]}}},
         ),
         (
             {"time_zone": "Mars/Olympus"},

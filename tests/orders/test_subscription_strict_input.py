@@ -216,7 +216,7 @@ def test_line_errors_have_the_shape_order_creation_gives_them(shop, client):
         {"sku": "NOPE", "quantity": 1, "unit_price": "1.00"},
         {"sku": "C", "quantity": 1, "unit_price": "1.00"},
     ]
-    expected = [{}, {"sku": ["Unknown SKU 'NOPE'."]}, {"sku": ["SKU 'C' is not for sale."]}]
+    expected = {"1": {"sku": ["Unknown SKU 'NOPE'."]}, "2": {"sku": ["SKU 'C' is not for sale."]}}
     subscription = post(client, URL, payload(lines=lines))
     order = post_json(client, "/api/v1/orders/", order_body(lines=lines, payment=None))
     assert subscription.status_code == order.status_code == 400
@@ -234,6 +234,6 @@ def test_a_duplicate_sku_is_an_error_on_its_own_line(client):
     response = post(client, URL, payload(lines=lines))
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "lines": [{}, {}, {"sku": ["SKU 'A' appears on more than one line."]}]
+        "lines": {"2": {"sku": ["SKU 'A' appears on more than one line."]}}
     }
     assert_nothing_written()
