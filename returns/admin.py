@@ -28,6 +28,7 @@ from oms_project.errors import OmsError
 from orders.entry_forms import add_service_error, field_place
 from orders.models import Order, OrderLine
 from returns import admin_forms, selectors, services
+from returns.errors import RefundExceedsPaid
 from returns.models import (
     Refund,
     RefundLine,
@@ -209,7 +210,8 @@ class ReturnRequestAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
 
     @object_action(
         label="Close",
-        is_visible=lambda obj: obj.status in {ReturnStatus.RECEIVED, ReturnStatus.REFUNDED},
+        # A received return with money to refund is refunded first (`return_close` refuses).
+        is_visible=lambda obj: services.return_closable(return_request=obj),
     )
     def close(self, request, return_request: ReturnRequest) -> None:
         def close(item: ReturnRequest) -> str:
@@ -247,12 +249,26 @@ class ReturnRequestAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
             raise PermissionDenied
         return obj
 
+    def _wrong_state(self, request, obj: ReturnRequest, status: str, page: str):
+        """Back to the return with a message when its status is not `status`, else None."""
+        if obj.status == status:
+            return None
+        self.message_user(
+            request,
+            f"{obj} is {obj.get_status_display().lower()}; only a {status} return can be "
+            f"{page}.",
+            messages.WARNING,
+        )
+        return redirect(self.object_change_url(obj))
+
     def _done(self, request, obj, message: str):
         self.message_user(request, message, messages.SUCCESS)
         return redirect(self.object_change_url(obj))
 
     def reject_view(self, request, object_id: str):
         obj = self._editable(request, object_id)
+        if away := self._wrong_state(request, obj, ReturnStatus.REQUESTED, "rejected"):
+            return away
         form = admin_forms.ReturnRejectForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -268,8 +284,14 @@ class ReturnRequestAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
 
     def receive_view(self, request, object_id: str):
         obj = self._editable(request, object_id)
+        if away := self._wrong_state(request, obj, ReturnStatus.APPROVED, "received"):
+            return away
         lines = list(obj.lines.select_related("order_line").order_by("pk"))
-        form = admin_forms.ReturnReceiveForm(request.POST or None, return_lines=lines)
+        form = admin_forms.ReturnReceiveForm(
+            request.POST or None,
+            return_lines=lines,
+            locations=selectors.return_restock_locations(return_request=obj),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.return_receive(
@@ -290,35 +312,52 @@ class ReturnRequestAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
 
     def refund_view(self, request, object_id: str):
         obj = self._editable(request, object_id)
+        if away := self._wrong_state(request, obj, ReturnStatus.RECEIVED, "refunded"):
+            return away
         form = admin_forms.ReturnRefundForm(request.POST or None)
-        table = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                refund = services.return_refund(return_request=obj, actor=_actor(request), **data)
+                services.return_refund(return_request=obj, actor=_actor(request), **data)
             except OmsError as error:
                 _report_error(form, error)
             else:
-                return self._done(
-                    request, obj, f"{obj}: refunded {refund.amount} {refund.currency} "
-                    f"({refund.number})."
+                refunds = ", ".join(
+                    f"{part.amount} {part.currency} by {part.method} ({part.number})"
+                    for part in obj.refunds.order_by("pk")
                 )
+                return self._done(request, obj, f"{obj}: refunded {refunds}.")
+        table, intro = self._refund_table(obj)
+        return self._page(request, title=f"Refund return {obj}", form=form, obj=obj,
+                          table=table, intro=intro, submit="Refund")
+
+    def _refund_table(self, obj: ReturnRequest) -> tuple[dict | None, str]:
+        """The quote's lines and totals, and what may be refunded when the quote is more."""
         try:
             quote = services.refund_quote(return_request=obj).as_dict()
-            table = {
-                "head": ["Line", "SKU", "Units", "Amount", "of which tax"],
-                "rows": [
-                    [line["line_id"], line["sku"], line["quantity"], line["amount"],
-                     line["tax_amount"]]
-                    for line in quote["lines"]
-                ] + [["", "Exchange credit used", "", f"-{quote['exchange_credit']}", ""],
-                     ["", "Refund before shipping, fee and adjustment", "", quote["amount"],
-                      quote["tax_amount"]]],
-            }
-        except OmsError:
-            table = None
-        return self._page(request, title=f"Refund return {obj}", form=form, obj=obj,
-                          table=table, submit="Refund")
+        except RefundExceedsPaid as error:
+            return None, (
+                f"{error.detail} Lower the refund with a negative adjustment and its reason."
+            )
+        except OmsError as error:
+            return None, error.detail
+        table = {
+            "head": ["Line", "SKU", "Units", "Amount", "of which tax"],
+            "rows": [
+                [line["line_id"], line["sku"], line["quantity"], line["amount"],
+                 line["tax_amount"]]
+                for line in quote["lines"]
+            ] + [["", "Exchange credit used", "", f"-{quote['exchange_credit']}", ""],
+                 ["", "Refund before shipping, fee and adjustment", "", quote["amount"],
+                  quote["tax_amount"]]],
+        }
+        refundable = selectors.order_refundable(order=obj.order)
+        intro = (
+            f"At most {refundable} {obj.order.currency} may be refunded on order "
+            f"{obj.order.number}: what was paid, less refunds, exchange credit kept by "
+            f"replacement orders and the refund due for cancelled units."
+        )
+        return table, intro
 
     def add_view(self, request, form_url="", extra_context=None):
         """Open a return for an order: choose the order, then units and reasons per line."""

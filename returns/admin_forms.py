@@ -108,10 +108,13 @@ class ReturnReceiveForm(forms.Form):
 
     note = forms.CharField(max_length=500, required=False)
 
-    def __init__(self, *args, return_lines=(), **kwargs):
+    def __init__(self, *args, return_lines=(), locations=None, **kwargs):
+        """`locations`: where resellable units may be restocked
+        (`selectors.return_restock_locations`); every active location when not given."""
         super().__init__(*args, **kwargs)
         self.return_lines = list(return_lines)
-        locations = Warehouse.objects.filter(is_active=True).order_by("code")
+        if locations is None:
+            locations = Warehouse.objects.filter(is_active=True).order_by("code")
         for line in self.return_lines:
             sku = line.order_line.sku
             self.fields[f"resellable_{line.pk}"] = forms.IntegerField(

@@ -233,11 +233,13 @@ class Refund(models.Model):
                 condition=~Q(processor_reference=""),
                 name="refund_processor_reference_unique",
             ),
-            # One refund per return: refunding a return twice is refused by the database too.
+            # A return is refunded once, in one refund per way its order was paid (a
+            # replacement paid by exchange credit and card: one of each); refunding it twice
+            # is refused by the database too.
             models.UniqueConstraint(
-                fields=["return_request"],
+                fields=["return_request", "method"],
                 condition=Q(return_request__isnull=False),
-                name="refund_once_per_return",
+                name="refund_once_per_return_and_method",
             ),
         ]
         indexes = [models.Index(fields=["order", "id"])]

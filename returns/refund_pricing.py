@@ -16,7 +16,8 @@ A refund for a return adds, on request, the order's shipping not yet refunded, s
 optional restocking fee (at most the goods value), adds a staff adjustment (positive or
 negative, with a reason) and subtracts the exchange credit already used to pay a replacement
 order. The result must be positive and at most what the customer paid and was not yet
-refunded.
+refunded. The refund's tax is the tax in the money refunded: the returned units' tax less the
+share the exchange credit took with it to the replacement order (booked there without tax).
 """
 
 from dataclasses import dataclass, field
@@ -66,7 +67,32 @@ class RefundQuote:
 
     @property
     def tax_amount(self) -> Decimal:
-        return sum((line.tax_amount for line in self.lines), self.other_tax_amount)
+        """The tax included in the money refunded: the goods' tax less the share the exchange
+        credit carries to the replacement order (which books that value without tax)."""
+        lines_tax = sum((line.tax_amount for line in self.lines), ZERO)
+        return lines_tax + self.other_tax_amount - self.exchange_credit_tax
+
+    @property
+    def exchange_credit_tax(self) -> Decimal:
+        """The tax of the returned goods that the exchange credit took to the replacement:
+        their tax in proportion to the part of their value the credit used."""
+        lines_goods = sum((line.amount for line in self.lines), ZERO)
+        lines_tax = sum((line.tax_amount for line in self.lines), ZERO)
+        if self.exchange_credit <= 0 or lines_goods <= 0:
+            return ZERO
+        return pricing.money(lines_tax * min(self.exchange_credit, lines_goods) / lines_goods)
+
+    def split_off(self, amount: Decimal) -> "RefundQuote":
+        """Take `amount` of this refund off as goods without lines, with their share of its
+        tax, and return it as a quote of its own (the part of a refund that goes back to
+        another payment method); this quote keeps the lines and refunds `amount` less."""
+        tax = pricing.money(self.tax_amount * amount / self.amount) if self.amount > 0 else ZERO
+        goods = min(amount, self.goods_amount)
+        self.other_goods_amount -= goods
+        self.other_tax_amount -= tax
+        # Only when shipping or a positive adjustment made the refund exceed its goods.
+        self.adjustment -= amount - goods
+        return RefundQuote(other_goods_amount=amount, other_tax_amount=tax)
 
     @property
     def amount(self) -> Decimal:

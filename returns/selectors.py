@@ -21,6 +21,7 @@ from returns.models import (
     ReturnRequest,
 )
 from returns.states import OPEN_STATUSES
+from warehouses.models import Warehouse
 
 ZERO = Decimal("0.00")
 
@@ -55,6 +56,16 @@ def returns_visible(*, channel=None, with_details: bool = False) -> QuerySet[Ret
     if channel is not None:
         queryset = queryset.filter(channel=channel)
     return queryset
+
+
+def return_restock_locations(*, return_request: ReturnRequest) -> QuerySet[Warehouse]:
+    """Where staff may put a return's resellable units back on sale: the active locations
+    that serve the return's channel, drop-ship vendors excepted (they hold no stock of ours)."""
+    return (
+        Warehouse.objects.filter(channels=return_request.channel_id, is_active=True)
+        .exclude(kind=Warehouse.Kind.DROPSHIP)
+        .order_by("code")
+    )
 
 
 def channel_location_codes(*, channel) -> frozenset[str]:
@@ -139,6 +150,26 @@ def units_refunded(*, order: Order) -> dict[int, int]:
     return refunded
 
 
+def units_valued_before(*, order: Order) -> dict[int, int]:
+    """Units of each line whose value already left the order, counted from the line's first
+    unit: those cancelled (a cancellation values them first, `orders.services.order_cancel`)
+    and those paid back by refunds other than for cancelled units. The next returned units are
+    valued after these (`refund_pricing.line_refund`), so the parts add up to the line."""
+    valued: dict[int, int] = defaultdict(int)
+    for line_id, cancelled in OrderLine.objects.filter(
+        order=order, quantity_cancelled__gt=0
+    ).values_list("pk", "quantity_cancelled"):
+        valued[line_id] += cancelled
+    rows = (
+        RefundLine.objects.filter(refund__order=order)
+        .exclude(refund__kind=Refund.Kind.CANCELLATION)
+        .values_list("order_line_id", "quantity")
+    )
+    for line_id, units in rows:
+        valued[line_id] += units
+    return valued
+
+
 def refunded_totals(*, order: Order) -> dict[str, Decimal]:
     """What was refunded on the order so far: `amount` and its `shipping_amount`."""
     totals = Refund.objects.filter(order=order).aggregate(
@@ -149,13 +180,25 @@ def refunded_totals(*, order: Order) -> dict[str, Decimal]:
 
 
 def order_refundable(*, order: Order) -> Decimal:
-    """What may still be refunded: what was paid minus what was refunded and minus the
-    exchange credit its returns gave to replacement orders and that those kept (value that
-    went back to the customer as goods; a return's own refund already leaves that credit
-    out, and credit a cancelled replacement gave back is the order's to refund again)."""
+    """What may still be refunded for returns and as goodwill: what was paid, less what was
+    refunded, less the exchange credit its returns gave to replacement orders and that those
+    kept (value that went back to the customer as goods; credit a cancelled replacement gave
+    back is the order's to refund again), and less `Order.refund_due`, the money already owed
+    back for cancelled units (a refund of those may use it: `order_refundable + refund_due`)."""
     kept = exchange_credit_kept(order_ids=[order.pk]).get(order.pk, ZERO)
-    given = refunded_totals(order=order)["amount"] + kept
+    given = refunded_totals(order=order)["amount"] + kept + order.refund_due
     return max(order.paid_total - given, ZERO)
+
+
+def return_exchange_credit_kept(*, return_request: ReturnRequest) -> Decimal:
+    """The exchange credit of one return that its replacement order still keeps: the credit
+    that paid it less what a cancelled or returned replacement gave back to the credit."""
+    if not return_request.exchange_credit or not return_request.exchange_order_id:
+        return ZERO
+    back = Refund.objects.filter(
+        order_id=return_request.exchange_order_id, method=EXCHANGE_CREDIT
+    ).aggregate(total=Sum("amount"))["total"] or ZERO
+    return pricing.money(max(return_request.exchange_credit - back, ZERO))
 
 
 def exchange_credit_kept(*, order_ids: list[int]) -> dict[int, Decimal]:

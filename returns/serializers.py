@@ -236,7 +236,12 @@ class OrderReturnsSerializer(serializers.Serializer):
     return_window_closes_at = serializers.DateTimeField()
     refund_due = serializers.DecimalField(max_digits=14, decimal_places=2)
     refunded_total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    refundable = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refundable = serializers.DecimalField(
+        max_digits=14, decimal_places=2,
+        help_text="What returns and goodwill may still refund: paid, less refunded, less "
+        "exchange credit kept by replacement orders, less `refund_due` (owed for cancelled "
+        "units, payable besides).",
+    )
     lines = OrderReturnLineSerializer(many=True)
     returns = ReturnSerializer(many=True)
 
@@ -257,7 +262,8 @@ class RefundQuoteSerializer(serializers.Serializer):
         help_text="The lines' amounts added up (tax included)."
     )
     tax_amount = serializers.CharField(
-        help_text="The tax included in `goods_amount` (for accounting; not added again)."
+        help_text="The tax included in the refund (for accounting; not added again): the "
+        "goods' tax less the share the exchange credit took to the replacement order."
     )
     shipping_amount = serializers.CharField()
     restocking_fee = serializers.CharField()

@@ -6,6 +6,7 @@ from returns.services.refunds import order_refund, refund_quote, return_refund
 from returns.services.requests import (
     return_approve,
     return_cancel,
+    return_closable,
     return_close,
     return_create,
     return_reject,
@@ -19,6 +20,7 @@ __all__ = [
     "return_approve",
     "return_cancel",
     "return_close",
+    "return_closable",
     "return_create",
     "return_receive",
     "return_refund",

@@ -34,7 +34,7 @@ ZERO = Decimal("0.00")
 def returned_value(*, return_request: ReturnRequest) -> Decimal:
     """The value of the units of a received return that came back (resellable or damaged)."""
     order = return_request.order
-    refunded_before = selectors.units_refunded(order=order)
+    valued_before = selectors.units_valued_before(order=order)
     value = ZERO
     for line in return_request.lines.select_related("order_line"):
         if line.quantity_received:
@@ -42,7 +42,7 @@ def returned_value(*, return_request: ReturnRequest) -> Decimal:
                 order=order,
                 line=line.order_line,
                 units=line.quantity_received,
-                units_refunded_before=refunded_before.get(line.order_line_id, 0),
+                units_refunded_before=valued_before.get(line.order_line_id, 0),
             ).amount
     return value
 

@@ -66,8 +66,12 @@ def refund_quote(
     order = return_request.order
     restocking_fee = _amount(restocking_fee, "restocking_fee")
     adjustment = _amount(adjustment, "adjustment")
-    refunded_before = selectors.units_refunded(order=order)
-    quote = RefundQuote(exchange_credit=return_request.exchange_credit)
+    valued_before = selectors.units_valued_before(order=order)
+    # Only the credit the replacement still keeps: a cancelled or returned replacement gave
+    # the rest back, and it is this return's to refund.
+    quote = RefundQuote(
+        exchange_credit=selectors.return_exchange_credit_kept(return_request=return_request)
+    )
     for line in return_request.lines.select_related("order_line").order_by("pk"):
         if line.quantity_received:
             quote.lines.append(
@@ -75,7 +79,7 @@ def refund_quote(
                     order=order,
                     line=line.order_line,
                     units=line.quantity_received,
-                    units_refunded_before=refunded_before.get(line.order_line_id, 0),
+                    units_refunded_before=valued_before.get(line.order_line_id, 0),
                 )
             )
     if refund_shipping:
@@ -106,6 +110,15 @@ def refund_quote(
     return quote
 
 
+def return_amount_to_refund(*, return_request: ReturnRequest) -> Decimal:
+    """What refunding a received return would still pay with no shipping, fee or adjustment,
+    at most what the order may still refund (zero when nothing can be paid)."""
+    try:
+        return max(refund_quote(return_request=return_request).amount, ZERO)
+    except RefundExceedsPaid as error:
+        return Decimal(error.extra["refundable"])
+
+
 def return_refund(
     *,
     return_request: ReturnRequest,
@@ -118,10 +131,14 @@ def return_refund(
     adjustment_reason: str = "",
     note: str = "",
 ) -> Refund:
-    """Refund a received return (once) and move it to refunded.
+    """Refund a received return (once) and move it to refunded; return the refund (the one
+    with the returned lines when it is paid back in two parts).
 
-    The amount is `refund_quote`'s; `method` defaults to the order's payment method.
-    Emits `refund.created` and `refund.completed` and e-mails the customer.
+    The amount is `refund_quote`'s; `method` defaults to the order's payment method. A
+    replacement order paid with exchange credit and another method is paid back the way it
+    was paid when no method is named: one refund to that method (at most what it paid) and
+    one of the rest to the exchange credit (`_return_refund_parts`).
+    Emits `refund.created` and `refund.completed` and e-mails the customer, per refund.
     Raises `InvalidTransition` unless the return is received (a refunded return cannot be
     refunded again), `ReturnValidationError` for bad fees or a zero amount (close the return
     instead) and `RefundExceedsPaid` above what was paid and not yet refunded; nothing is
@@ -158,25 +175,56 @@ def return_refund(
                 f"return instead.",
                 errors={"amount": ["Must be greater than zero."]},
             )
-        refund = _record(
-            order=order,
-            kind=Refund.Kind.RETURN,
-            amount=quote.amount,
-            actor=actor,
-            method=method,
-            processor_reference=processor_reference,
-            reason=note or f"Return {return_request.number}",
-            return_request=return_request,
-            quote=quote,
+        refunds = [
+            _record(
+                order=order,
+                kind=Refund.Kind.RETURN,
+                amount=part.amount,
+                actor=actor,
+                method=part_method,
+                # The processor moved the money of the first part; credit moves none.
+                processor_reference=processor_reference if index == 0 else "",
+                reason=note or f"Return {return_request.number}",
+                return_request=return_request,
+                quote=part,
+            )
+            for index, (part_method, part) in enumerate(
+                _return_refund_parts(order=order, quote=quote, method=method)
+            )
+        ]
+        amount = pricing.money(sum(refund.amount for refund in refunds))
+        numbers = ", ".join(
+            f"{refund.number}: {refund.amount} by {refund.method}" for refund in refunds
         )
         return_transition(
             return_request=return_request,
             to_status=ReturnStatus.REFUNDED,
             actor=actor,
-            reason=f"Refunded {refund.amount} {order.currency} ({refund.number})",
-            data={"refund": refund.number, "amount": str(refund.amount)},
+            reason=f"Refunded {amount} {order.currency} ({numbers})",
+            data={
+                "refund": refunds[0].number,
+                "amount": str(amount),
+                **({"refunds": [r.number for r in refunds]} if len(refunds) > 1 else {}),
+            },
         )
-    return refund
+    return refunds[0]
+
+
+def _return_refund_parts(
+    *, order: Order, quote: RefundQuote, method: str
+) -> list[tuple[str, RefundQuote]]:
+    """The refund of a return as (method, quote) parts, one refund each: one part by `method`
+    (or the order's default, `_refund_method`), except for an order paid with a return's
+    exchange credit and another method when no method is named and the refund is more than
+    that method has left: then that method first, up to what it paid and was not refunded
+    (with the returned lines), and the rest back to the exchange credit."""
+    tenders = selectors.exchange_tenders(order=order)
+    if method or tenders is None or not tenders.other_method:
+        return [(method, quote)]
+    if quote.amount <= tenders.other_left or tenders.other_left <= 0:
+        return [("", quote)]
+    credit = quote.split_off(quote.amount - tenders.other_left)
+    return [(tenders.other_method, quote), (EXCHANGE_CREDIT, credit)]
 
 
 def order_refund(
@@ -291,9 +339,21 @@ def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
     return method
 
 
-def _check_refundable(order: Order, amount: Decimal) -> None:
-    """Raise `RefundExceedsPaid` when `amount` is more than may still be refunded."""
+def _check_refundable(order: Order, amount: Decimal, kind: str = Refund.Kind.RETURN) -> None:
+    """Raise `RefundExceedsPaid` when `amount` is more than may still be refunded: for
+    cancelled units what was paid and not yet refunded (`refund_due` included), for anything
+    else that less the refund due, which stays payable."""
     refundable = selectors.order_refundable(order=order)
+    if kind == Refund.Kind.CANCELLATION:
+        refundable += order.refund_due
+    elif amount > refundable and order.refund_due > 0:
+        raise RefundExceedsPaid(
+            f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
+            f"refunded ({refundable}, after the {order.refund_due} owed back for cancelled "
+            f"units).",
+            errors={"amount": [f"At most {refundable}."]},
+            extra={"refundable": str(refundable)},
+        )
     if amount > refundable:
         raise RefundExceedsPaid(
             f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
@@ -327,7 +387,7 @@ def _record(
 ) -> Refund:
     """Check the amount against what was paid, write the refund, log and announce it."""
     amount = pricing.money(amount)
-    _check_refundable(order, amount)
+    _check_refundable(order, amount, kind)
     method = _refund_method(order=order, amount=amount, method=method)
     if method == EXCHANGE_CREDIT:
         # Back to the return's credit: the customer holds the value again, on the returned

@@ -17,6 +17,7 @@ from returns.errors import InvalidTransition, ReturnValidationError, ReturnWindo
 from returns.events import return_event_record
 from returns.models import ReturnExchangeItem, ReturnLine, ReturnReason, ReturnRequest
 from returns.payloads import return_payload
+from returns.services.refunds import return_amount_to_refund
 from returns.states import ReturnStatus, can_transition
 
 MAX_LINES = 500
@@ -346,9 +347,39 @@ def return_cancel(*, return_request: ReturnRequest, actor: str, reason: str = ""
 def return_close(*, return_request: ReturnRequest, actor: str, note: str = "") -> ReturnRequest:
     """Close a refunded return, or a received one with nothing to refund.
 
-    Raises `InvalidTransition` before receipt (approve, receive and refund first).
+    Raises `InvalidTransition` before receipt (approve, receive and refund first) and for a
+    received return with money still to refund (`return_amount_to_refund`): refund it first,
+    with a negative adjustment and its reason if less is to be paid.
     """
-    return _end(return_request, ReturnStatus.CLOSED, actor, note or "Closed", "closed")
+    with transaction.atomic():
+        status = ReturnRequest.objects.select_for_update().values_list("status", flat=True).get(
+            pk=return_request.pk
+        )
+        if status == ReturnStatus.RECEIVED:
+            left = return_amount_to_refund(return_request=return_request)
+            if left > 0:
+                currency = return_request.order.currency
+                raise InvalidTransition(
+                    f"Return {return_request.number} has {left} {currency} to refund; refund "
+                    f"it before closing (with a negative adjustment and its reason if less is "
+                    f"to be paid).",
+                    extra={
+                        "from_status": status,
+                        "to_status": ReturnStatus.CLOSED,
+                        "to_refund": str(left),
+                    },
+                )
+        return _end(return_request, ReturnStatus.CLOSED, actor, note or "Closed", "closed")
+
+
+def return_closable(*, return_request: ReturnRequest) -> bool:
+    """Whether `return_close` would close the return (for buttons)."""
+    if return_request.status == ReturnStatus.REFUNDED:
+        return True
+    return (
+        return_request.status == ReturnStatus.RECEIVED
+        and return_amount_to_refund(return_request=return_request) <= 0
+    )
 
 
 def _end(

@@ -124,6 +124,50 @@ def test_receive_and_refund_pages_call_the_services(admin_client, delivered):
     assert admin_client.get(reverse("admin:returns_refund_changelist")).status_code == 200
 
 
+def test_form_pages_of_a_return_in_another_state_send_staff_back(admin_client, delivered):
+    return_request = open_return(delivered, A=1)
+    for page in ("receive", "refund"):
+        url = reverse(f"admin:returns_returnrequest_{page}", args=[return_request.pk])
+        response = admin_client.get(url, follow=True)
+        assert response.redirect_chain == [(change_url(return_request), 302)]
+        assert "only a" in response.content.decode()
+    assert ReturnRequest.objects.get(pk=return_request.pk).status == "requested"
+
+
+def test_receive_page_offers_only_the_channels_stocking_locations(admin_client, shop, delivered):
+    from tests.factories import WarehouseFactory
+    from warehouses.models import Warehouse
+
+    WarehouseFactory(code="OTHER")  # serves no channel of this return
+    shop["channel"].warehouses.add(WarehouseFactory(code="VENDOR", kind=Warehouse.Kind.DROPSHIP))
+    return_request = open_return(delivered, A=1)
+    return_approve(return_request=return_request, actor="test")
+    line = return_request.lines.get()
+    url = reverse("admin:returns_returnrequest_receive", args=[return_request.pk])
+
+    field = admin_client.get(url).context["form"].fields[f"location_{line.pk}"]
+
+    assert [w.code for w in field.queryset] == ["EAST", "STORE1", "WEST"]
+
+
+def test_close_is_offered_only_once_nothing_is_left_to_refund(admin_client, delivered):
+    from tests.returns.test_refunds import received_return
+
+    return_request = received_return(delivered, A=1)
+    close = reverse("admin:returns_returnrequest_object_action", args=[return_request.pk, "close"])
+    page = admin_client.get(change_url(return_request)).content.decode()
+    assert close not in page and "Refund…" in page
+    admin_client.post(close)
+    assert ReturnRequest.objects.get(pk=return_request.pk).status == "received"
+
+    refund_url = reverse("admin:returns_returnrequest_refund", args=[return_request.pk])
+    page = admin_client.get(refund_url).content.decode()
+    assert "At most 38.32 USD may be refunded" in page
+    refunded = admin_client.post(refund_url, {"restocking_fee": "0", "adjustment": "0"})
+    assert refunded.status_code == 302
+    assert close in admin_client.get(change_url(return_request)).content.decode()
+
+
 def test_staff_open_a_return_outside_the_window_with_a_reason(admin_client, shop, stock):
     order = deliver_order(shop, stock, delivered_days_ago=45)
     lines = lines_by_sku(order)

@@ -376,6 +376,27 @@ def test_order_returns_shows_quantities_and_status(web_client, delivered):
     assert StockMovement.objects.filter(reason="return_restock").count() == 1
 
 
+def test_what_may_be_refunded_leaves_the_refund_due_for_cancelled_units(
+    web_client, desk, shop, stock
+):
+    from orders.services import order_cancel, order_create
+    from tests.orders.conftest import order_data
+
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data())  # 27.00
+    order_cancel(order=order, actor="test", lines={order.lines.get().pk: 1})
+
+    body = web_client.get(f"/api/v1/orders/{order.number}/returns/").json()
+    goodwill = post_json(desk, "/api/v1/refunds/", {
+        "order": order.number, "kind": "goodwill", "amount": "16.01", "reason": "Late",
+    })
+
+    assert (body["refund_due"], body["refundable"]) == ("11.00", "16.00")
+    assert goodwill.status_code == 400
+    assert goodwill.json()["errors"] == {"amount": ["At most 16.00."]}
+    assert not Refund.objects.exists()
+
+
 def test_list_filters_and_constant_queries(
     web_client, desk, delivered, django_assert_max_num_queries
 ):

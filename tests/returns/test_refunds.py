@@ -491,12 +491,12 @@ def test_an_exchange_topped_up_by_card_refunds_a_small_amount_to_the_card_first(
 ):
     exchange = _exchange_topped_up_by_card(delivered, stock)
     refund = order_refund(
-        order=exchange, kind="goodwill", reason="Late", actor="test", amount=Decimal("3.00")
+        order=exchange, kind="cancellation", reason="", actor="test", amount=Decimal("3.00")
     )
     assert refund.method == "card"
     with pytest.raises(RefundExceedsPaid):
         order_refund(
-            order=exchange, kind="goodwill", reason="Late", actor="test",
+            order=exchange, kind="cancellation", reason="", actor="test",
             amount=Decimal("9.81"), method="exchange_credit",
         )
 
@@ -514,3 +514,133 @@ def test_the_cancellation_email_of_an_exchange_topped_up_by_card_names_both(deli
     assert both in cancelled.body_text
     assert both.replace("15.00 USD", "<strong>15.00 USD</strong>") in cancelled.body_html
     assert "nothing is refunded to a card" not in cancelled.body_text
+
+
+def _ship_and_deliver_the_rest(order, warehouse, service_level=None):
+    from orders.services import shipment_create, shipment_mark_delivered
+
+    shipment = shipment_create(
+        order=order, reference=f"S-{order.number}", actor="test", warehouse=warehouse,
+        tracking_number="1Z", service_level=service_level,
+        lines={line.pk: units for line in order.lines.all()
+               if (units := line.quantity - line.quantity_cancelled - line.quantity_shipped)},
+    )
+    shipment_mark_delivered(shipment=shipment, actor="test")
+    order.refresh_from_db()
+
+
+def test_goodwill_cannot_spend_the_refund_due_for_cancelled_units(shop, stock):
+    """27.00 paid, one unit cancelled: 11.00 is owed back, so goodwill may pay at most 16.00
+    and the refund due stays payable."""
+    from returns.selectors import order_refundable
+
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data())
+    order_cancel(order=order, actor="test", lines={order.lines.get().pk: 1})
+    order.refresh_from_db()
+    assert order.refund_due == Decimal("11.00")
+    assert order_refundable(order=order) == Decimal("16.00")
+
+    with pytest.raises(RefundExceedsPaid) as refused:
+        order_refund(order=order, kind="goodwill", amount=Decimal("16.01"), reason="Sorry",
+                     actor="test")
+    assert refused.value.extra == {"refundable": "16.00"}
+    assert not Refund.objects.exists()
+    order_refund(order=order, kind="goodwill", amount=Decimal("16.00"), reason="Sorry",
+                 actor="test")
+    refund = order_refund(order=order, kind="cancellation", reason="", actor="test")
+    assert refund.amount == Decimal("11.00")
+
+
+def test_an_exchange_refund_books_only_the_tax_of_the_money_refunded(delivered):
+    """A (9.80, tax 0.80) and B (4.57, tax 0.37) back, A swapped like for like: the 9.80 of
+    credit takes A's tax to the replacement (booked without tax); 4.57 with tax 0.37 goes back."""
+    return_request = received_return(delivered, exchange_items=[{"sku": "A", "quantity": 1}],
+                                     A=1, B=1)
+    assert return_request.exchange_order.tax_total == Decimal("0.00")
+
+    refund = return_refund(return_request=return_request, actor="test")
+
+    assert (refund.amount, refund.tax_amount) == (Decimal("4.57"), Decimal("0.37"))
+    completed = OutboxEvent.objects.get(topic="refund.completed")
+    assert (completed.payload["amount"], completed.payload["tax_amount"]) == ("4.57", "0.37")
+
+
+def test_a_returned_replacement_paid_by_credit_and_card_is_paid_back_both_ways(
+    delivered, shop, stock
+):
+    """The replacement (15.00) was paid 9.80 by the return's credit and 5.20 by card. Its
+    return is refunded in one go: 5.20 to the card (with the returned units) and 9.80 back to
+    the credit, which the original return can then pay out."""
+    from django.utils import timezone
+
+    from orders.accounting import accounting_journal
+    from orders.services import payment_apply
+    from tests.returns.test_customer_totals_check import assert_kept_totals_match_history
+
+    stock("C", "EAST", 5)
+    original = received_return(
+        delivered, A=1, exchange_items=[{"sku": "C", "quantity": 1, "unit_price": "15.00"}]
+    )
+    exchange = original.exchange_order
+    payment_apply(order=exchange, method="card", amount=Decimal("5.20"), status="captured",
+                  reference="pay-x", actor="test")
+    _ship_and_deliver_the_rest(exchange, shop["east"])
+    replacement_return = received_return(exchange, C=1)
+
+    card = return_refund(return_request=replacement_return, actor="test")
+
+    parts = list(replacement_return.refunds.order_by("pk").values_list(
+        "method", "amount", "goods_amount", "tax_amount"))
+    assert parts == [("card", Decimal("5.20"), Decimal("5.20"), Decimal("0.00")),
+                     ("exchange_credit", Decimal("9.80"), Decimal("9.80"), Decimal("0.00"))]
+    assert list(card.lines.values_list("quantity", flat=True)) == [1]
+    replacement_return.refresh_from_db()
+    assert replacement_return.status == "refunded"
+    [row] = accounting_journal(day=timezone.localdate())
+    assert (row["refunds_total"], row["refunds_exchange_credit"]) == ("5.20", "9.80")
+    # The credit is back with the original return, whose refund now pays it out.
+    assert refund_quote(return_request=original).amount == Decimal("9.80")
+    assert_kept_totals_match_history()
+
+
+def test_a_return_refund_keeps_credit_a_cancelled_replacement_gave_back(delivered):
+    """A and B back, A swapped (9.80 of credit); the replacement is cancelled and its 9.80
+    goes back to the credit: the return refunds all 14.37 and deducts no credit."""
+    return_request = received_return(delivered, exchange_items=[{"sku": "A", "quantity": 1}],
+                                      A=1, B=1)
+    replacement = return_request.exchange_order
+    order_cancel(order=replacement, actor="test")
+    back = order_refund(order=replacement, kind="cancellation", reason="", actor="test")
+    assert (back.amount, back.method) == (Decimal("9.80"), "exchange_credit")
+
+    refund = return_refund(return_request=return_request, actor="test")
+
+    assert (refund.amount, refund.exchange_credit, refund.tax_amount) == (
+        Decimal("14.37"), Decimal("0.00"), Decimal("1.17")
+    )
+    email = EmailMessage.objects.get(template="refund_issued",
+                                     reference=f"order:{delivered.number}")
+    assert "exchange credit" not in email.body_text
+
+
+def test_cancelled_then_returned_units_of_a_line_refund_what_was_paid(shop, stock):
+    """4 x A at 10.00, tax 0.01, shipping 5.00: 45.01. Two units cancelled (20.01, tax 0.01)
+    and two returned with shipping (25.00, tax 0.00): the cancelled units were valued first,
+    so the returned ones are the line's last two."""
+    stock("A", "EAST", 10)
+    order = order_create(channel=shop["channel"], actor="test", data=order_data(
+        lines=[{"sku": "A", "quantity": 4, "unit_price": Decimal("10.00")}],
+        tax_total=Decimal("0.01"),
+        payment={"method": "card", "amount": Decimal("45.01"), "status": "captured",
+                 "reference": "pay-1"},
+    ))
+    order_cancel(order=order, actor="test", lines={order.lines.get().pk: 2})
+    _ship_and_deliver_the_rest(order, shop["east"], shop["service_level"])
+    return_request = received_return(order, A=2)
+
+    cancelled = order_refund(order=order, kind="cancellation", reason="", actor="test")
+    returned = return_refund(return_request=return_request, actor="test", refund_shipping=True)
+
+    assert (cancelled.amount, cancelled.tax_amount) == (Decimal("20.01"), Decimal("0.01"))
+    assert (returned.amount, returned.tax_amount) == (Decimal("25.00"), Decimal("0.00"))

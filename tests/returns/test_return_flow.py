@@ -275,6 +275,25 @@ def test_a_received_return_with_nothing_to_refund_closes(delivered):
     assert ReturnRequest.objects.get(pk=return_request.pk).status == "closed"
 
 
+def test_a_received_return_with_money_to_refund_cannot_be_closed(delivered):
+    lines = lines_by_sku(delivered)
+    return_request = request_return(delivered, A=1)
+    return_approve(return_request=return_request, actor="user:ops")
+    return_receive(
+        return_request=return_request, actor="user:dock",
+        lines=[{"line_id": lines["A"].pk, "condition": "resellable", "quantity": 1,
+                "location": "EAST"}],
+    )
+
+    with pytest.raises(InvalidTransition) as refused:
+        return_close(return_request=return_request, actor="user:ops")
+
+    assert "9.80 USD to refund" in refused.value.detail
+    assert refused.value.extra["to_refund"] == "9.80"
+    assert ReturnRequest.objects.get(pk=return_request.pk).status == "received"
+    assert not return_request.events.filter(to_status="closed").exists()
+
+
 def test_cancel_frees_the_units_and_cannot_follow_receipt(delivered):
     return_request = request_return(delivered, A=2)
     with pytest.raises(InvalidTransition):
