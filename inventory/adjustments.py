@@ -7,6 +7,7 @@ allocated units and may raise a low-stock alert. In the default mode every item 
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from inventory.arrivals import free_stock_batched
@@ -15,7 +16,6 @@ from inventory.services import stock_change, stock_set
 from oms_project.errors import OmsError, ValidationFailed
 from warehouses.models import Warehouse
 
-MAX_ADJUSTMENT_ITEMS = 1000
 ADJUSTMENT_REASONS = (
     MovementReason.ADJUSTMENT,
     MovementReason.COUNT,
@@ -102,9 +102,9 @@ def stock_adjust_batch(
 def _validate_batch(adjustments: list[Adjustment]) -> None:
     if not adjustments:
         raise ValidationFailed("Give at least one item.", errors={"items": ["Empty."]})
-    if len(adjustments) > MAX_ADJUSTMENT_ITEMS:
+    if len(adjustments) > settings.OMS_MAX_BULK_ITEMS:
         raise ValidationFailed(
-            f"At most {MAX_ADJUSTMENT_ITEMS:,} items per request.",
+            f"At most {settings.OMS_MAX_BULK_ITEMS:,} items per request.",
             errors={"items": [f"{len(adjustments)} items given."]},
         )
     errors, seen = {}, {}

@@ -5,6 +5,10 @@ change). Purchase orders are addressed by number; state changes are action endpo
 `lines/` (edit a draft), `expected-date/`, `send/`, `cancel/`, `close/`, `receipts/`, and
 `POST /purchase-orders/suggest/` runs the reorder suggestion on demand.
 
+A receipt must be safe to retry: it carries the supplier's delivery note (`reference`; a note
+already received is 409 `duplicate_receipt`) or an `Idempotency-Key` header (a retry replays
+the first response); with neither it is 400 `idempotency_key_required` and nothing is booked.
+
 Every action validates its body before acting: an unknown field is a 400 and nothing runs.
 Errors about lines come as `{"lines": [{...}, {}, ...]}`, one entry per line sent, in order,
 as order creation reports them. Boolean filters take `true`, `false`, `1` or `0`; anything
@@ -25,7 +29,7 @@ from rest_framework.response import Response
 
 from inventory.models import Product, PurchaseOrder, Supplier, SupplierProduct
 from inventory.purchasing import serializers as purchasing_serializers
-from inventory.purchasing.errors import BelowMinimumOrderValue
+from inventory.purchasing.errors import BelowMinimumOrderValue, ReceiptKeyRequired
 from inventory.purchasing.receiving import ReceiptItem
 from inventory.purchasing.selectors import purchase_orders_with_lines
 from inventory.purchasing.services import (
@@ -39,6 +43,7 @@ from inventory.purchasing.suppliers import supplier_update
 from inventory.serializers import StrictBooleanFilter
 from oms_project.api import request_actor
 from oms_project.errors import Conflict, ValidationFailed
+from oms_project.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms_project.idempotency import idempotent
 from warehouses.models import Warehouse
 
@@ -299,6 +304,9 @@ class PurchaseOrderViewSet(
         Over-receipt policy: per line, received plus damaged units may exceed the ordered
         quantity by the supplier's `over_receipt_percent` (rounded down); beyond that the whole
         receipt is refused with 400 `over_receipt` and nothing is written.
+
+        Retries: give the delivery note as `reference` or send an `Idempotency-Key`; with
+        neither the receipt is refused with 400 `idempotency_key_required`.
         """
         from orders.replenishment import purchase_order_receive_and_fill
 
@@ -308,6 +316,11 @@ class PurchaseOrderViewSet(
         products = _products([line["sku"] for line in data["lines"]], errors)
         if errors:
             raise ValidationFailed("The receipt is not valid.", errors=errors)
+        if not data["reference"] and not request.headers.get(IDEMPOTENCY_HEADER):
+            raise ReceiptKeyRequired(
+                f"Give the delivery note as `reference` or send an `{IDEMPOTENCY_HEADER}` "
+                "header, so that a retried receipt is not booked twice."
+            )
         result = purchase_order_receive_and_fill(
             purchase_order=purchase_order,
             items=[

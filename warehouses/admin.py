@@ -7,11 +7,13 @@ from django.contrib import admin
 from django.db.models import Q
 
 from oms_project.admin import IndexedSearchMixin
+from warehouses.admin_forms import ServiceLevelAdminForm, WarehouseAdminForm
 from warehouses.models import Carrier, ServiceLevel, Warehouse
 
 
 @admin.register(Warehouse)
 class WarehouseAdmin(IndexedSearchMixin, admin.ModelAdmin):
+    form = WarehouseAdminForm
     list_display = [
         "code", "name", "kind", "city", "country", "priority", "is_active", "can_ship",
         "pickup_enabled", "daily_order_capacity",
@@ -56,6 +58,7 @@ class WarehouseAdmin(IndexedSearchMixin, admin.ModelAdmin):
 
 class ServiceLevelInline(admin.TabularInline):
     model = ServiceLevel
+    form = ServiceLevelAdminForm
     extra = 0
     fields = [
         "code", "name", "transit_days_min", "transit_days_max", "accepted_freight_classes",
@@ -78,6 +81,7 @@ class CarrierAdmin(IndexedSearchMixin, admin.ModelAdmin):
 
 @admin.register(ServiceLevel)
 class ServiceLevelAdmin(IndexedSearchMixin, admin.ModelAdmin):
+    form = ServiceLevelAdminForm
     list_display = ["code", "name", "carrier", "transit_days_min", "transit_days_max", "is_active"]
     list_filter = ["carrier", "is_active"]
     list_select_related = ["carrier"]

@@ -4,6 +4,12 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django_countries.fields import CountryField
 
+from warehouses.list_settings import (
+    contact_emails_validator,
+    country_codes_validator,
+    freight_classes_validator,
+)
+
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
     "Use letters, digits, '-', '_' or '.', starting with a letter or digit.",
@@ -54,12 +60,18 @@ class Warehouse(models.Model):
     accepted_freight_classes = models.JSONField(
         default=list,
         blank=True,
+        validators=[freight_classes_validator],
         help_text="Freight classes beyond standard it may hold and ship (oversize, hazmat, cold).",
     )
     ships_to_countries = models.JSONField(
-        default=list, blank=True, help_text="ISO country codes; empty means anywhere."
+        default=list,
+        blank=True,
+        validators=[country_codes_validator],
+        help_text="ISO country codes; empty means anywhere.",
     )
-    contact_emails = models.JSONField(default=list, blank=True)
+    contact_emails = models.JSONField(
+        default=list, blank=True, validators=[contact_emails_validator]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -116,7 +128,10 @@ class ServiceLevel(models.Model):
         default=3, validators=[MinValueValidator(0)]
     )
     accepted_freight_classes = models.JSONField(
-        default=list, blank=True, help_text="Freight classes beyond standard it may carry."
+        default=list,
+        blank=True,
+        validators=[freight_classes_validator],
+        help_text="Freight classes beyond standard it may carry.",
     )
     is_active = models.BooleanField(default=True)
 

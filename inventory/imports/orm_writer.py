@@ -5,6 +5,8 @@ chunk's SKUs, one of its warehouses, one locked read of its stock levels (in pri
 order), then `bulk_create` for new levels, `bulk_update` for changed ones and `bulk_create` for
 their ledger rows. Everything runs in one transaction that the caller's `keep` decides to
 commit or roll back, so "all or nothing" and dry runs see exactly what a real run would do.
+A kept write then clears the low-stock alerts of the levels it lifted and raises those of the
+levels it made low, a chunk's worth of levels per query, as `stock_change` does for one.
 """
 
 from collections.abc import Callable, Iterable
@@ -12,9 +14,10 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from inventory.alerts import low_stock_refresh_locked
 from inventory.imports.errors import MAX_QUANTITY, RowError
 from inventory.imports.outcome import ErrorSink, ImportCounts
-from inventory.imports.reader import SETTING_COLUMNS, ParsedRow
+from inventory.imports.reader import CHUNK_ROWS, SETTING_COLUMNS, ParsedRow
 from inventory.models import MovementReason, Product, StockLevel, StockMovement
 from warehouses.models import Warehouse
 
@@ -31,18 +34,27 @@ def stock_import_with_orm(
     """Validate and write every chunk; commit only if `keep(counts)` says so."""
     counts = ImportCounts()
     first_rows: dict[tuple[str, str], int] = {}
+    written_level_ids: list[int] = []
     with transaction.atomic():
         for chunk in chunks:
-            _import_chunk(chunk, first_rows, reference, actor, errors, counts)
+            written_level_ids += _import_chunk(chunk, first_rows, reference, actor, errors, counts)
             counts.total_rows += len(chunk)
             on_progress(counts.total_rows)
         counts.error_rows = errors.count
         if not keep(counts):
             transaction.set_rollback(True)
+            return counts
+        for start in range(0, len(written_level_ids), CHUNK_ROWS):
+            low_stock_refresh_locked(
+                levels=StockLevel.objects.filter(
+                    pk__in=written_level_ids[start:start + CHUNK_ROWS]
+                )
+            )
     return counts
 
 
-def _import_chunk(chunk, first_rows, reference, actor, errors, counts) -> None:
+def _import_chunk(chunk, first_rows, reference, actor, errors, counts) -> list[int]:
+    """Validate and write one chunk; return the ids of the levels it created or changed."""
     products = dict(
         Product.objects.filter(sku__in={row.sku for row in chunk if row.sku}).values_list(
             "sku", "id"
@@ -99,6 +111,7 @@ def _import_chunk(chunk, first_rows, reference, actor, errors, counts) -> None:
         if row.error_code:
             errors.add_parsed(row, result=_result_of(row))
     _write(new_levels, changed_levels, movements, reference, actor)
+    return [level.pk for level in (*new_levels, *changed_levels)]
 
 
 def _first_row_key(row: ParsedRow, first_rows: dict) -> tuple[str, str] | None:

@@ -7,13 +7,17 @@ stock rows in primary-key order (so a concurrent allocation waits instead of rac
 checks the results against the locked values, inserts new levels with
 `INSERT ... ON CONFLICT DO NOTHING` (a level someone else created meanwhile is reported, not
 dropped), updates the rest in one UPDATE guarded by `on_hand >= allocated` (a row the guard
-skips is reported too) and writes the ledger by `INSERT ... SELECT`.
+skips is reported too) and writes the ledger by `INSERT ... SELECT`. A kept write then clears
+the low-stock alerts of the levels it lifted and raises those of the levels it made low, in
+one pass over the written levels (`low_stock_refresh_locked`), as `stock_change` does for one.
 """
 
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
+from inventory.alerts import low_stock_refresh_locked
 from inventory.imports.errors import MAX_QUANTITY, RowError
 from inventory.imports.outcome import ErrorSink, ImportCounts
 from inventory.imports.reader import ParsedRow
@@ -63,7 +67,9 @@ def stock_import_with_copy(
             counts = _validate_and_write(cursor, table, resolved, reference, actor)
             counts.total_rows = total
             _collect_errors(resolved, errors)
-            if not keep(counts):
+            if keep(counts):
+                low_stock_refresh_locked(levels=_written_levels(resolved))
+            else:
                 transaction.set_rollback(True)
         return counts
     finally:
@@ -299,6 +305,18 @@ def _validate_and_write(
     return ImportCounts(
         error_rows=error_rows, inserted=inserted, updated=updated, unchanged=unchanged,
         freed_product_ids=set(freed_product_ids),
+    )
+
+
+def _written_levels(resolved: str):
+    """The levels the write created or changed (rows it skipped carry an error by now)."""
+    level = connection.ops.quote_name(StockLevel._meta.db_table)
+    return StockLevel.objects.filter(
+        pk__in=RawSQL(
+            f"SELECT l.id FROM {level} l JOIN {resolved} r ON r.product_id = l.product_id"
+            f" AND r.warehouse_id = l.warehouse_id WHERE r.error_code IS NULL AND r.is_changed",
+            [],
+        )
     )
 
 

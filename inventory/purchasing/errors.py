@@ -1,6 +1,6 @@
 """Errors raised by the purchasing services, with stable codes for the API."""
 
-from oms_project.errors import Conflict, ValidationFailed
+from oms_project.errors import Conflict, OmsError, ValidationFailed
 
 
 class OverReceipt(ValidationFailed):
@@ -22,3 +22,12 @@ class DuplicateReceipt(Conflict):
 
     code = "duplicate_receipt"
     title = "This delivery was already received"
+
+
+class ReceiptKeyRequired(OmsError):
+    """A receipt with neither a delivery note nor an `Idempotency-Key`: a retry of it could not
+    be told from a second delivery."""
+
+    code = "idempotency_key_required"
+    status = 400
+    title = "Idempotency key required"

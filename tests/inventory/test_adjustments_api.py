@@ -2,8 +2,10 @@
 
 import pytest
 
+from inventory.adjustments import Adjustment, stock_adjust_batch
 from inventory.models import StockLevel, StockMovement
 from inventory.services import Hold, stock_allocate
+from oms_project.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +136,45 @@ def test_duplicate_items_and_too_many_items_are_refused(writer, levels):
     too_many = post(writer, {"items": [item] * 1001}, key="many")
     assert too_many.status_code == 400
     assert "items" in too_many.json()["errors"]
+    assert numbers() == {"SKU-A": 10, "SKU-B": 5}
+
+
+def test_more_items_than_the_bulk_limit_are_refused(writer, levels, settings):
+    assert settings.OMS_MAX_BULK_ITEMS == 500
+    items = [
+        {"sku": f"SKU-{number:03d}", "warehouse": "MAIN", "delta": 1, "reason": "receipt"}
+        for number in range(501)
+    ]
+    movements_before = StockMovement.objects.count()
+
+    response = post(writer, {"items": items}, key="too-many")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["errors"]["items"] == ["At most 500 items per request; 501 given."]
+    assert numbers() == {"SKU-A": 10, "SKU-B": 5}
+    assert StockMovement.objects.count() == movements_before
+
+
+def test_the_bulk_limit_of_items_is_accepted(writer, levels):
+    items = [{"sku": "SKU-A", "warehouse": "MAIN", "delta": 1, "reason": "receipt"}] + [
+        {"sku": f"SKU-{number:03d}", "warehouse": "MAIN", "delta": 1, "reason": "receipt"}
+        for number in range(499)
+    ]
+
+    response = post(writer, {"items": items}, key="at-limit")
+
+    assert response.status_code != 400, response.json()
+    assert len(response.json()["results"]) == 500
+    assert numbers()["SKU-A"] == 11
+
+
+def test_the_batch_service_refuses_more_items_than_the_bulk_limit(levels):
+    item = Adjustment(sku="SKU-A", warehouse="MAIN", reason="receipt", delta=1)
+    with pytest.raises(ValidationFailed) as error:
+        stock_adjust_batch(adjustments=[item] * 501, actor="test")
+    assert error.value.detail == "At most 500 items per request."
     assert numbers() == {"SKU-A": 10, "SKU-B": 5}
 
 

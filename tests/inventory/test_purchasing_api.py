@@ -155,7 +155,10 @@ def test_partial_then_full_receipt_moves_the_states_and_books_stock(buyer, sent)
 def test_bad_receipts_are_refused_and_write_nothing(buyer, sent, lines, status, code):
     ProductFactory(sku="SKU-C")  # exists, but is not on the purchase order
     before = snapshot()
-    response = buyer.post(f"{URL}{sent.number}/receipts/", {"lines": lines}, format="json")
+    response = buyer.post(
+        f"{URL}{sent.number}/receipts/", {"lines": lines}, format="json",
+        HTTP_IDEMPOTENCY_KEY="bad-receipt",
+    )
     assert response.status_code == status
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == code
@@ -172,6 +175,47 @@ def test_the_same_delivery_note_twice_is_refused(buyer, sent):
     assert snapshot() == before
 
 
+def test_a_receipt_without_delivery_note_or_idempotency_key_is_refused(buyer, sent):
+    before = snapshot()
+    response = buyer.post(
+        f"{URL}{sent.number}/receipts/",
+        {"lines": [{"sku": "SKU-A", "quantity_received": 2}]}, format="json",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "idempotency_key_required"
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert "reference" in response.json()["detail"]
+    assert snapshot() == before
+
+
+def test_a_retried_receipt_with_the_same_idempotency_key_books_once(buyer, sent):
+    url = f"{URL}{sent.number}/receipts/"
+    body = {"lines": [{"sku": "SKU-A", "quantity_received": 2}]}
+    first = buyer.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="3pl-receipt-1")
+    assert first.status_code == 201, first.json()
+    after_first = snapshot()
+
+    retry = buyer.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="3pl-receipt-1")
+
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert snapshot() == after_first
+    assert StockLevel.objects.get(product__sku="SKU-A").on_hand == 2
+    assert PurchaseReceipt.objects.count() == 1
+
+
+def test_a_receipt_with_a_delivery_note_needs_no_idempotency_key(buyer, sent):
+    response = buyer.post(
+        f"{URL}{sent.number}/receipts/",
+        {"reference": "DN-7", "lines": [{"sku": "SKU-A", "quantity_received": 2}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert StockLevel.objects.get(product__sku="SKU-A").on_hand == 2
+
+
 def test_a_draft_cannot_be_received_and_a_received_order_cannot_be_cancelled(buyer, sent):
     draft = buyer.post(
         URL, {"supplier": "ACME", "warehouse": "MAIN", "lines": [{"sku": "SKU-A", "quantity": 1}]},
@@ -180,12 +224,13 @@ def test_a_draft_cannot_be_received_and_a_received_order_cannot_be_cancelled(buy
     before = snapshot()
     response = buyer.post(
         f"{URL}{draft}/receipts/", {"lines": [{"sku": "SKU-A", "quantity_received": 1}]},
-        format="json",
+        format="json", HTTP_IDEMPOTENCY_KEY="draft-receipt",
     )
     assert (response.status_code, response.json()["code"]) == (409, "invalid_transition")
     assert snapshot() == before
     buyer.post(f"{URL}{sent.number}/receipts/",
-               {"lines": [{"sku": "SKU-A", "quantity_received": 1}]}, format="json")
+               {"reference": "DN-1", "lines": [{"sku": "SKU-A", "quantity_received": 1}]},
+               format="json")
     response = buyer.post(f"{URL}{sent.number}/cancel/", {}, format="json")
     assert (response.status_code, response.json()["code"]) == (409, "invalid_transition")
     assert PurchaseOrder.objects.get(pk=sent.pk).status == "partially_received"

@@ -99,17 +99,17 @@ def test_receipt_line_errors_are_a_list_aligned_with_the_request(buyer, acme):
     url = f"{URL}{number}/receipts/"
     response = buyer.post(url, {"lines": [
         {"sku": "SKU-A", "quantity_received": 1}, {"sku": "NOPE", "quantity_received": 1},
-    ]}, format="json")
+    ]}, format="json", HTTP_IDEMPOTENCY_KEY="receipt-1")
     assert response.json()["errors"] == {"lines": [{}, {"sku": ["Unknown SKU 'NOPE'."]}]}
     response = buyer.post(url, {"lines": [
         {"sku": "SKU-P", "quantity_received": 1}, {"sku": "SKU-A", "quantity_received": 1},
-    ]}, format="json")
+    ]}, format="json", HTTP_IDEMPOTENCY_KEY="receipt-2")
     assert response.json()["errors"] == {
         "lines": [{"sku": [f"SKU-P is not on purchase order {number}."]}, {}]
     }
     response = buyer.post(url, {"lines": [
         {"sku": "SKU-A", "quantity_received": 1}, {"sku": "SKU-A", "quantity_received": 5},
-    ]}, format="json")
+    ]}, format="json", HTTP_IDEMPOTENCY_KEY="receipt-3")
     assert response.json()["code"] == "over_receipt"
     assert response.json()["errors"] == {"lines": [{}, {"quantity_received": [
         "SKU-A: 6 unit(s) arrived but at most 2 more may be received (2 ordered, 0 already "
@@ -146,7 +146,9 @@ def test_goods_on_the_way_are_received_into_a_warehouse_deactivated_since(buyer,
     assert buyer.post(f"{URL}{number}/send/", {}, format="json").status_code == 200
     Warehouse.objects.filter(code="MAIN").update(is_active=False)
     response = buyer.post(f"{URL}{number}/receipts/",
-                          {"lines": [{"sku": "SKU-A", "quantity_received": 2}]}, format="json")
+                          {"reference": "DN-1",
+                           "lines": [{"sku": "SKU-A", "quantity_received": 2}]},
+                          format="json")
     assert response.status_code == 201, response.json()
     assert StockLevel.objects.get().on_hand == 2
 

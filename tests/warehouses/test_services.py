@@ -5,7 +5,7 @@ import pytest
 from inventory.catalog import product_create, product_delete, product_update
 from inventory.models import Product
 from inventory.services import stock_receive
-from oms_project.errors import Conflict
+from oms_project.errors import Conflict, ValidationFailed
 from warehouses.models import Warehouse
 from warehouses.services import warehouse_create, warehouse_delete, warehouse_update
 
@@ -45,3 +45,23 @@ def test_locations_and_products_with_stock_cannot_be_deleted():
     with pytest.raises(Conflict):
         product_delete(product=product)
     assert Warehouse.objects.count() == 1 and Product.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"ships_to_countries": "US"}, "ships_to_countries"),
+        ({"accepted_freight_classes": 5}, "accepted_freight_classes"),
+        ({"contact_emails": ["nobody"]}, "contact_emails"),
+    ],
+)
+def test_location_list_settings_must_be_valid_lists(changes, field):
+    west = warehouse_create(code="WEST", name="West", country="US", ships_to_countries=["US"])
+    with pytest.raises(ValidationFailed) as error:
+        warehouse_update(warehouse=west, **changes)
+    assert list(error.value.errors) == [field]
+    with pytest.raises(ValidationFailed):
+        warehouse_create(code="EAST", name="East", country="US", **changes)
+    west.refresh_from_db()
+    assert west.ships_to_countries == ["US"]
+    assert list(Warehouse.objects.values_list("code", flat=True)) == ["WEST"]
