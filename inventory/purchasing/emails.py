@@ -6,7 +6,7 @@ import io
 
 from inventory.imports import neutralise_formula
 from inventory.models import PurchaseOrder
-from inventory.purchasing.selectors import CENT, purchase_order_total
+from inventory.purchasing.selectors import purchase_order_line_total, purchase_order_total
 from oms_project.models import EmailMessage
 from oms_project.notifications import email_queue
 from warehouses.models import Warehouse
@@ -27,7 +27,7 @@ def purchase_order_lines_for_document(purchase_order: PurchaseOrder) -> list[dic
             "name": line.product.name,
             "quantity": line.quantity,
             "unit_cost": line.unit_cost,
-            "line_total": (line.unit_cost * line.quantity).quantize(CENT),
+            "line_total": purchase_order_line_total(line),
         }
         for index, line in enumerate(
             purchase_order.lines.select_related("product").order_by("pk"), start=1

@@ -1,11 +1,13 @@
 """Projected stock per SKU and warehouse, and how much to reorder.
 
-    projected = on_hand - allocated + open purchase quantity - backordered demand
+    projected = on_hand - allocated - safety stock + open purchase quantity - backordered
 
-Open purchase quantity is what is still to come on draft, sent and partially received
-purchase orders shipping to the warehouse. Backordered demand lives in `orders` (open units of
-backordered orders) and is passed in by the caller, keyed by (product id, warehouse id), so
-inventory never looks up at orders.
+Safety stock is not counted as free: allocation never gives it to an order
+(`StockLevel.available`), so a backorder waiting behind it is short; low-stock alerts
+compare the same free figure with the reorder point. Open purchase quantity is what is still
+to come on draft, sent and partially received purchase orders shipping to the warehouse.
+Backordered demand lives in `orders` (open units of backordered orders) and is passed in by
+the caller, keyed by (product id, warehouse id), so inventory never looks up at orders.
 """
 
 from collections.abc import Iterable
@@ -19,9 +21,12 @@ from inventory.purchasing.states import OPEN_STATUSES
 Key = tuple[int, int]  # (product id, warehouse id)
 
 
-def projected_stock(*, on_hand: int, allocated: int, on_order: int, backordered: int) -> int:
-    """Units that will be free once open purchase orders arrive and backorders take theirs."""
-    return on_hand - allocated + on_order - backordered
+def projected_stock(
+    *, on_hand: int, allocated: int, on_order: int, backordered: int, safety_stock: int = 0
+) -> int:
+    """Units that will be free to allocate (above safety stock) once open purchase orders
+    arrive and backorders take theirs."""
+    return on_hand - allocated - safety_stock + on_order - backordered
 
 
 def reorder_quantity_suggest(
@@ -31,14 +36,18 @@ def reorder_quantity_suggest(
     reorder_quantity: int,
     pack_size: int = 1,
     minimum_quantity: int = 1,
+    on_line: int = 0,
 ) -> int:
     """Units to order so projected stock ends above reorder point plus reorder quantity.
 
     Nothing is ordered while projected stock is above the reorder point and covers every
     backorder. Otherwise the order brings projected stock to reorder point + reorder quantity
-    + 1 (strictly above both), is raised to the supplier's minimum quantity, then rounded up
-    to whole packs: a need of 23 with packs of 12 and a minimum of 30 orders 36. A SKU with
-    no reorder settings orders exactly what its backorders lack.
+    + 1 (strictly above both). A SKU with no reorder settings orders exactly what its
+    backorders and its safety stock lack. The supplier's minimum quantity and pack size
+    apply to the order line: the line, already holding `on_line` units (a draft's line,
+    counted in `projected`), ends at least at the minimum and in whole packs, and the units
+    to add are returned. A new line with a need of 23, packs of 12 and a minimum of 30
+    orders 36; a line of 10 (minimum 10) whose need grows by 2 grows to 12.
     """
     if projected > reorder_point and projected >= 0:
         return 0
@@ -48,9 +57,9 @@ def reorder_quantity_suggest(
             return 0
     else:
         needed = reorder_point + reorder_quantity + 1 - projected
-    quantity = max(needed, minimum_quantity, 1)
-    packs = -(-quantity // max(pack_size, 1))
-    return packs * max(pack_size, 1)
+    pack_size = max(pack_size, 1)
+    line = max(on_line + needed, minimum_quantity, 1)
+    return -(-line // pack_size) * pack_size - on_line
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,12 @@ class StockProjection:
     backordered: int
     reorder_point: int
     reorder_quantity: int
+    safety_stock: int = 0
 
     @property
     def projected(self) -> int:
         return projected_stock(
-            on_hand=self.on_hand, allocated=self.allocated,
+            on_hand=self.on_hand, allocated=self.allocated, safety_stock=self.safety_stock,
             on_order=self.on_order, backordered=self.backordered,
         )
 
@@ -110,9 +120,10 @@ def stock_projections(
 ) -> list[StockProjection]:
     """Project every relevant (product, warehouse), sorted by product then warehouse.
 
-    Without `product_ids` only stock levels with reorder settings and pairs with backordered
-    demand are projected (the rest can never need a reorder), so the whole catalogue is never
-    loaded. Pairs with demand but no stock level row count as empty with no settings.
+    Without `product_ids` only stock levels with reorder settings or safety stock and pairs
+    with backordered demand are projected (the rest can never need a reorder), so the whole
+    catalogue is never loaded. Pairs with demand but no stock level row count as empty with
+    no settings.
     """
     product_ids = None if product_ids is None else set(product_ids)
     warehouse_ids = None if warehouse_ids is None else set(warehouse_ids)
@@ -130,6 +141,7 @@ def stock_projections(
         levels = levels.filter(
             Q(reorder_point__gt=0)
             | Q(reorder_quantity__gt=0)
+            | Q(safety_stock__gt=0)
             | Q(product_id__in={key[0] for key in backordered})
         )
     if warehouse_ids is not None:
@@ -137,13 +149,14 @@ def stock_projections(
     on_order = open_purchase_quantities(product_ids=product_ids, warehouse_ids=warehouse_ids)
     projections: dict[Key, StockProjection] = {}
     for row in levels.values_list(
-        "product_id", "warehouse_id", "on_hand", "allocated", "reorder_point", "reorder_quantity"
+        "product_id", "warehouse_id", "on_hand", "allocated", "reorder_point", "reorder_quantity",
+        "safety_stock",
     ).iterator(chunk_size=2000):
         key = (row[0], row[1])
         projections[key] = StockProjection(
             product_id=row[0], warehouse_id=row[1], on_hand=row[2], allocated=row[3],
             on_order=on_order.get(key, 0), backordered=backordered.get(key, 0),
-            reorder_point=row[4], reorder_quantity=row[5],
+            reorder_point=row[4], reorder_quantity=row[5], safety_stock=row[6],
         )
     for key, units in backordered.items():
         if key not in projections:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import F, Prefetch, QuerySet
 
@@ -13,10 +13,17 @@ from inventory.purchasing.states import PROMISED_STATUSES
 CENT = Decimal("0.01")
 
 
+def purchase_order_line_total(line: PurchaseOrderLine) -> Decimal:
+    """What one line's ordered quantity costs, rounded half-up to the cent, as the supplier's
+    document prints it."""
+    return (line.unit_cost * line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def purchase_order_total(*, lines: Iterable[PurchaseOrderLine]) -> Decimal:
-    """What the ordered quantities cost, rounded to cents."""
-    total = sum((line.unit_cost * line.quantity for line in lines), Decimal("0"))
-    return total.quantize(CENT)
+    """What the ordered quantities cost: the sum of the rounded line totals, so the
+    document's lines add up to its total (and the minimum order value is checked on the
+    figure the supplier sees)."""
+    return sum((purchase_order_line_total(line) for line in lines), Decimal("0.00"))
 
 
 def purchase_orders_with_lines() -> QuerySet[PurchaseOrder]:

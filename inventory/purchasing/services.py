@@ -438,6 +438,8 @@ def purchase_order_send(
     its warehouse is inactive or its total is above `MAX_AMOUNT`, and `BelowMinimumOrderValue`
     when it is worth less than the supplier's minimum order value, unless
     `accept_below_minimum`: then a `below_minimum_accepted` event records who sent it anyway.
+    A draft expected sooner than today plus the supplier's lead time (a suggestion dated the
+    day it was drafted) is re-dated to that day; a later date staff chose is kept.
     """
     from inventory.purchasing.emails import purchase_order_email_queue
     from inventory.purchasing.selectors import purchase_order_total
@@ -460,6 +462,7 @@ def purchase_order_send(
         minimum = locked.supplier.minimum_order_value
         if total < minimum:
             _minimum_order_value_check(locked, total, actor, accept_below_minimum)
+        _send_date_check(locked, actor)
         locked = purchase_order_transition(
             purchase_order=locked, to_status=Status.SENT, actor=actor,
             reason=f"Sent to {', '.join(locked.supplier.email_addresses)}.",
@@ -467,6 +470,27 @@ def purchase_order_send(
         )
         purchase_order_email_queue(purchase_order=locked)
     return locked
+
+
+def _send_date_check(purchase_order: PurchaseOrder, actor: str) -> None:
+    """Move the locked draft's expected date to the earliest the supplier can deliver if it
+    is sooner (audited), so neither the supplier nor waiting customers get a date the lead
+    time cannot meet."""
+    earliest = purchase_order_expected_date(supplier=purchase_order.supplier)
+    previous = purchase_order.expected_date
+    if previous is not None and previous >= earliest:
+        return
+    PurchaseOrder.objects.filter(pk=purchase_order.pk).update(
+        expected_date=earliest, updated_at=timezone.now()
+    )
+    was = previous.isoformat() if previous else "no date"
+    purchase_order_event_record(
+        purchase_order=purchase_order, type="expected_date_changed", actor=actor,
+        message=f"Expected {earliest.isoformat()} (was {was}): sent today, "
+        f"{purchase_order.supplier.lead_time_days} day(s) lead time.",
+        data={"before": previous.isoformat() if previous else None, "after": earliest.isoformat()},
+    )
+    purchase_order.expected_date = earliest
 
 
 def _sendable_check(purchase_order: PurchaseOrder, total: Decimal) -> None:

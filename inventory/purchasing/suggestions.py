@@ -168,16 +168,18 @@ def _lines_grow(
         if not projection.needs_reorder:
             continue
         offer = offers[projection.product_id]
+        line = lines.get(projection.product_id)
+        # The minimum and packs are per line: a line that grows keeps to them as a whole.
         quantity = reorder_quantity_suggest(
             projected=projection.projected,
             reorder_point=projection.reorder_point,
             reorder_quantity=projection.reorder_quantity,
             pack_size=offer.pack_size,
             minimum_quantity=offer.minimum_quantity,
+            on_line=0 if line is None else line.quantity,
         )
         if quantity <= 0:
             continue
-        line = lines.get(projection.product_id)
         if line is None:
             PurchaseOrderLine.objects.create(
                 purchase_order=draft, product_id=projection.product_id,

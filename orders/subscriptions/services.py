@@ -6,7 +6,7 @@ Each service locks the subscription row, checks the status table below, writes a
 """
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -14,6 +14,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers.services import customer_upsert
+from oms_project.currencies import MAX_AMOUNT
+from orders import pricing
 from orders.models import SalesChannel
 from orders.subscription_models import (
     Subscription,
@@ -30,7 +32,7 @@ from orders.subscriptions.schedule import (
     occurrence_on_or_after,
     run_instant,
 )
-from orders.subscriptions.validation import subscription_validate
+from orders.subscriptions.validation import subscription_destination_errors, subscription_validate
 from warehouses.models import ServiceLevel
 
 TRANSITIONS = {
@@ -148,7 +150,7 @@ def subscription_create(*, channel: SalesChannel, data: dict, actor: str) -> Sub
     `SubscriptionValidationError` with field errors; nothing is written then.
     """
     now = timezone.now()
-    products, service_level = subscription_validate(data, today=now.date())
+    products, service_level = subscription_validate(data, today=now.date(), channel=channel)
     subscription = _subscription_build(channel=channel, data=data, service_level=service_level)
     found = next_run_not_before(subscription, now)
     if found is None:
@@ -359,12 +361,18 @@ def subscription_change(
     quantities: dict[str, int] | None = None,
     shipping_address: dict | None = None,
     shipping_method: str | None = None,
+    tax_total: Decimal | None = None,
 ) -> Subscription:
-    """Change line quantities (by SKU; 0 removes the line), the shipping address or method.
+    """Change line quantities (by SKU; 0 removes the line), the shipping address or method,
+    or the tax charged per run.
 
-    Applies to the runs not placed yet. Raises `SubscriptionValidationError` for a SKU not on
-    the subscription, a negative quantity, removing every line or an unknown shipping method,
-    and `SubscriptionStateError` for a cancelled or completed subscription; nothing changes.
+    Applies to the runs not placed yet. New quantities keep the tax's effective rate: the
+    stored tax is scaled by new subtotal / old subtotal, rounded half-up to the cent, unless
+    `tax_total` gives the new tax (see docs/subscriptions.md). Raises
+    `SubscriptionValidationError` for a SKU not on the subscription, a negative quantity,
+    removing every line, an unknown shipping method or a tax that is not an amount from 0 to
+    `MAX_AMOUNT`, and `SubscriptionStateError` for a cancelled or completed subscription;
+    nothing changes.
     """
     with transaction.atomic():
         subscription = _locked(subscription)
@@ -374,8 +382,15 @@ def subscription_change(
                 extra={"subscription_status": subscription.status},
             )
         changes: dict = {}
+        tax_before = subscription.tax_total
+        if tax_total is not None:
+            subscription.tax_total = _tax_checked(tax_total)
         if quantities:
-            changes["quantities"] = _change_quantities(subscription, quantities)
+            changes["quantities"] = _change_quantities(
+                subscription, quantities, is_tax_given=tax_total is not None
+            )
+        if subscription.tax_total != tax_before:
+            changes["tax_total"] = {"before": str(tax_before), "after": str(subscription.tax_total)}
         if shipping_method is not None:
             service_level = ServiceLevel.objects.filter(
                 code=shipping_method, is_active=True
@@ -387,6 +402,20 @@ def subscription_change(
             subscription.shipping_method = service_level
             changes["shipping_method"] = shipping_method
         if shipping_address is not None:
+            destination_errors = subscription_destination_errors(
+                channel=subscription.channel,
+                lines=[
+                    (line.product, line.quantity)
+                    for line in subscription.lines.select_related("product")
+                ],
+                address=shipping_address,
+                service_level=subscription.shipping_method,
+            )
+            if destination_errors:
+                raise SubscriptionValidationError(
+                    "No location of the channel ships to this address.",
+                    errors=destination_errors,
+                )
             subscription.shipping_address = address_snapshot(shipping_address)
             changes["shipping_address"] = subscription.shipping_address
         subscription.save()
@@ -396,7 +425,48 @@ def subscription_change(
     return subscription
 
 
-def _change_quantities(subscription: Subscription, quantities: dict[str, int]) -> dict:
+def _tax_checked(tax_total) -> Decimal:
+    try:
+        amount = Decimal(tax_total)
+        is_valid = amount.is_finite() and Decimal("0") <= amount <= MAX_AMOUNT
+    except (InvalidOperation, TypeError, ValueError):
+        is_valid = False
+    if not is_valid or amount != pricing.money(amount):
+        raise SubscriptionValidationError(
+            "The tax total is invalid.",
+            errors={"tax_total": [f"An amount from 0 to {MAX_AMOUNT} with at most two decimals."]},
+        )
+    return pricing.money(amount)
+
+
+def _subtotal(quantities_and_prices: list[tuple[int, Decimal]]) -> Decimal:
+    return sum(
+        (
+            pricing.line_total(unit_price=price, quantity=quantity, discount=Decimal("0.00"))
+            for quantity, price in quantities_and_prices
+        ),
+        Decimal("0.00"),
+    )
+
+
+def _tax_rescaled(tax_total: Decimal, old_subtotal: Decimal, new_subtotal: Decimal) -> Decimal:
+    """The stored tax at the same effective rate on the new subtotal (half-up to the cent);
+    unchanged when there is no rate to keep (nothing was charged for the goods)."""
+    if old_subtotal <= 0 or new_subtotal == old_subtotal:
+        return tax_total
+    scaled = pricing.money(tax_total * new_subtotal / old_subtotal)
+    if scaled > MAX_AMOUNT:
+        raise SubscriptionValidationError(
+            "The quantities are invalid.",
+            errors={"quantities": [f"The tax would come to more than {MAX_AMOUNT}."]},
+        )
+    return scaled
+
+
+def _change_quantities(
+    subscription: Subscription, quantities: dict[str, int], *, is_tax_given: bool = False
+) -> dict:
+    """Set the lines' quantities and, unless the caller gave the tax, rescale the tax."""
     lines = {line.sku: line for line in subscription.lines.select_for_update().order_by("pk")}
     errors = {}
     for sku, quantity in quantities.items():
@@ -413,6 +483,12 @@ def _change_quantities(subscription: Subscription, quantities: dict[str, int]) -
             "A subscription keeps at least one line; cancel it instead.",
             errors={"quantities": ["A subscription keeps at least one line; cancel it instead."]},
         )
+    old_subtotal = _subtotal([(line.quantity, line.unit_price) for line in lines.values()])
+    new_subtotal = _subtotal(
+        [(quantities.get(sku, line.quantity), line.unit_price) for sku, line in lines.items()]
+    )
+    if not is_tax_given:
+        subscription.tax_total = _tax_rescaled(subscription.tax_total, old_subtotal, new_subtotal)
     for sku, quantity in quantities.items():
         if quantity == 0:
             lines[sku].delete()

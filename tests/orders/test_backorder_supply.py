@@ -117,7 +117,7 @@ def test_cancelling_a_sent_order_withdraws_the_dates_it_gave(shop):
     assert (line.backorder_purchase_order_id, line.backorder_expected_date) == (None, None)
     event = dated_events(order)[-1]
     assert (event.actor, event.message) == ("user:ops", "A: expected date unknown")
-    assert len(delay_emails(order)) == 1  # the first date only; no e-mail about no date
+    assert len(delay_emails(order)) == 2  # the first date, then that it no longer holds
 
 
 def test_cancelling_a_sent_order_moves_its_lines_to_the_next_sent_one_not_to_a_draft(shop):
