@@ -18,6 +18,7 @@ from customers import selectors, services
 from customers.models import Customer, CustomerChannel
 from customers.serializers import CustomerSerializer
 from oms_project.api import request_channel
+from oms_project.filters import MomentFilter
 
 MERCHANT_TOTALS = ("orders_count", "lifetime_value", "first_order_at", "last_order_at")
 
@@ -26,8 +27,8 @@ class CustomerFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     name = django_filters.CharFilter(method="filter_name")
     external_id = django_filters.CharFilter(method="filter_external_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Customer

@@ -26,6 +26,7 @@ from inventory.alerts import low_stock_alert_if_needed
 from inventory.errors import InsufficientStock, InvalidQuantity
 from inventory.models import MovementReason, Product, StockLevel
 from inventory.quantities import check_quantity
+from oms_project.changes import change_time
 from warehouses.models import Warehouse
 
 
@@ -209,7 +210,8 @@ WITH demand AS (
       JOIN locked k ON k.product_id = h.product_id AND k.warehouse_id = h.warehouse_id
      WHERE (SELECT fits FROM verdict)
 ), reserved_levels AS (
-    UPDATE inventory_stocklevel l SET allocated = l.allocated + k.quantity
+    UPDATE inventory_stocklevel l
+       SET allocated = l.allocated + k.quantity, updated_at = %s::timestamptz
       FROM locked k
      WHERE l.id = k.id AND (SELECT fits FROM verdict)
 ), reserved AS (
@@ -291,6 +293,7 @@ def _allocate_postgresql(request: _Request) -> tuple[list[tuple], dict]:
         [key[2] for key in hold_keys],
         [request.merged[key] for key in hold_keys],
         [request.expiry[key] for key in hold_keys],
+        change_time(),
         request.actor[:150],
     ]
     # Outside a transaction the statement is one by itself, committed as soon as it ends, so
@@ -332,7 +335,7 @@ def _allocate_postgresql(request: _Request) -> tuple[list[tuple], dict]:
 # --- other databases: one statement per step ------------------------------------------------
 
 _RESERVE_SQL = (
-    "UPDATE inventory_stocklevel SET allocated = allocated + %s"
+    "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s"
     " WHERE id = %s AND on_hand - allocated - safety_stock >= %s"
     " RETURNING on_hand - allocated - safety_stock, reorder_point, low_stock_alerted_at"
 )
@@ -353,9 +356,10 @@ def _allocate_portable(request: _Request) -> tuple[list[tuple], dict]:
     }
     failed, low = [], []
     sql = _RESERVE_SQL if request.respect_safety_stock else _RESERVE_IGNORING_SAFETY_SQL
+    now = connection.ops.adapt_datetimefield_value(change_time())
     with connection.cursor() as cursor:
         for key, level_id in sorted(level_ids.items(), key=lambda item: item[1]):
-            cursor.execute(sql, [demand[key], level_id, demand[key]])
+            cursor.execute(sql, [demand[key], now, level_id, demand[key]])
             row = cursor.fetchone()
             if row is None:
                 failed.append(key)

@@ -40,6 +40,7 @@ from inventory.transfers import (
     transfer_ship,
 )
 from oms_project.api import problem_response, request_actor, request_channel
+from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import ValidationFailed
 from oms_project.idempotency import idempotent
 from warehouses.models import Warehouse
@@ -86,6 +87,7 @@ class StockLevelFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search")
     low_stock = StrictBooleanFilter(method="filter_low_stock")
     out_of_stock = StrictBooleanFilter(method="filter_out_of_stock")
+    updated_after = updated_after_filter()
 
     class Meta:
         model = StockLevel
@@ -106,6 +108,7 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     scope = "inventory"
     serializer_class = StockLevelSerializer
     filterset_class = StockLevelFilter
+    ordering_fields = [CHANGE_ORDERING]
 
     def get_queryset(self):
         levels = selectors.stock_levels_with_availability()

@@ -23,6 +23,7 @@ from inventory.arrivals import free_stock_rose
 from inventory.errors import BelowAllocated, InsufficientStock, InvalidQuantity, StockChanged
 from inventory.models import MovementReason, Product, StockLevel, StockMovement, StockReservation
 from inventory.quantities import MAX_QUANTITY, check_quantity
+from oms_project.changes import update_changed
 from warehouses.models import Warehouse
 
 # The name other inventory modules import.
@@ -94,9 +95,12 @@ def stock_change(
     """
     check_quantity(delta, allow_negative=True)
     with transaction.atomic():
-        updated = StockLevel.objects.filter(
-            pk=level.pk, on_hand__gte=F("allocated") - delta, on_hand__lte=MAX_QUANTITY - delta
-        ).update(on_hand=F("on_hand") + delta)
+        updated = update_changed(
+            StockLevel.objects.filter(
+                pk=level.pk, on_hand__gte=F("allocated") - delta, on_hand__lte=MAX_QUANTITY - delta
+            ),
+            on_hand=F("on_hand") + delta,
+        )
         if not updated:
             current = StockLevel.objects.get(pk=level.pk)
             if current.on_hand + delta > MAX_QUANTITY:
@@ -112,7 +116,7 @@ def stock_change(
             [_record(level.pk, delta, 0, reason, reference, actor, note)]
         )
         _low_stock_after_change(level.pk, delta)
-        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at"])
+        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at", "updated_at"])
     return level
 
 
@@ -166,12 +170,12 @@ def stock_set(
             )
         delta = on_hand - current.on_hand
         if delta:
-            StockLevel.objects.filter(pk=level.pk).update(on_hand=on_hand)
+            update_changed(StockLevel.objects.filter(pk=level.pk), on_hand=on_hand)
             StockMovement.objects.bulk_create(
                 [_record(level.pk, delta, 0, reason, reference, actor, note)]
             )
             _low_stock_after_change(level.pk, delta)
-        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at"])
+        level.refresh_from_db(fields=["on_hand", "allocated", "low_stock_alerted_at", "updated_at"])
     return level
 
 
@@ -201,7 +205,7 @@ def stock_level_settings_update(
         check_quantity(value, allow_zero=True)
     with transaction.atomic():
         if changes:
-            StockLevel.objects.filter(pk=level.pk).update(**changes, updated_at=timezone.now())
+            update_changed(StockLevel.objects.filter(pk=level.pk), **changes)
             low_stock_refresh(level_ids=[level.pk])
         level.refresh_from_db()
     return level
@@ -323,8 +327,10 @@ def _reservation_reduce(
                 break
             take = min(row.quantity, remaining)
             delta_on_hand = -take if consume else 0
-            StockLevel.objects.filter(pk=row.stock_level_id).update(
-                allocated=F("allocated") - take, on_hand=F("on_hand") + delta_on_hand
+            update_changed(
+                StockLevel.objects.filter(pk=row.stock_level_id),
+                allocated=F("allocated") - take,
+                on_hand=F("on_hand") + delta_on_hand,
             )
             if take == row.quantity:
                 row.delete()

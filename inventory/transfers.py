@@ -37,6 +37,7 @@ from inventory.models import (
 )
 from inventory.quantities import MAX_QUANTITY
 from inventory.services import _check_quantity
+from oms_project.changes import update_changed
 from oms_project.errors import InvalidTransition, ValidationFailed
 from warehouses.models import Warehouse
 
@@ -159,9 +160,10 @@ def transfer_ship(*, transfer: Transfer, actor: str = "system") -> Transfer:
         short, movements = [], []
         for line in sorted(lines, key=lambda line: getattr(levels.get(line.product_id), "pk", 0)):
             level = levels.get(line.product_id)
-            updated = level is not None and StockLevel.objects.filter(
-                pk=level.pk, on_hand__gte=F("allocated") + line.quantity
-            ).update(on_hand=F("on_hand") - line.quantity)
+            updated = level is not None and update_changed(
+                StockLevel.objects.filter(pk=level.pk, on_hand__gte=F("allocated") + line.quantity),
+                on_hand=F("on_hand") - line.quantity,
+            )
             if not updated:
                 free = max(level.on_hand - level.allocated, 0) if level else 0
                 short.append({"sku": line.product.sku, "warehouse": transfer.source.code,
@@ -202,9 +204,10 @@ def transfer_receive(
             level, _ = StockLevel.objects.get_or_create(
                 product_id=product_id, warehouse_id=transfer.destination_id
             )
-            if not StockLevel.objects.filter(
-                pk=level.pk, on_hand__lte=MAX_QUANTITY - quantity
-            ).update(on_hand=F("on_hand") + quantity):
+            if not update_changed(
+                StockLevel.objects.filter(pk=level.pk, on_hand__lte=MAX_QUANTITY - quantity),
+                on_hand=F("on_hand") + quantity,
+            ):
                 raise InvalidQuantity(
                     f"{lines[product_id].product.sku} at the destination would exceed "
                     f"{MAX_QUANTITY:,} units on hand; nothing was received."

@@ -23,6 +23,7 @@ from rest_framework import exceptions, pagination, parsers, permissions, seriali
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.response import Response
 
+from oms_project.changes import CHANGE_ORDERING, after_change_position, change_position
 from oms_project.errors import OmsError
 from oms_project.sql import instance_from_row, row_fields, select_columns
 
@@ -223,18 +224,81 @@ def request_actor(request) -> str:
 
 
 class CursorPagination(pagination.CursorPagination):
-    """`?cursor=&limit=` (default 50, max 500), newest first, no COUNT(*)."""
+    """`?cursor=&limit=` (default 50, max 500), newest first, no COUNT(*).
+
+    A view that lists `updated_at` in `ordering_fields` also pages by change with
+    `?ordering=updated_at`: oldest change first, the cursor holding the last row's
+    `updated_at` and id, so rows changed at one instant are neither lost nor repeated at a
+    page boundary (`oms_project.changes`).
+    """
 
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 500
     ordering = "-id"
+    ordering_query_param = "ordering"
 
     invalid_cursor_message = "Not a cursor this list gave out; start again without one."
 
     def paginate_queryset(self, queryset, request, view=None):
         self.model = queryset.model
+        self.by_change = self._is_by_change(request, view)
+        if self.by_change:
+            return self._paginate_by_change(queryset, request)
         return super().paginate_queryset(queryset, request, view)
+
+    def _is_by_change(self, request, view) -> bool:
+        """Whether the list is read by change; a view that offers orderings refuses others."""
+        offered = getattr(view, "ordering_fields", None)
+        asked = request.query_params.get(self.ordering_query_param)
+        if not offered or asked in (None, ""):
+            return False
+        if asked not in offered:
+            raise exceptions.ValidationError(
+                {self.ordering_query_param: [f"Use one of: {', '.join(offered)}."]}
+            )
+        return asked == CHANGE_ORDERING
+
+    def _paginate_by_change(self, queryset, request):
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        cursor = self.decode_cursor(request)
+        try:
+            queryset = after_change_position(queryset, cursor.position if cursor else None)
+        except ValueError:
+            raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}) from None
+        rows = list(queryset[: self.page_size + 1])
+        self.page = rows[: self.page_size]
+        self.has_next, self.has_previous = len(rows) > self.page_size, False
+        return self.page
+
+    def get_next_link(self):
+        if not self.by_change:
+            return super().get_next_link()
+        if not self.has_next:
+            return None
+        cursor = pagination.Cursor(offset=0, reverse=False, position=change_position(self.page[-1]))
+        return self.encode_cursor(cursor)
+
+    def get_previous_link(self):
+        return None if self.by_change else super().get_previous_link()
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        offered = getattr(view, "ordering_fields", None)
+        if offered:
+            parameters.append(
+                {
+                    "name": self.ordering_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "`updated_at`: oldest change first (with `updated_after`, "
+                    "to read every change once); otherwise newest first.",
+                    "schema": {"type": "string", "enum": list(offered)},
+                }
+            )
+        return parameters
 
     def get_page_size(self, request):
         """`limit` from 1 up (more than `max_page_size` gives that many); anything else is a
@@ -255,7 +319,7 @@ class CursorPagination(pagination.CursorPagination):
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}) from None
-        if cursor is None or cursor.position is None:
+        if cursor is None or cursor.position is None or getattr(self, "by_change", False):
             return cursor
         ordering = self.ordering[0] if isinstance(self.ordering, list | tuple) else self.ordering
         try:

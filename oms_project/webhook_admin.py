@@ -23,6 +23,12 @@ from oms_project.webhooks import (
     webhook_subscription_update,
 )
 
+INACTIVE_HELP = (
+    "Unticked, the subscription receives nothing: deliveries still waiting for a retry fail "
+    "at their next attempt, and events emitted meanwhile are never sent to it, not even once "
+    "it is active again (redeliver those from Webhook deliveries if needed)."
+)
+
 
 class SubscriptionForm(forms.ModelForm):
     url = forms.CharField(max_length=500, help_text="An http:// or https:// address.")
@@ -40,6 +46,7 @@ class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = WebhookSubscription
         fields = ["name", "url", "events", "secret", "is_active"]
+        help_texts = {"is_active": INACTIVE_HELP}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

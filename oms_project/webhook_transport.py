@@ -7,10 +7,16 @@ host once per connection, refuses the connection if any address it got is intern
 connects to the address it checked, so the address used is always the one approved. TLS still
 verifies the certificate against the host name (the connection keeps the URL's host for SNI
 and the Host header). Proxies from the environment are ignored for the same reason.
+
+Every attempt also has a deadline for the whole exchange: httpx's timeout applies to each
+read, so a receiver trickling its answer (a byte a second) would otherwise hold the attempt
+until the task's time limit. `DeadlineBackend` bounds every connect, read and write by the
+time left, and refuses to start one once the deadline has passed.
 """
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 
 import httpcore
@@ -78,13 +84,85 @@ class PublicOnlyBackend(httpcore.SyncBackend):
         raise failure
 
 
-class PublicOnlyTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections go through `PublicOnlyBackend`."""
+def _time_left(deadline: float, timeout: float | None, error: type[Exception]) -> float:
+    """The timeout for the next network step: the step's own, cut to what is left before
+    `deadline` (a `time.monotonic()` value); raises `error` when nothing is left."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("The attempt ran out of its time for the whole exchange.")
+    return left if timeout is None else min(timeout, left)
 
-    def __init__(self) -> None:
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every read and write ends by the attempt's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        timeout = _time_left(self._deadline, timeout, httpcore.ReadTimeout)
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        timeout = _time_left(self._deadline, timeout, httpcore.WriteTimeout)
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        timeout = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, timeout), self._deadline
+        )
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """Connections of `backend` whose every step ends by `deadline` (`time.monotonic()`)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: float) -> None:
+        self._backend, self._deadline = backend, deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        return DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class WebhookTransport(httpx.HTTPTransport):
+    """The transport of one webhook attempt: connections only to public addresses (unless
+    `public_only` is off: tests, closed networks) and, with a `deadline`
+    (`time.monotonic()`), every step of the exchange ending by it."""
+
+    def __init__(self, *, deadline: float | None = None, public_only: bool = True) -> None:
         super().__init__(trust_env=False)
+        backend = PublicOnlyBackend() if public_only else httpcore.SyncBackend()
+        if deadline is not None:
+            backend = DeadlineBackend(backend, deadline)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=1,
-            network_backend=PublicOnlyBackend(),
+            network_backend=backend,
         )
+
+
+class PublicOnlyTransport(WebhookTransport):
+    """An httpx transport whose connections go through `PublicOnlyBackend`."""
+
+    def __init__(self) -> None:
+        super().__init__(public_only=True)

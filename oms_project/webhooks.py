@@ -2,9 +2,11 @@
 
 Every dispatched outbox event becomes one `WebhookDelivery` per active subscription that
 wants its topic. A delivery is POSTed as JSON (`{"id", "topic", "created_at", "data"}`)
-signed as described in `oms_project.webhook_signing`. 2xx succeeds; 5xx, 429, timeouts and
-connection errors are retried with exponential backoff (`retry_delay`) for about a day, then
-the delivery fails; any other answer fails it at once. Every attempt is logged.
+signed as described in `oms_project.webhook_signing`. 2xx succeeds; 5xx, 408, 425, 429,
+timeouts and connection errors are retried with exponential backoff (`retry_delay`) for about
+a day, then the delivery fails; any other answer fails it at once (a redirect is not followed:
+the body is signed for the subscribed URL). `OMS_WEBHOOK_TIMEOUT_SECONDS` bounds the whole
+attempt, answer included. Every attempt is logged.
 """
 
 import json
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -22,7 +25,7 @@ from django.utils import timezone
 from oms_project.errors import InvalidTransition, ValidationFailed
 from oms_project.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms_project.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
-from oms_project.webhook_transport import PublicOnlyTransport, is_internal_address, resolve
+from oms_project.webhook_transport import WebhookTransport, is_internal_address, resolve
 
 FIRST_RETRY_SECONDS = 60
 BACKOFF_FACTOR = 3
@@ -30,6 +33,8 @@ LONGEST_WAIT_SECONDS = 6 * 60 * 60
 # 1, 3, 9, 27, 81, 243 minutes, then 6 h three times: the last attempt ~24 h after the first.
 MAX_ATTEMPTS = 10
 EXCERPT_LENGTH = 1000
+# Answers worth trying again: the receiver timed out, was not ready, or asked us to slow down.
+RETRYABLE_CODES = frozenset({408, 425, 429})
 KNOWN_TOPIC_PREFIXES = ("order.", "shipment.", "inventory.", "return.", "refund.", "*")
 
 
@@ -246,29 +251,19 @@ def webhook_deliver(
         "X-OMS-Delivery-Id": str(delivery.pk),
     }
     started = time.monotonic()
-    code, excerpt, error = None, "", ""
     try:
-        if transport is None and not settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS:
-            # The URL was checked above, but its DNS answer may change before the connection
-            # is made; this transport re-checks the address it actually connects to.
-            transport = PublicOnlyTransport()
-        with httpx.Client(
-            transport=transport,
-            timeout=settings.OMS_WEBHOOK_TIMEOUT_SECONDS,
-            follow_redirects=False,
-            trust_env=False,
-        ) as client:
-            response = client.post(subscription.url, content=body, headers=headers)
-        code, excerpt = response.status_code, response.text[:EXCERPT_LENGTH]
-    except httpx.TimeoutException as exception:
-        error = f"Timed out: {exception}"[:500] if str(exception) else "Timed out."
-    except httpx.HTTPError as exception:
-        error = f"{type(exception).__name__}: {exception}"[:500]
+        code, excerpt, error = _post(subscription.url, body, headers, transport, started)
+    except SoftTimeLimitExceeded:
+        # The task's time limit cut the attempt short: log and count it as a timeout, so
+        # backoff and the retry limit apply, then let the task end.
+        _finish(
+            delivery, now, int((time.monotonic() - started) * 1000), None, "",
+            "Timed out: cut off by the task's time limit.", final=False,
+        )
+        raise
     duration_ms = int((time.monotonic() - started) * 1000)
-    retryable = code is None or code == 429 or code >= 500
+    retryable = code is None or code in RETRYABLE_CODES or code >= 500
     succeeded = code is not None and 200 <= code < 300
-    if not succeeded and not error:
-        error = f"HTTP {code}"
     return _finish(
         delivery,
         now,
@@ -279,6 +274,55 @@ def webhook_deliver(
         final=succeeded or not retryable,
         succeeded=succeeded,
     )
+
+
+def _post(
+    url: str, body: bytes, headers: dict, transport: httpx.BaseTransport | None, started: float
+) -> tuple[int | None, str, str]:
+    """POST the delivery and read the start of the answer, all within
+    `OMS_WEBHOOK_TIMEOUT_SECONDS` of `started`; return (status code, excerpt, error)."""
+    limit = settings.OMS_WEBHOOK_TIMEOUT_SECONDS
+    deadline = started + limit
+    if transport is None:
+        # The URL was checked before, but its DNS answer may change before the connection is
+        # made; this transport re-checks the address it actually connects to, and ends every
+        # network step by the deadline.
+        transport = WebhookTransport(
+            deadline=deadline, public_only=not settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS
+        )
+    try:
+        with httpx.Client(
+            transport=transport, timeout=limit, follow_redirects=False, trust_env=False
+        ) as client, client.stream("POST", url, content=body, headers=headers) as response:
+            excerpt = _excerpt(response, deadline)
+    except httpx.TimeoutException as exception:
+        return None, "", f"Timed out after {limit} s in all ({exception})."[:500]
+    except httpx.HTTPError as exception:
+        return None, "", f"{type(exception).__name__}: {exception}"[:500]
+    code = response.status_code
+    if 200 <= code < 300:
+        return code, excerpt, ""
+    if response.is_redirect:
+        location = response.headers.get("Location", "")
+        return code, excerpt, f"HTTP {code}: redirect to {location} not followed."[:500]
+    return code, excerpt, f"HTTP {code}"
+
+
+def _excerpt(response: httpx.Response, deadline: float) -> str:
+    """The start of the answer's body, read until `EXCERPT_LENGTH` characters' worth or the
+    deadline (then `httpx.ReadTimeout`): a trickling answer cannot hold the attempt."""
+    received = bytearray()
+    for chunk in response.iter_bytes():
+        received += chunk
+        if len(received) >= 4 * EXCERPT_LENGTH:
+            break
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("The answer took too long.")
+    if time.monotonic() > deadline:
+        raise httpx.ReadTimeout("The answer took too long.")
+    return bytes(received).decode(response.encoding or "utf-8", errors="replace")[
+        :EXCERPT_LENGTH
+    ]
 
 
 def _finish(

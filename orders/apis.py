@@ -16,7 +16,9 @@ from oms_project.api import (
     request_channel,
     validation_detail,
 )
+from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
+from oms_project.filters import MomentFilter
 from oms_project.idempotency import idempotent
 from orders import input_serializers as inputs
 from orders import selectors, services
@@ -30,8 +32,9 @@ from orders.states import OrderStatus
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     channel = django_filters.CharFilter(field_name="channel__code")
-    placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_after = MomentFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = MomentFilter(field_name="placed_at", lookup_expr="lt")
+    updated_after = updated_after_filter()
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     fulfillment_method = django_filters.ChoiceFilter(choices=FulfillmentMethod.choices)
     payment_method = django_filters.CharFilter()
@@ -104,6 +107,7 @@ class OrderViewSet(
 ):
     scope = "orders"
     filterset_class = OrderFilter
+    ordering_fields = [CHANGE_ORDERING]
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
 

@@ -10,6 +10,7 @@ available."); every admin form page that calls a service shows its refusals thro
 with a `place` function that knows the page's fields.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -33,7 +34,10 @@ PAYMENT_PARTS = ("method", "amount", "status", "reference")
 class EntryForm(forms.Form):
     """The channel, customer, shipping address, currency and lines every entry needs."""
 
-    LINE_HELP = "One line per product: SKU, quantity, unit price; e.g. “TSHIRT-M, 2, 19.90”."
+    LINE_HELP = (
+        "One line per product: SKU, quantity, unit price; e.g. “TSHIRT-M, 2, 19.90”. Commas "
+        "separate the cells: write decimals with a dot (19.90, not 19,90)."
+    )
     LINE_PARTS = ("unit_price",)
 
     channel = forms.ModelChoiceField(queryset=SalesChannel.objects.filter(is_active=True))
@@ -81,9 +85,12 @@ class EntryForm(forms.Form):
         rows = [row.strip() for row in self.cleaned_data["lines"].splitlines()]
         for number, row in enumerate((row for row in rows if row), start=1):
             cells = [cell.strip() for cell in row.split(",")]
-            if not 3 <= len(cells) <= len(parts):
+            if not 3 <= len(cells) <= len(parts) or _has_decimal_comma(row):
                 optional = "".join(f"[, {part.replace('_', ' ')}]" for part in parts[3:])
-                problems.append(f"Line {number}: give SKU, quantity, unit price{optional}.")
+                problems.append(
+                    f"Line {number}: give SKU, quantity, unit price{optional}, separated by "
+                    "commas; write decimals with a dot (19.90, not 19,90)."
+                )
                 continue
             try:
                 quantity = int(cells[1])
@@ -127,6 +134,12 @@ class EntryForm(forms.Form):
             body["shipping_address"] = address
             body["billing_address"] = address
         return body
+
+
+def _has_decimal_comma(row: str) -> bool:
+    """Whether a row whose cells are separated by ", " also has a comma between two digits
+    ("SKU, 2, 19,5"): a decimal comma, which would silently shift the amounts a cell."""
+    return ", " in row and re.search(r"\d,\d", row) is not None
 
 
 def _amount_problem(text: str) -> str:

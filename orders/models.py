@@ -178,6 +178,8 @@ class Order(models.Model):
             models.Index(fields=["placed_at", "id"]),
             models.Index(fields=["email"]),
             models.Index(fields=["customer", "placed_at"]),
+            # `?updated_after=...&ordering=updated_at`: integrators paging through changes.
+            models.Index(fields=["updated_at", "id"]),
         ]
 
     def __str__(self) -> str:
@@ -333,6 +335,7 @@ class Shipment(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -341,7 +344,10 @@ class Shipment(models.Model):
                 fields=["order", "reference"], name="shipment_order_reference_unique"
             )
         ]
-        indexes = [models.Index(fields=["status", "estimated_delivery_date"])]
+        indexes = [
+            models.Index(fields=["status", "estimated_delivery_date"]),
+            models.Index(fields=["updated_at", "id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.reference}"

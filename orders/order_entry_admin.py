@@ -41,7 +41,8 @@ def new_channel_order_id() -> str:
 
 class OrderEntryForm(EntryForm):
     LINE_HELP = (
-        "One line per product: SKU, quantity, unit price[, discount]; e.g. “TSHIRT-M, 2, 19.90”."
+        "One line per product: SKU, quantity, unit price[, discount]; e.g. “TSHIRT-M, 2, 19.90”. "
+        "Commas separate the cells: write decimals with a dot (19.90, not 19,90)."
     )
     LINE_PARTS = ("unit_price", "discount")
 

@@ -38,8 +38,12 @@ from orders.entry_forms import add_errors, field_place, in_words
 from orders.models import AccountingJournal, Order, Shipment, ShipmentEvent
 from orders.notifications import customer_may_be_emailed
 from orders.services.shipment_intake import shipments_record
-from orders.services.shipments import order_can_ship, shipment_mark_delivered
-from orders.services.tracking import FINAL_STATUSES, shipment_tracking_update
+from orders.services.shipments import order_can_ship
+from orders.services.tracking import (
+    FINAL_STATUSES,
+    shipment_mark_delivered,
+    shipment_tracking_update,
+)
 from warehouses.models import ServiceLevel, Warehouse
 
 ORDER_EMAILS_SHOWN = 50

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms_project.api import HasApiAccess, request_actor, request_channel
+from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
 from oms_project.idempotency import idempotent
 from orders.models import Order, Shipment
@@ -225,6 +226,7 @@ class ShipmentFilter(django_filters.FilterSet):
     order = django_filters.CharFilter(field_name="order__number")
     status = django_filters.MultipleChoiceFilter(choices=Shipment.Status.choices)
     tracking_number = django_filters.CharFilter()
+    updated_after = updated_after_filter()
 
     class Meta:
         model = Shipment
@@ -235,6 +237,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     scope = "shipments"
     permission_classes = [ShipmentAccess]
     filterset_class = ShipmentFilter
+    ordering_fields = [CHANGE_ORDERING]
 
     def get_queryset(self):
         queryset = _shipments_queryset(self.request)

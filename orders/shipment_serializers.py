@@ -1,6 +1,6 @@
 """Shipment input (our snake_case shape and the channels' camelCase shape) and output."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.conf import settings
 from django.utils import timezone
@@ -10,6 +10,11 @@ from rest_framework import serializers
 
 from oms_project.serializers import StrictSerializer
 from orders.models import Shipment, ShipmentEvent
+
+DATE_ONLY_HELP = (
+    "A date alone (YYYY-MM-DD) stands for noon that day in the OMS's time zone, or for now "
+    "when that noon is still ahead: a date-only time is never in the future."
+)
 
 # What channels send as `shipmentStatus` besides our own status names.
 STATUS_ALIASES = {
@@ -44,10 +49,14 @@ class ShipmentStatusField(serializers.CharField):
     }
 )
 class DateOrDateTimeField(serializers.Field):
-    """An ISO 8601 date (`2026-03-01`) or date-time; `as_date` keeps only the date."""
+    """An ISO 8601 date (`2026-03-01`) or date-time; `as_date` keeps only the date.
+
+    As a time, a date alone is noon that day (`date_only_moment`).
+    """
 
     default_error_messages = {
-        "invalid": "Use an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDThh:mm:ssZ)."
+        "invalid": "Use an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDThh:mm:ssZ).",
+        "out_of_range": "The time is out of range (years 1 to 9999 in UTC).",
     }
 
     def __init__(self, *, as_date: bool = False, **kwargs):
@@ -68,13 +77,28 @@ class DateOrDateTimeField(serializers.Field):
         if self.as_date:
             return moment.date() if moment else day
         if moment is None:
-            moment = datetime.combine(day, time(12, 0))
+            return date_only_moment(day)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        try:
+            moment.astimezone(UTC)  # stored in UTC: 0001-01-01T00:00+05:00 cannot be
+        except OverflowError:
+            self.fail("out_of_range")
         return moment
 
     def to_representation(self, value):
         return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def date_only_moment(day: date) -> datetime:
+    """The time a date without a time of day stands for: noon that day in the default time
+    zone, but never later than now (a 3PL's "delivered 2026-03-02" sent that morning is not a
+    scan from the future); a day still to come keeps its noon (and is refused as future)."""
+    noon = timezone.make_aware(datetime.combine(day, time(12, 0)), timezone.get_default_timezone())
+    now = timezone.now()
+    if day <= timezone.localdate(now) and noon > now:
+        return now
+    return noon
 
 
 class ShipmentLineInputSerializer(StrictSerializer):
@@ -94,7 +118,9 @@ class ShipmentInputSerializer(StrictSerializer):
     # Not given: awaiting for a new shipment, unchanged for one sent again.
     status = ShipmentStatusField(required=False, allow_null=True)
     estimated_delivery_date = DateOrDateTimeField(as_date=True, required=False, allow_null=True)
-    shipped_at = DateOrDateTimeField(required=False, allow_null=True)
+    shipped_at = DateOrDateTimeField(
+        required=False, allow_null=True, help_text=f"When it left. {DATE_ONLY_HELP}"
+    )
     lines = ShipmentLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
     def validate_lines(self, lines):
@@ -129,7 +155,9 @@ class ChannelShipmentSerializer(StrictSerializer):
     estimatedDeliveryDate = DateOrDateTimeField(  # noqa: N815
         as_date=True, required=False, allow_null=True
     )
-    shippedDate = DateOrDateTimeField(required=False, allow_null=True)  # noqa: N815
+    shippedDate = DateOrDateTimeField(  # noqa: N815
+        required=False, allow_null=True, help_text=f"When it left. {DATE_ONLY_HELP}"
+    )
 
     def validate_lineItems(self, items):  # noqa: N802
         seen = set()
@@ -179,7 +207,11 @@ class TrackingEventInputSerializer(StrictSerializer):
     """`POST /api/v1/shipments/{id}/events/` from a carrier or 3PL."""
 
     status = ShipmentStatusField()
-    time = DateOrDateTimeField(required=False, allow_null=True)
+    time = DateOrDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=f"When it happened (now when left out). {DATE_ONLY_HELP}",
+    )
     location = serializers.CharField(max_length=200, required=False, allow_blank=True)
     message = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -212,7 +244,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "order", "reference", "carrier", "service_level", "tracking_number",
             "tracking_url", "warehouse", "status", "estimated_delivery_date", "shipped_at",
-            "delivered_at", "lines", "created_at",
+            "delivered_at", "lines", "created_at", "updated_at",
         ]
 
     def get_lines(self, shipment) -> list[dict]:

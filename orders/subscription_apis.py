@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from oms_project.api import request_actor, request_channel
+from oms_project.filters import IdFilter, MomentFilter
 from oms_project.idempotency import idempotent
 from orders.apis import _channel_for_write
 from orders.subscription_models import IntervalUnit, Subscription, SubscriptionStatus
@@ -31,8 +32,8 @@ class SubscriptionFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=SubscriptionStatus.choices)
     interval_unit = django_filters.ChoiceFilter(choices=IntervalUnit.choices)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
-    customer_id = django_filters.NumberFilter(field_name="customer_id")
-    next_run_before = django_filters.IsoDateTimeFilter(field_name="next_run_at", lookup_expr="lt")
+    customer_id = IdFilter(field_name="customer_id")
+    next_run_before = MomentFilter(field_name="next_run_at", lookup_expr="lt")
 
     class Meta:
         model = Subscription

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from oms_project.api import is_staff_request, request_actor, request_channel
 from oms_project.errors import ValidationFailed
+from oms_project.filters import MomentFilter
 from oms_project.idempotency import idempotent
 from orders.errors import OrderNotFound
 from orders.models import Order
@@ -69,8 +70,8 @@ class ReturnFilter(django_filters.FilterSet):
     reason = django_filters.ChoiceFilter(
         choices=ReturnReason.choices, method="filter_reason", help_text="Any line's reason."
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ReturnRequest
@@ -282,8 +283,8 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class RefundFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Refund.Kind.choices)
     order = django_filters.CharFilter(field_name="order__number")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Refund

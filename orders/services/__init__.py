@@ -8,12 +8,8 @@ from orders.services.cancellation import order_cancel
 from orders.services.creation import order_create
 from orders.services.lifecycle import order_hold, order_release_hold, order_transition
 from orders.services.payments import payment_apply
-from orders.services.shipments import (
-    order_collect,
-    order_ready_for_pickup,
-    shipment_create,
-    shipment_mark_delivered,
-)
+from orders.services.shipments import shipment_create
+from orders.services.tracking import shipment_mark_delivered
 
 __all__ = [
     "order_shipping_address_change",
@@ -22,10 +18,8 @@ __all__ = [
     "api_key_revoke",
     "order_allocate",
     "order_cancel",
-    "order_collect",
     "order_create",
     "order_hold",
-    "order_ready_for_pickup",
     "order_release_hold",
     "order_transition",
     "orders_create_bulk",

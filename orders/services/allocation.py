@@ -20,6 +20,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Product
 from inventory.selectors import available_by_location
 from inventory.services import Hold, stock_allocate
+from oms_project.changes import update_changed
 from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.models import (
@@ -311,7 +312,11 @@ def shortage_error(short: dict, lines: dict, *, key_name: str = "line_id") -> In
 def routing_decision_record(
     *, order: Order, plan: Plan, actor: str, trigger: str
 ) -> RoutingDecision:
-    """Store the engine's decision with its reasons and move the order's promise to it."""
+    """Store the engine's decision with its reasons and move the order's promise to it.
+
+    The plan may cover only part of the order (a re-routed fulfillment order, backordered
+    units): the order promises the latest of the plan and its other parts still under way
+    (`order_promise`)."""
     explanation = plan.explain()
     decision = RoutingDecision.objects.create(
         order=order,
@@ -324,13 +329,36 @@ def routing_decision_record(
         explanation=explanation,
         actor=actor[:150],
     )
-    ship_date, delivery_date = plan.promise()
+    ship_date, delivery_date = order_promise(order=order, plan=plan)
+    # The order changed (its lines' allocations, its promise): one UPDATE says both.
+    promise = {}
     if ship_date is not None:
-        Order.objects.filter(pk=order.pk).update(
-            promised_ship_date=ship_date, promised_delivery_date=delivery_date
-        )
+        promise = {"promised_ship_date": ship_date, "promised_delivery_date": delivery_date}
         order.promised_ship_date, order.promised_delivery_date = ship_date, delivery_date
+    update_changed(Order.objects.filter(pk=order.pk), **promise)
     return decision
+
+
+def order_promise(*, order: Order, plan: Plan) -> tuple:
+    """The order's (ship date, delivery date): the latest over the plan and the order's
+    fulfillment orders that are not cancelled or closed (each may be None when nothing
+    promises one). Call it after the fulfillment orders the plan replaces were cancelled."""
+    from orders.fulfillment_states import FulfillmentStatus
+
+    ship_dates, delivery_dates = [], []
+    # A cancelled part no longer binds the order, nor one whose work is done (closed).
+    parts = FulfillmentOrder.objects.filter(order=order).exclude(
+        status__in=[FulfillmentStatus.CANCELLED, FulfillmentStatus.CLOSED]
+    )
+    for ship_date, delivery_date in [
+        plan.promise(),
+        *parts.values_list("promised_ship_date", "promised_delivery_date"),
+    ]:
+        if ship_date is not None:
+            ship_dates.append(ship_date)
+        if delivery_date is not None:
+            delivery_dates.append(delivery_date)
+    return max(ship_dates, default=None), max(delivery_dates, default=None)
 
 
 def _describe(allocated: list[dict], short: dict) -> str:

@@ -7,6 +7,7 @@ from django.db.models import F
 
 from customers.services import customer_lifetime_totals_reduce
 from inventory.services import reservation_release
+from oms_project.changes import update_changed
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.errors import InvalidTransition, OrderValidationError
@@ -89,8 +90,10 @@ def order_cancel(
             paid_total=order.paid_total,
             cancelling=value,
         )
-        Order.objects.filter(pk=order.pk).update(
-            cancelled_total=F("cancelled_total") + value, refund_due=F("refund_due") + refund
+        update_changed(
+            Order.objects.filter(pk=order.pk),
+            cancelled_total=F("cancelled_total") + value,
+            refund_due=F("refund_due") + refund,
         )
         summary = {str(line_id): units for line_id, units in wanted.items()}
         order_event_record(

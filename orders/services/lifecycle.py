@@ -4,6 +4,7 @@ import logging
 
 from django.db import transaction
 
+from oms_project.changes import update_changed
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order
@@ -35,8 +36,10 @@ def order_transition(
                 f"Order {order.number} cannot go from {from_status} to {to_status}.",
                 extra={"from_status": from_status, "to_status": to_status},
             )
-        updated = Order.objects.filter(pk=order.pk, status=from_status).update(
-            status=to_status, hold_reason=hold_reason if to_status == OrderStatus.ON_HOLD else ""
+        updated = update_changed(
+            Order.objects.filter(pk=order.pk, status=from_status),
+            status=to_status,
+            hold_reason=hold_reason if to_status == OrderStatus.ON_HOLD else "",
         )
         if not updated:  # the row lock makes this unreachable unless the schema is bypassed
             raise InvalidTransition(f"Order {order.number} changed while being updated.")

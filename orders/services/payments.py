@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
+from oms_project.changes import update_changed
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.errors import PaymentError
@@ -87,10 +88,11 @@ def payment_apply(
             status=status,
             reference=reference,
         )
+        captured_changes = (
+            {"paid_total": F("paid_total") + amount, "payment_method": method} if captured else {}
+        )
+        update_changed(Order.objects.filter(pk=order.pk), **captured_changes)
         if captured:
-            Order.objects.filter(pk=order.pk).update(
-                paid_total=F("paid_total") + amount, payment_method=method
-            )
             order.refresh_from_db()
         order_event_record(
             order=order,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
+from oms_project.changes import update_changed
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderEvent, OrderLine
@@ -52,6 +53,7 @@ def order_lines_record_returned(
                     f"Line {line_id} cannot have {units} more unit(s) returned than shipped.",
                     extra={"line_id": line_id},
                 )
+        update_changed(Order.objects.filter(pk=order.pk))
         order_event_record(
             order=order,
             type="lines_returned",
@@ -73,8 +75,9 @@ def order_refund_due_settle(
     Raises `InvalidTransition` when less than `amount` is due; nothing changes then.
     """
     with transaction.atomic():
-        updated = Order.objects.filter(pk=order.pk, refund_due__gte=amount).update(
-            refund_due=F("refund_due") - amount
+        updated = update_changed(
+            Order.objects.filter(pk=order.pk, refund_due__gte=amount),
+            refund_due=F("refund_due") - amount,
         )
         if not updated:
             due = Order.objects.values_list("refund_due", flat=True).get(pk=order.pk)

@@ -4,7 +4,7 @@ Tracking updates live in `orders.services.tracking`; delay notices and follow-up
 `orders.services.customer_notices`.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from inventory.errors import InsufficientStock
 from inventory.services import reservation_consume
+from oms_project.changes import update_changed
 from oms_project.outbox import outbox_emit
 from orders.errors import InvalidTransition, OrderValidationError, ShipmentReferenceReused
 from orders.events import order_event_record
@@ -88,6 +89,7 @@ def shipment_record(
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
         )
     tracking_number_check(tracking_number)
+    shipment_dates_check(shipped_at=shipped_at, estimated_delivery_date=estimated_delivery_date)
     sent_url = tracking_url  # a resend that leaves the URL out keeps the one built before
     carrier_label, tracking_url = _carrier_and_url(
         carrier_name=carrier_name,
@@ -148,8 +150,9 @@ def shipment_record(
                 reason=f"Shipped outside the fulfillment queue (shipment {reference})",
             )
         _record_and_move_order(order, order_lines, shipment, lines, actor)
-        if status == Shipment.Status.DELIVERED:
-            order_complete_if_delivered(order=order, actor=actor)
+        from orders.services.tracking import shipment_initial_status_record
+
+        shipment_initial_status_record(order=order, shipment=shipment, actor=actor)
     return shipment, True
 
 
@@ -386,6 +389,8 @@ def _record_and_move_order(
         order_transition(
             order=order, to_status=target, actor=actor, reason=f"Shipment {shipment.reference}"
         )
+    else:  # its lines' shipped units changed all the same
+        update_changed(Order.objects.filter(pk=order.pk))
     for line_id, units in lines.items():
         order_lines[line_id].quantity_shipped += units
         order_lines[line_id].quantity_allocated -= units
@@ -410,6 +415,34 @@ def shipment_email_context(shipment: Shipment, order_lines: dict, lines: dict[in
             (order_lines[line_id], units) for line_id, units in sorted(lines.items())
         ],
     }
+
+
+# How far ahead of this server's clock a reported time may be (a sender's clock runs fast).
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def shipment_dates_check(
+    *, shipped_at: datetime | None, estimated_delivery_date: date | None
+) -> None:
+    """Refuse a parcel that left in the future, or that is expected before the day it left
+    (`OrderValidationError` naming the field)."""
+    now = timezone.now()
+    if shipped_at is not None and shipped_at > now + CLOCK_SKEW:
+        raise OrderValidationError(
+            "A shipment cannot have left in the future.",
+            errors={"shipped_at": ["This time is in the future."]},
+        )
+    left_on = timezone.localdate(shipped_at or now)
+    if estimated_delivery_date is not None and estimated_delivery_date < left_on:
+        raise OrderValidationError(
+            "A shipment cannot be expected before the day it left.",
+            errors={
+                "estimated_delivery_date": [
+                    f"{estimated_delivery_date.isoformat()} is before the shipped date "
+                    f"({left_on.isoformat()})."
+                ]
+            },
+        )
 
 
 def _check_lines(order_lines: dict[int, OrderLine], lines: dict[int, int]) -> None:
@@ -456,35 +489,6 @@ def shipment_payload(shipment: Shipment) -> dict:
     }
 
 
-def shipment_mark_delivered(
-    *, shipment: Shipment, actor: str, delivered_at: datetime | None = None
-) -> Shipment:
-    """Mark a shipment delivered; when every shipment of a shipped order is, complete it.
-
-    Completing the order emits `order.delivered` and e-mails the customer. Calling it again
-    for a delivered shipment changes nothing.
-    """
-    with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
-            pk=shipment.order_id
-        )
-        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
-        if shipment.status == Shipment.Status.DELIVERED:
-            return shipment
-        shipment.status = Shipment.Status.DELIVERED
-        shipment.delivered_at = delivered_at or timezone.now()
-        shipment.save(update_fields=["status", "delivered_at"])
-        order_event_record(
-            order=order,
-            type="shipment_delivered",
-            actor=actor,
-            message=f"Shipment {shipment.reference} delivered",
-            data={"reference": shipment.reference},
-        )
-        order_complete_if_delivered(order=order, actor=actor)
-    return shipment
-
-
 def order_complete_if_delivered(*, order: Order, actor: str) -> bool:
     """Complete a shipped order whose shipments are all delivered (call inside a transaction)."""
     from orders.notifications import order_email
@@ -500,55 +504,3 @@ def order_complete_if_delivered(*, order: Order, actor: str) -> bool:
     outbox_emit(topic="order.delivered", payload=order_payload(order), reference=order.number)
     order_email(order=order, template="order_delivered")
     return True
-
-
-def order_ready_for_pickup(*, order: Order, actor: str) -> Order:
-    """Announce that a fully allocated pickup order waits at the store."""
-    from orders.notifications import order_email
-    from orders.services.lifecycle import order_transition
-
-    with transaction.atomic():
-        # Lock only the order: PostgreSQL refuses FOR UPDATE on the outer-joined store.
-        order = Order.objects.select_for_update(of=("self",)).select_related(
-            "pickup_location").get(pk=order.pk)
-        if order.fulfillment_method != "pickup":
-            raise InvalidTransition(f"Order {order.number} is not a pickup order.")
-        if any(line.quantity_open for line in order.lines.all()):
-            raise InvalidTransition(f"Order {order.number} still waits for stock.")
-        order_transition(
-            order=order,
-            to_status=OrderStatus.READY_FOR_PICKUP,
-            actor=actor,
-            reason=f"Ready at {order.pickup_location.name}",
-        )
-        order_email(order=order, template="ready_for_pickup")
-    return order
-
-
-def order_collect(*, order: Order, actor: str) -> Order:
-    """Hand a ready pickup order to the customer: its units leave stock, the order completes."""
-    from orders.services.lifecycle import order_transition
-
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status != OrderStatus.READY_FOR_PICKUP:
-            raise InvalidTransition(
-                f"Order {order.number} is not ready for pickup.",
-                extra={"from_status": order.status},
-            )
-        for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk"):
-            if line.quantity_allocated:
-                reservation_consume(
-                    reference=f"order_line:{line.pk}", quantity=line.quantity_allocated, actor=actor
-                )
-                OrderLine.objects.filter(pk=line.pk).update(
-                    quantity_shipped=F("quantity_shipped") + line.quantity_allocated,
-                    quantity_allocated=0,
-                )
-        order_transition(
-            order=order,
-            to_status=OrderStatus.COMPLETE,
-            actor=actor,
-            reason="Collected by the customer",
-        )
-    return order

@@ -1,6 +1,6 @@
 """Tracking updates from carriers and 3PLs, and tracking numbers added after shipping."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +11,10 @@ from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine, Shipment, ShipmentEvent
 from orders.services.shipments import (
+    CLOCK_SKEW,
     _carrier_and_url,
     order_complete_if_delivered,
+    shipment_dates_check,
     shipment_email_context,
     shipment_payload,
     tracking_number_check,
@@ -47,7 +49,7 @@ def shipment_track(
         )
     now = timezone.now()
     occurred_at = occurred_at or now
-    if occurred_at > now + timedelta(minutes=10):
+    if occurred_at > now + CLOCK_SKEW:
         raise OrderValidationError(
             "A tracking event cannot happen in the future.",
             errors={"time": ["This time is in the future."]},
@@ -72,14 +74,66 @@ def shipment_track(
     return event
 
 
+def shipment_mark_delivered(
+    *, shipment: Shipment, actor: str, delivered_at: datetime | None = None
+) -> Shipment:
+    """Mark a shipment delivered (staff saw the proof), as a carrier's delivered scan would.
+
+    Writes the tracking event and emits `shipment.delivered`; when every shipment of a
+    shipped order is delivered, the order completes (`order.delivered`, the customer's
+    e-mail). Calling it again for a delivered shipment changes nothing.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("channel").get(
+            pk=shipment.order_id
+        )
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        if shipment.status == Shipment.Status.DELIVERED:
+            return shipment
+        event = ShipmentEvent.objects.create(
+            shipment=shipment,
+            status=Shipment.Status.DELIVERED,
+            occurred_at=delivered_at or timezone.now(),
+            message="Marked delivered",
+            actor=actor[:150],
+        )
+        _apply_status(order, shipment, event, actor)
+    return shipment
+
+
+def shipment_initial_status_record(*, order: Order, shipment: Shipment, actor: str) -> None:
+    """Announce the status a shipment was recorded with (a 3PL reporting a parcel already on
+    its way or delivered), as the carrier's scan would: a tracking event, `shipment.<status>`,
+    and completing the order or alerting staff. Call inside the transaction that locked the
+    order and created the shipment; an awaiting shipment has nothing to announce."""
+    if shipment.status == Shipment.Status.AWAITING:
+        return
+    event = ShipmentEvent.objects.create(
+        shipment=shipment,
+        status=shipment.status,
+        occurred_at=shipment.delivered_at or timezone.now(),
+        message="Recorded with this status",
+        actor=actor[:150],
+    )
+    _announce_status(order, shipment, event, Shipment.Status.AWAITING, actor)
+
+
 def _apply_status(order: Order, shipment: Shipment, event: ShipmentEvent, actor: str) -> None:
     previous = shipment.status
     shipment.status = event.status
-    fields = ["status"]
+    fields = ["status", "updated_at"]
     if event.status == Shipment.Status.DELIVERED:
         shipment.delivered_at = event.occurred_at
         fields.append("delivered_at")
     shipment.save(update_fields=fields)
+    _announce_status(order, shipment, event, previous, actor)
+
+
+def _announce_status(
+    order: Order, shipment: Shipment, event: ShipmentEvent, previous: str, actor: str
+) -> None:
+    """The order's timeline, `shipment.<status>`, then completing the order (delivered) or
+    alerting staff (exception)."""
     order_event_record(
         order=order,
         type=f"shipment_{event.status}",
@@ -173,7 +227,9 @@ def _tracking_set(
         shipment.carrier_name = carrier_label
         shipment.service_level = service_level
         shipment.save(
-            update_fields=["tracking_number", "tracking_url", "carrier_name", "service_level"]
+            update_fields=[
+                "tracking_number", "tracking_url", "carrier_name", "service_level", "updated_at"
+            ]
         )
         order_event_record(
             order=order,
@@ -224,6 +280,10 @@ def shipment_update(
             pk=shipment.order_id
         )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        shipment_dates_check(
+            shipped_at=shipped_at or shipment.shipped_at,
+            estimated_delivery_date=estimated_delivery_date,
+        )
         _dates_set(order, shipment, estimated_delivery_date, shipped_at, actor)
         if tracking_number.strip() or carrier_name or tracking_url or service_level:
             _tracking_set(
@@ -267,7 +327,7 @@ def _dates_set(
         return
     for field, value in changes.items():
         setattr(shipment, field, value)
-    shipment.save(update_fields=list(changes))
+    shipment.save(update_fields=[*changes, "updated_at"])
     order_event_record(
         order=order,
         type="shipment_updated",

@@ -166,7 +166,7 @@ def test_retry_schedule_spans_about_a_day_then_fails(internal_urls):
     assert timedelta(hours=23) < now - first < timedelta(hours=25)
     assert delivery.status == "failed"
     assert delivery.attempt_log.count() == MAX_ATTEMPTS
-    assert delivery.attempt_log.last().error == "Timed out: read timed out"
+    assert delivery.attempt_log.last().error == "Timed out after 10 s in all (read timed out)."
 
 
 def test_connection_errors_are_retried(internal_urls):

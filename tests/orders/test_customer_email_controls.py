@@ -163,6 +163,7 @@ def test_late_shipments_of_silent_orders_get_no_delay_notice(shop, stock):
         order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="test",
         service_level=shop["service_level"], tracking_number="1Z1",
         estimated_delivery_date=timezone.localdate() - timedelta(days=2),
+        shipped_at=timezone.now() - timedelta(days=4),
     )
     assert delay_notices_send() == 0
     assert not CustomerNotice.objects.filter(order=order).exists()

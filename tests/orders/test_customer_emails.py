@@ -7,7 +7,7 @@ import pytest
 
 from oms_project.models import EmailMessage
 from orders.services import order_cancel, order_create, payment_apply, shipment_create
-from orders.services.shipments import shipment_mark_delivered
+from orders.services.tracking import shipment_mark_delivered
 from tests.orders.conftest import order_data
 from tests.orders.shipping import line_ids, paid_order
 

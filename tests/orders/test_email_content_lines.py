@@ -10,7 +10,7 @@ from oms_project.models import EmailMessage
 from orders.models import OrderLine
 from orders.notifications import order_email
 from orders.services import order_cancel, order_create, payment_apply, shipment_create
-from orders.services.shipments import shipment_mark_delivered
+from orders.services.tracking import shipment_mark_delivered
 from tests.orders.conftest import order_data
 from tests.orders.shipping import line_ids
 

@@ -139,7 +139,7 @@ def test_a_delivered_order_whose_rest_is_cancelled_completes(shop, stock):
     from oms_project.models import EmailMessage
     from orders.models import Shipment
     from orders.services import order_cancel
-    from orders.services.shipments import shipment_mark_delivered
+    from orders.services.tracking import shipment_mark_delivered
 
     order = partially_shipped(shop, stock)
     shipment_mark_delivered(shipment=Shipment.objects.get(order=order), actor="carrier")
@@ -152,7 +152,7 @@ def test_a_delivered_order_whose_rest_is_cancelled_completes(shop, stock):
 def test_a_held_order_released_after_its_parcels_arrived_completes(shop, stock):
     from orders.models import Shipment
     from orders.services import order_cancel
-    from orders.services.shipments import shipment_mark_delivered
+    from orders.services.tracking import shipment_mark_delivered
 
     order = partially_shipped(shop, stock)
     order_hold(order=order, reason_code="customer_request", actor="test")

@@ -102,6 +102,9 @@ def test_unpaid_staff_order_holds_no_stock(admin_client, shop, stock):
         ({"lines": "A, two, 10.00"}, "lines", "quantity 'two' is not a whole number"),
         ({"lines": "A, 2"}, "lines", "give SKU, quantity, unit price"),
         ({"lines": "A, 2, ten"}, "lines", "unit price 'ten' is not an amount"),
+        # A decimal comma would read as price 19 and discount 5: refused, not guessed.
+        ({"lines": "A, 2, 19,5"}, "lines", "write decimals with a dot (19.90, not 19,90)"),
+        ({"lines": "A, 2, 19,50, 1,00"}, "lines", "write decimals with a dot"),
         ({"lines": "NOPE, 1, 10.00"}, "lines", "Line 1"),
         ({"lines": "A, 0, 10.00"}, "lines", "Line 1 (quantity)"),
         ({"customer_email": "not-an-email"}, "customer_email", "valid email"),

@@ -199,7 +199,11 @@ def test_staff_add_a_subscription_through_the_service(admin_client, admin_user, 
     [
         ({"time_zone": "Mars/Olympus"}, "time_zone", "Unknown time zone"),
         ({"lines": "ZZZ, 1, 5.00"}, "lines", "Unknown SKU 'ZZZ'"),
-        ({"lines": "A, 1, 5.00, 1.00"}, "lines", "give SKU, quantity, unit price."),
+        (
+            {"lines": "A, 1, 5.00, 1.00"},
+            "lines",
+            "give SKU, quantity, unit price, separated by commas; write decimals with a dot",
+        ),
         ({"end_date": "2026-01-01"}, "end_date", "before the start date"),
         ({"anchor_day": "40"}, "anchor_day", ""),
         ({"ship_city": ""}, "ship_city", "required"),

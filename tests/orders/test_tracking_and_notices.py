@@ -1,6 +1,6 @@
 """Tracking events, completion on delivery, staff alerts, delay notices and follow-ups."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -18,6 +18,12 @@ from tests.orders.shipping import line_ids, paid_order, post_json
 pytestmark = pytest.mark.django_db
 
 
+def _left_before(estimated):
+    if estimated is None or estimated >= timezone.localdate():
+        return None
+    return timezone.make_aware(datetime.combine(estimated, time(9)) - timedelta(days=3))
+
+
 def shipped(shop, stock, *, quantity_a=2, estimated=None, split=False):
     order = paid_order(shop, stock, quantity_a=quantity_a)
     line_id = line_ids(order)["A"]
@@ -27,6 +33,8 @@ def shipped(shop, stock, *, quantity_a=2, estimated=None, split=False):
             order=order, reference=f"S{index}", lines={line_id: units}, actor="test",
             service_level=shop["service_level"], tracking_number=f"1Z{index}",
             estimated_delivery_date=estimated,
+            # It left before it was expected (a late parcel left days ago).
+            shipped_at=_left_before(estimated),
         )
         for index, units in enumerate(parts, start=1)
     ]
@@ -231,3 +239,16 @@ def test_refund_notice_emits_event_and_emails_the_customer(shop, stock):
 def test_estimated_date_in_the_past_is_only_a_date(shop, stock):
     _, (shipment,) = shipped(shop, stock, estimated=date(2026, 1, 2))
     assert shipment.estimated_delivery_date == date(2026, 1, 2)
+
+
+def test_a_parcel_cannot_be_expected_before_it_left(shop, stock):
+    from orders.errors import OrderValidationError
+
+    order = paid_order(shop, stock, quantity_a=2)
+    with pytest.raises(OrderValidationError) as refused:
+        shipment_create(
+            order=order, reference="S1", lines={line_ids(order)["A"]: 2}, actor="test",
+            estimated_delivery_date=timezone.localdate() - timedelta(days=1),
+        )
+    assert "estimated_delivery_date" in refused.value.errors
+    assert not order.shipments.exists()
