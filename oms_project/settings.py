@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.subscription_reminders_send_task",
         "schedule": 15 * 60,
     },
+    # Daily: remind customers once of a pickup waiting OMS_PICKUP_REMINDER_DAYS on the shelf.
+    "orders-pickup-reminders": {
+        "task": "orders.tasks.pickup_reminders_send_task",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------------
@@ -324,6 +329,8 @@ OMS_FOLLOW_UP_DAYS = env_int("OMS_FOLLOW_UP_DAYS", 7)
 # routes new orders with (orders/services/routing_config.py); 0 reads them for every order.
 OMS_ROUTING_CONFIG_SECONDS = env_int("OMS_ROUTING_CONFIG_SECONDS", 5)
 OMS_BACKORDER_NOTICE_AFTER_HOURS = env_int("OMS_BACKORDER_NOTICE_AFTER_HOURS", 48)
+# Pickup in store: remind the customer once when a pickup has waited this many days (0: off).
+OMS_PICKUP_REMINDER_DAYS = env_int("OMS_PICKUP_REMINDER_DAYS", 3)
 # Subscriptions: hours after a declined payment to try again, one entry per retry (then the
 # subscription pauses); the payment step (see orders.subscriptions.payments).
 OMS_SUBSCRIPTION_PAYMENT_RETRY_HOURS = (24, 72)

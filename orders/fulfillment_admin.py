@@ -7,8 +7,10 @@ the shipment admin does (subclass, unregister, register).
 """
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -35,9 +37,13 @@ from orders.models import (
 )
 from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
+from orders.services.fulfillment.pickup_reminders import ready_for_pickup_since
 from orders.services.routing_rules import routing_rules_check, routing_rules_save, routing_simulate
 from warehouses.models import ServiceLevel, Warehouse
 from warehouses.routing import STRATEGIES
+
+# The batch pick list sends pickers only to units still to take off the shelf.
+PICKABLE_STATUSES = [FulfillmentStatus.OPEN, FulfillmentStatus.PICKING]
 
 
 def _actor(request) -> str:
@@ -232,6 +238,24 @@ def _reroute_refusal(error: RerouteRefused, fulfillment_order, warehouse) -> Rer
     )
 
 
+class WaitingForPickupFilter(admin.SimpleListFilter):
+    """Pickups left on the shelf: ready for pickup for more than N days, not collected."""
+
+    title = "waiting for pickup"
+    parameter_name = "ready_for_pickup_over_days"
+
+    def lookups(self, request, model_admin):
+        days = {settings.OMS_PICKUP_REMINDER_DAYS or 3, 7, 14}
+        return [(str(n), f"Ready for pickup for more than {n} days") for n in sorted(days)]
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        if not value.isdigit():
+            return queryset
+        before = timezone.now() - timedelta(days=int(value))
+        return queryset.filter(ready_for_pickup_since(before=before))
+
+
 def is_shippable(fulfillment_order: FulfillmentOrder) -> bool:
     """Whether the queue offers "Ship…": packed and not a pickup (those are handed over)."""
     return (
@@ -246,7 +270,7 @@ class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     list_display = ["__str__", "order_number", "warehouse", "status", "promised_ship_date",
                     "promised_delivery_date", "hold_reason", "created_at", "documents"]
-    list_filter = ["status", "warehouse"]
+    list_filter = ["status", "warehouse", WaitingForPickupFilter]
     list_select_related = ["order", "warehouse"]
     ordering = ["promised_ship_date", "id"]
     search_fields = ["order__number"]
@@ -429,12 +453,18 @@ class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
         queryset = FulfillmentOrder.objects.select_related("order", "warehouse")
         ids = [part for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]
         code = request.GET.get("warehouse", "").strip()
+        left_out = []
         if ids:
-            queryset = queryset.filter(pk__in=ids[:500])
-        elif code:
-            queryset = queryset.filter(
-                warehouse__code=code, status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.PICKING]
+            selected = queryset.filter(pk__in=ids[:500])
+            # Only units still to take off the shelf: not packed, shipped, held or cancelled.
+            left_out = list(
+                selected.exclude(status__in=PICKABLE_STATUSES)
+                .order_by("pk")
+                .values_list("pk", "status")
             )
+            queryset = selected.filter(status__in=PICKABLE_STATUSES)
+        elif code:
+            queryset = queryset.filter(warehouse__code=code, status__in=PICKABLE_STATUSES)
         else:
             raise Http404("Choose fulfillment orders or a warehouse.")
         lines = FulfillmentOrderLine.objects.select_related("order_line__product")
@@ -446,6 +476,10 @@ class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
             "groups": batch_groups(fulfillment_orders),
             "warehouses": sorted({item.warehouse.code for item in fulfillment_orders}),
             "count": len(fulfillment_orders),
+            "left_out": [
+                {"id": pk, "status": FulfillmentStatus(status).label} for pk, status in left_out
+            ],
+            "left_out_note": batch_left_out_note(left_out),
         })
 
     def pack_view(self, request, pk: int):
@@ -546,9 +580,10 @@ class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
             except OmsError as error:
                 form.add_error(None, error.detail)
             else:
+                order = Order.objects.only("number", "status").get(pk=fulfillment_order.order_id)
                 self.message_user(
-                    request, f"FO-{pk} handed over; order {fulfillment_order.order.number} "
-                    "is complete.", messages.SUCCESS,
+                    request, f"FO-{pk} handed over; order {order.number} is now "
+                    f"{order.get_status_display().lower()}.", messages.SUCCESS,
                 )
                 return redirect("admin:orders_fulfillmentorder_change", pk)
         return form_page(
@@ -566,6 +601,15 @@ class HandOverForm(forms.Form):
         help_text="How the customer was identified, e.g. \"ID card checked against the order "
         "name\".",
     )
+
+
+def batch_left_out_note(left_out: list[tuple[int, str]]) -> str:
+    """Which selected fulfillment orders the batch pick list leaves out, and why."""
+    if not left_out:
+        return ""
+    return "Left out, nothing to pick: " + ", ".join(
+        f"FO-{pk} ({FulfillmentStatus(status).label.lower()})" for pk, status in left_out
+    ) + "."
 
 
 def batch_groups(fulfillment_orders) -> list[dict]:

@@ -147,7 +147,7 @@ class FulfillmentOrderViewSet(
                     400: "`invalid_pickup_code` (counted; `attempts_left` says how many more "
                     "are allowed) or `validation_error`.",
                     409: "`pickup_code_used`, or `invalid_transition` when not ready for "
-                    "pickup.",
+                    "pickup or the order is on hold.",
                     429: "`pickup_code_locked`: too many wrong codes; no code is checked "
                     "before `locked_until` (`retry_after` seconds). Staff can hand over "
                     "after checking the customer's identity: `POST "
@@ -170,8 +170,9 @@ class FulfillmentOrderViewSet(
     @extend_schema(
         summary="Hand a ready pickup order over without its code",
         description="Staff who checked the customer's identity hand the order over without "
-        "the pickup code (it was lost, or wrong codes locked the counter out); the order "
-        "completes. The reason is required and recorded on the order.",
+        "the pickup code (it was lost, or wrong codes locked the counter out); its units leave "
+        "stock as collected, and the order completes when nothing else is left to hand over. "
+        "The reason is required and recorded on the order.",
         request=shapes.HandOverSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={
@@ -183,7 +184,8 @@ class FulfillmentOrderViewSet(
                     "`orders:write`.",
                     404: "`not_found`: no such fulfillment order.",
                     409: "`pickup_code_used` when the order was already collected or handed "
-                    "over, or `invalid_transition` when it is not ready for pickup.",
+                    "over, or `invalid_transition` when it is not ready for pickup or the "
+                    "order is on hold.",
                 }
             ),
         },

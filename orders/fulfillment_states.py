@@ -27,6 +27,8 @@ FULFILLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     F.SHIPPED: frozenset({F.CLOSED}),
     F.READY_FOR_PICKUP: frozenset({F.CLOSED, F.CANCELLED}),
     F.CLOSED: frozenset(),
+    # Release returns to where the hold stopped work (`status_before_hold`); "start picking"
+    # refuses a held one, so only a release drops a hold and its reason.
     F.ON_HOLD: frozenset({F.OPEN, F.PICKING, F.PACKED, F.CANCELLED}),
     F.CANCELLED: frozenset(),
 }

@@ -36,6 +36,14 @@ def subscription_reminders_send_task() -> int:
     return subscription_reminders_send()
 
 
+@shared_task(time_limit=600, soft_time_limit=580)
+def pickup_reminders_send_task() -> int:
+    """Remind customers once of pickups waiting on the shelf (a daily job)."""
+    from orders.services.fulfillment.pickup_reminders import pickup_reminders_send
+
+    return pickup_reminders_send()
+
+
 @shared_task(time_limit=900, soft_time_limit=870)
 def replenishment_run_task() -> dict:
     """Draft purchase orders for projected shortages, then re-date waiting backorders."""

@@ -1,6 +1,7 @@
 """Fulfillment orders: one per location per order, their states, pick/pack/ship, pickup in
-store and re-routing (re-exported from the concern modules). Each service locks the order
-before the fulfillment order (`locks`); the errors are in `orders.fulfillment_errors`."""
+store (with reminders of pickups left on the shelf) and re-routing (re-exported from the
+concern modules). Each service locks the order before the fulfillment order (`locks`); the
+errors are in `orders.fulfillment_errors`."""
 
 from orders.fulfillment_errors import PickupCodeLocked
 from orders.services.fulfillment.lifecycle import (
@@ -15,6 +16,7 @@ from orders.services.fulfillment.pickup import (
     fulfillment_hand_over,
     fulfillment_ready_for_pickup,
 )
+from orders.services.fulfillment.pickup_reminders import pickup_reminders_send
 from orders.services.fulfillment.reroute import fulfillment_reroute
 from orders.services.fulfillment.work import (
     expected_items,
@@ -45,5 +47,6 @@ __all__ = [
     "fulfillment_reroute",
     "fulfillment_ship",
     "fulfillment_transition",
+    "pickup_reminders_send",
     "scanned_items",
 ]

@@ -185,7 +185,7 @@ def _repack_request(
     """
     from orders.services.fulfillment.work import expected_items
 
-    removed_items = _items_by_sku(removed)
+    removed_items = items_by_sku(removed)
     note = "re-pack without " + ", ".join(
         f"{units} x {sku}" for sku, units in sorted(removed_items.items())
     )
@@ -261,7 +261,8 @@ def _grow(order, active, growth, decision, actor) -> list[FulfillmentOrder]:
     return created
 
 
-def _items_by_sku(units_by_line: dict[int, int]) -> dict[str, int]:
+def items_by_sku(units_by_line: dict[int, int]) -> dict[str, int]:
+    """{SKU: units} of {order line id: units}."""
     skus = dict(OrderLine.objects.filter(pk__in=list(units_by_line)).values_list("pk", "sku"))
     items = defaultdict(int)
     for line_id, units in units_by_line.items():

@@ -11,6 +11,7 @@ hand over without the code (`fulfillment_hand_over`), lockout or not.
 import hashlib
 import hmac
 import secrets
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,15 +19,24 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from inventory.services import reservation_consume
+from oms_project.changes import update_changed
 from oms_project.errors import OmsError
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.fulfillment_errors import PickupCodeInvalid, PickupCodeLocked, PickupCodeUsed
 from orders.fulfillment_states import ACTIVE_FULFILLMENT_STATUSES, FulfillmentStatus
-from orders.models import FulfillmentMethod, FulfillmentOrder, Order
-from orders.services.fulfillment.lifecycle import fulfillment_transition
+from orders.models import (
+    FulfillmentMethod,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    Order,
+    OrderLine,
+)
+from orders.services.fulfillment.lifecycle import fulfillment_transition, items_by_sku
 from orders.services.fulfillment.locks import fulfillment_order_lock
-from orders.states import OrderStatus
+from orders.services.fulfillment.work import order_not_held_check
+from orders.states import OrderStatus, can_transition
 
 PICKUP_CODE_DIGITS = 8
 PICKUP_CODE_MAX_FAILURES = 5
@@ -44,8 +54,11 @@ def fulfillment_ready_for_pickup(
 ) -> tuple[FulfillmentOrder, str]:
     """Put a packed pickup order on the shelf and e-mail the customer a one-time pickup code.
 
-    When every active fulfillment order of the order is ready, the order becomes
+    The e-mail lists the units on the shelf and those still to come. When every active
+    fulfillment order of the order is ready and no unit waits for stock, the order becomes
     ready_for_pickup. Returns the fulfillment order and the code (only its hash is stored).
+    Raises `InvalidTransition` for an order that is not a pickup or is on hold, or a
+    fulfillment order that is not packed; nothing changes then.
     """
     from orders.notifications import order_email
     from orders.services.lifecycle import order_transition
@@ -55,6 +68,7 @@ def fulfillment_ready_for_pickup(
         order = current.order
         if order.fulfillment_method != FulfillmentMethod.PICKUP:
             raise InvalidTransition(f"Order {order.number} is not a pickup order.")
+        order_not_held_check(order, doing="putting it ready for pickup")
         code = "".join(secrets.choice("0123456789") for _ in range(PICKUP_CODE_DIGITS))
         fulfillment_transition(
             fulfillment_order=current,
@@ -74,28 +88,62 @@ def fulfillment_ready_for_pickup(
             .exclude(status=FulfillmentStatus.READY_FOR_PICKUP)
             .exists()
         )
-        open_units = sum(line.quantity_open for line in order.lines.all())
-        if not waiting and not open_units and order.status != OrderStatus.READY_FOR_PICKUP:
+        lines = list(order.lines.all().order_by("pk"))
+        open_units = sum(line.quantity_open for line in lines)
+        # An order with units already collected stays partially shipped until the last one.
+        if not waiting and not open_units and can_transition(
+            order.status, OrderStatus.READY_FOR_PICKUP
+        ):
             order_transition(
                 order=order,
                 to_status=OrderStatus.READY_FOR_PICKUP,
                 actor=actor,
                 reason=f"Ready at {current.warehouse.name}",
             )
-        order_email(order=order, template="ready_for_pickup", extra={"pickup_code": code})
+        order_email(
+            order=order,
+            template="ready_for_pickup",
+            lines=lines,
+            extra={"pickup_code": code, **shelf_email_context(current, lines)},
+        )
     fulfillment_order.refresh_from_db()
     return fulfillment_order, code
+
+
+def shelf_email_context(
+    fulfillment_order: FulfillmentOrder, lines: list[OrderLine]
+) -> dict:
+    """What the ready-for-pickup e-mail lists: `ready_lines`, the (order line, units) on the
+    shelf with this code, and `still_to_come`, the (order line, units) neither collected,
+    cancelled nor on the shelf yet (waiting for stock, or still being picked). Call it once
+    the fulfillment order is ready for pickup."""
+    ready = dict(fulfillment_order.lines.values_list("order_line_id", "quantity"))
+    on_shelf = defaultdict(int)
+    for line_id, units in FulfillmentOrderLine.objects.filter(
+        fulfillment_order__order_id=fulfillment_order.order_id,
+        fulfillment_order__status=FulfillmentStatus.READY_FOR_PICKUP,
+    ).values_list("order_line_id", "quantity"):
+        on_shelf[line_id] += units
+    to_come = [
+        (line, line.quantity - line.quantity_shipped - line.quantity_cancelled - on_shelf[line.pk])
+        for line in lines
+    ]
+    return {
+        "ready_lines": [(line, ready[line.pk]) for line in lines if ready.get(line.pk)],
+        "still_to_come": [(line, units) for line, units in to_come if units > 0],
+    }
 
 
 def fulfillment_collect(
     *, fulfillment_order: FulfillmentOrder, code: str, actor: str
 ) -> FulfillmentOrder:
-    """Hand a ready pickup order over against its code; the order completes.
+    """Hand a ready pickup order over against its code (`_hand_over`).
 
-    Raises `PickupCodeUsed` for a code already used, `PickupCodeLocked` while too many wrong
-    codes lock the fulfillment order out, and `PickupCodeInvalid` for a wrong code (counted
-    and logged; its `extra["attempts_left"]` says how many more are allowed). Nothing else
-    changes then. Call it outside a transaction, or a wrong code is not counted.
+    Raises `PickupCodeUsed` for a code already used, `InvalidTransition` unless the
+    fulfillment order is ready for pickup and its order not on hold, `PickupCodeLocked` while
+    too many wrong codes lock the fulfillment order out, and `PickupCodeInvalid` for a wrong
+    code (counted and logged; its `extra["attempts_left"]` says how many more are allowed).
+    Nothing else changes then. Call it outside a transaction, or a wrong code is not counted.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -119,12 +167,12 @@ def fulfillment_collect(
 def fulfillment_hand_over(
     *, fulfillment_order: FulfillmentOrder, actor: str, reason: str
 ) -> FulfillmentOrder:
-    """Hand a ready pickup order over without its code, as staff who checked the customer's
-    identity (the code was lost, or wrong codes locked the counter out); the order completes.
+    """Hand a ready pickup order over without its code (`_hand_over`), as staff who checked
+    the customer's identity (the code was lost, or wrong codes locked the counter out).
 
     The reason is required and logged. Raises `OrderValidationError` without a reason,
     `PickupCodeUsed` when the order was already collected and `InvalidTransition` unless the
-    fulfillment order is ready for pickup; nothing changes then.
+    fulfillment order is ready for pickup and its order not on hold; nothing changes then.
     """
     if not isinstance(reason, str) or not reason.strip():
         raise OrderValidationError(
@@ -151,6 +199,7 @@ def _check_collectable(current: FulfillmentOrder) -> None:
             f"Fulfillment order {current.pk} is {current.status}, not ready for pickup.",
             extra={"from_status": current.status},
         )
+    order_not_held_check(current.order, doing="handing it over")
 
 
 def _check_not_locked_out(current: FulfillmentOrder, now: datetime) -> None:
@@ -171,7 +220,15 @@ def _lockout_error(locked_until: datetime, now: datetime) -> PickupCodeLocked:
 
 
 def _hand_over(current: FulfillmentOrder, *, actor: str, reason: str) -> None:
-    from orders.services.shipments import order_collect
+    """Close the fulfillment order and take exactly its units out of stock as collected.
+
+    Its reservations at its location are consumed and its lines' units count as shipped,
+    whatever the order's status (part of a backordered order may be collected), so the
+    units are never offered to the location again. The order completes when nothing is left
+    to hand over; otherwise it is partially shipped, or stays ready for pickup when the rest
+    is on the shelf too.
+    """
+    from orders.services.allocation import line_reference
 
     FulfillmentOrder.objects.filter(pk=current.pk).update(pickup_code_used_at=timezone.now())
     fulfillment_transition(
@@ -180,9 +237,58 @@ def _hand_over(current: FulfillmentOrder, *, actor: str, reason: str) -> None:
         actor=actor,
         reason=reason,
     )
-    order = Order.objects.get(pk=current.order_id)
-    if order.status == OrderStatus.READY_FOR_PICKUP:
-        order_collect(order=order, actor=actor)
+    units = dict(current.lines.values_list("order_line_id", "quantity"))
+    for line_id, quantity in sorted(units.items()):
+        reservation_consume(
+            reference=line_reference(line_id),
+            quantity=quantity,
+            warehouse_id=current.warehouse_id,
+            actor=actor,
+        )
+        OrderLine.objects.filter(pk=line_id).update(
+            quantity_allocated=F("quantity_allocated") - quantity,
+            quantity_shipped=F("quantity_shipped") + quantity,
+        )
+    order = current.order
+    items = items_by_sku(units)
+    order_event_record(
+        order=order,
+        type="pickup_collected",
+        actor=actor,
+        message=f"FO-{current.pk} at {current.warehouse.code}: "
+        + ", ".join(f"{count} x {sku}" for sku, count in sorted(items.items())),
+        data={"fulfillment_order": current.pk, "warehouse": current.warehouse.code,
+              "lines": {str(line_id): quantity for line_id, quantity in units.items()},
+              "items": items},
+    )
+    _order_after_hand_over(order, actor=actor, reason=reason)
+
+
+def _order_after_hand_over(order: Order, *, actor: str, reason: str) -> None:
+    """Move the order on after units were handed over (its row is locked)."""
+    from orders.services.lifecycle import order_transition
+
+    outstanding = sum(
+        line.quantity - line.quantity_shipped - line.quantity_cancelled
+        for line in OrderLine.objects.filter(order=order)
+    )
+    if outstanding:
+        # Ready for pickup means the rest is on the shelf too: it stays so until collected.
+        steps = (
+            [OrderStatus.PARTIALLY_SHIPPED]
+            if order.status in (OrderStatus.PROCESSING, OrderStatus.BACKORDERED)
+            else []
+        )
+    elif order.status == OrderStatus.READY_FOR_PICKUP:
+        steps = [OrderStatus.COMPLETE]
+    else:  # the last units of an order collected in parts
+        steps = [OrderStatus.SHIPPED, OrderStatus.COMPLETE]
+        if not can_transition(order.status, OrderStatus.SHIPPED):
+            steps.insert(0, OrderStatus.PARTIALLY_SHIPPED)
+    for to_status in steps:
+        order_transition(order=order, to_status=to_status, actor=actor, reason=reason)
+    if not steps:  # its lines' collected units changed all the same
+        update_changed(Order.objects.filter(pk=order.pk))
 
 
 def _wrong_code_record(current: FulfillmentOrder, *, actor: str, now: datetime) -> OmsError:

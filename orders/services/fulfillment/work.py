@@ -11,10 +11,10 @@ from inventory.models import Product
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.fulfillment_errors import PackMismatch
 from orders.fulfillment_states import FulfillmentStatus
-from orders.models import FulfillmentMethod, FulfillmentOrder, Shipment
+from orders.models import FulfillmentMethod, FulfillmentOrder, Order, Shipment
 from orders.services.fulfillment.lifecycle import fulfillment_transition
 from orders.services.fulfillment.locks import fulfillment_order_lock
-from orders.states import OrderStatus
+from orders.states import HoldReason, OrderStatus
 from warehouses.models import ServiceLevel
 
 WORKABLE_ORDER_STATUSES = {
@@ -29,6 +29,8 @@ def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -
 
     A packed fulfillment order is not picked again: only losing units sends it back to
     picking (`fulfillment_orders_sync`), so its pack check is never dropped by a stray click.
+    A held fulfillment order is released first (`fulfillment_release`), so its hold and
+    reason are never dropped by a click either. Raises `InvalidTransition` then.
     """
     with transaction.atomic():
         current = fulfillment_order_lock(fulfillment_order)
@@ -36,6 +38,12 @@ def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -
             raise InvalidTransition(
                 f"Fulfillment order {current.pk} is already packed.",
                 extra={"from_status": current.status},
+            )
+        if current.status == FulfillmentStatus.ON_HOLD:
+            raise InvalidTransition(
+                f"Fulfillment order {current.pk} is on hold ({current.hold_reason}); release "
+                "the hold before picking.",
+                extra={"from_status": current.status, "hold_reason": current.hold_reason},
             )
         if current.order.status not in WORKABLE_ORDER_STATUSES:
             raise InvalidTransition(
@@ -48,6 +56,22 @@ def fulfillment_pick_start(*, fulfillment_order: FulfillmentOrder, actor: str) -
             actor=actor,
             reason="Picking started",
         )
+
+
+def order_not_held_check(order: Order, *, doing: str) -> None:
+    """Refuse work on a fulfillment order whose order is on hold (fraud review, payment or
+    address problem): raise `InvalidTransition` saying why and what to do."""
+    if order.status != OrderStatus.ON_HOLD:
+        return
+    why = (
+        f" ({HoldReason(order.hold_reason).label.lower()})"
+        if order.hold_reason in HoldReason.values
+        else ""
+    )
+    raise InvalidTransition(
+        f"Order {order.number} is on hold{why}; release the order's hold before {doing}.",
+        extra={"order_status": order.status, "hold_reason": order.hold_reason},
+    )
 
 
 def expected_items(fulfillment_order: FulfillmentOrder) -> dict[str, int]:
@@ -99,7 +123,8 @@ def fulfillment_pack(
     """Verify the scanned items against the fulfillment order, then mark it packed.
 
     A wrong SKU, a missing or an extra unit raises `PackMismatch` listing each difference;
-    nothing changes then. The fulfillment order must be picking.
+    nothing changes then. The fulfillment order must be picking and its order not on hold
+    (`InvalidTransition` otherwise).
     """
     counted = scanned_items(scans)
     with transaction.atomic():
@@ -109,6 +134,7 @@ def fulfillment_pack(
                 f"Fulfillment order {current.pk} is {current.status}; pick it before packing.",
                 extra={"from_status": current.status},
             )
+        order_not_held_check(current.order, doing="packing")
         expected = expected_items(current)
         differences = {}
         for sku in sorted(set(expected) | set(counted)):
