@@ -8,14 +8,27 @@ from oms_project.errors import Conflict
 
 
 def product_create(**fields) -> Product:
-    """Create a product; raises `Conflict` if its SKU is taken."""
+    """Create a product; raises `Conflict` if its SKU is taken, or its SKU or barcode is
+    another product's barcode or SKU (`Product.identifier_clashes`)."""
+    product = Product(**fields)
+    _check_identifiers(product)
     try:
         with transaction.atomic():
-            return Product.objects.create(**fields)
+            product.save(force_insert=True)
+            return product
     except IntegrityError:
+        _check_identifiers(product)  # a product written meanwhile took the barcode
         raise Conflict(
             f"A product with SKU '{fields.get('sku')}' already exists.",
             errors={"sku": ["A product with this SKU already exists."]},
+        )
+
+
+def _check_identifiers(product: Product) -> None:
+    clashes = product.identifier_clashes()
+    if clashes:
+        raise Conflict(
+            "Another product is already known by this SKU or barcode.", errors=clashes
         )
 
 
@@ -29,8 +42,10 @@ def product_update(*, product: Product, **changes) -> Product:
             refusal = product.sku_change_refusal()
             if refusal:
                 raise Conflict(refusal, errors={"sku": [refusal]})
+            _check_identifiers(product)
             product.save()
     except IntegrityError:
+        _check_identifiers(product)
         raise Conflict(
             "Another product already has this SKU.",
             errors={"sku": ["A product with this SKU already exists."]},

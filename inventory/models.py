@@ -37,14 +37,39 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["sku"]
+        constraints = [
+            # A scan must name one product: a barcode belongs to one product only.
+            models.UniqueConstraint(
+                fields=["barcode"], condition=~Q(barcode=""), name="product_barcode_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} - {self.name}"
 
     def clean(self):
+        errors = self.identifier_clashes()
         refusal = self.sku_change_refusal()
         if refusal:
-            raise ValidationError({"sku": [refusal]})
+            errors.setdefault("sku", []).append(refusal)
+        if errors:
+            raise ValidationError(errors)
+
+    def identifier_clashes(self) -> dict[str, list[str]]:
+        """Field errors for a barcode or SKU another product is already known by: packing
+        reads a scan as a barcode or a SKU, so each must name one product."""
+        others = Product.objects.exclude(pk=self.pk) if self.pk else Product.objects.all()
+        errors: dict[str, list[str]] = {}
+        if self.barcode:
+            taken = others.filter(Q(barcode=self.barcode) | Q(sku=self.barcode)).first()
+            if taken is not None:
+                what = "barcode" if taken.barcode == self.barcode else "SKU"
+                errors["barcode"] = [f"'{self.barcode}' is already the {what} of {taken.sku}."]
+        if self.sku:
+            taken = others.filter(barcode=self.sku).first()
+            if taken is not None:
+                errors["sku"] = [f"'{self.sku}' is already the barcode of {taken.sku}."]
+        return errors
 
     def sku_change_refusal(self) -> str:
         """Why this product's SKU may not change to the one it has now ("" if it may): a SKU

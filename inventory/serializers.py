@@ -3,9 +3,10 @@ query parameter their lists filter with."""
 
 import django_filters
 from django import forms
+from django.conf import settings
 from rest_framework import serializers
 
-from inventory.adjustments import ADJUSTMENT_REASONS, MAX_ADJUSTMENT_ITEMS
+from inventory.adjustments import ADJUSTMENT_REASONS
 from inventory.models import Product, StockLevel, Transfer, TransferLine
 from inventory.services import MAX_QUANTITY
 from oms_project.serializers import StrictModelSerializer, StrictSerializer
@@ -47,6 +48,8 @@ class ProductSerializer(StrictModelSerializer):
             "created_at", "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # The catalogue service says which product already has the barcode (409).
+        extra_kwargs = {"barcode": {"validators": []}}
 
 
 class StockLevelSerializer(serializers.ModelSerializer):
@@ -171,7 +174,17 @@ class AdjustmentItemSerializer(StrictSerializer):
 
 class AdjustmentBatchSerializer(StrictSerializer):
     items = AdjustmentItemSerializer(many=True, allow_empty=False,
-                                     max_length=MAX_ADJUSTMENT_ITEMS)
+                                     max_length=settings.OMS_MAX_BULK_ITEMS)
     atomic = serializers.BooleanField(
         default=False, help_text="All or nothing: any failed item rolls the whole batch back."
     )
+
+    def to_internal_value(self, data):
+        # Refuse an oversized batch before checking any of its items.
+        items = data.get("items") if isinstance(data, dict) else None
+        limit = settings.OMS_MAX_BULK_ITEMS
+        if isinstance(items, list) and len(items) > limit:
+            raise serializers.ValidationError(
+                {"items": [f"At most {limit} items per request; {len(items)} given."]}
+            )
+        return super().to_internal_value(data)

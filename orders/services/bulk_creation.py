@@ -248,18 +248,22 @@ def _plan(drafts: list[_Draft]) -> tuple[set[int], BatchRouter, datetime]:
         draft.allocations = {}
     now = timezone.now()
     deferred = {draft.index for draft in drafts if _refused_by_payment(draft)}
+    routed = [
+        draft
+        for draft in drafts
+        if draft.index not in deferred
+        and (draft.allocates or _method(draft) == FulfillmentMethod.SHIP)
+    ]
     router = BatchRouter.load(
-        orders=[
-            (draft.channel, _method(draft), draft.resolved["pickup"])
-            for draft in drafts
-            if draft.allocates and draft.index not in deferred
-        ],
+        orders=[(draft.channel, _method(draft), draft.resolved["pickup"]) for draft in routed],
         product_ids={p.pk for draft in drafts for p in draft.resolved["products"].values()},
         now=now,
     )
-    for draft in drafts:
-        if draft.index not in deferred and draft.allocates:
+    for draft in routed:
+        if draft.allocates:
             _route(draft, router)
+        else:  # holds no stock yet, but paying it later must be able to allocate
+            draft.refusal = _destination_refusal(draft, _route_plan(draft, router))
     return deferred, router, now
 
 
@@ -330,10 +334,9 @@ def _refused_by_payment(draft: _Draft) -> bool:
     return bool(payment) and payment["amount"] <= 0
 
 
-def _route(draft: _Draft, router: BatchRouter) -> None:
-    """Plan the draft's allocation, or set its refusal if the channel refuses short orders."""
+def _route_plan(draft: _Draft, router: BatchRouter) -> Plan:
     products = draft.resolved["products"]
-    plan = router.plan(
+    return router.plan(
         channel=draft.channel,
         method=_method(draft),
         pickup=draft.resolved["pickup"],
@@ -344,9 +347,18 @@ def _route(draft: _Draft, router: BatchRouter) -> None:
         destination=draft.data.get("shipping_address"),
         service_level=draft.resolved["service_level"],
     )
-    refusal = destination_refusal(
+
+
+def _destination_refusal(draft: _Draft, plan: Plan) -> OmsError | None:
+    return destination_refusal(
         plan, draft.channel, _method(draft), draft.data.get("shipping_address")
     )
+
+
+def _route(draft: _Draft, router: BatchRouter) -> None:
+    """Plan the draft's allocation, or set its refusal if the channel refuses short orders."""
+    plan = _route_plan(draft, router)
+    refusal = _destination_refusal(draft, plan)
     if refusal is not None:
         draft.refusal = refusal
         return

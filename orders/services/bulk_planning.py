@@ -11,11 +11,13 @@ conditional stock UPDATE at the end of the batch transaction is what guarantees 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.utils import timezone
+
 from inventory.models import Product
 from inventory.selectors import available_by_location
 from orders.models import FulfillmentMethod, SalesChannel
 from orders.services import routing_config
-from orders.services.allocation import candidate_locations, routed_today
+from orders.services.allocation import candidate_locations, destination_refusal, routed_today
 from warehouses.models import ServiceLevel, Warehouse
 from warehouses.routing import Candidate, DemandLine, Plan, Rules, route
 from warehouses.routing.loading import candidates_load, service_terms
@@ -142,3 +144,30 @@ class BatchRouter:
 def _group_key(channel: SalesChannel, method: str, pickup: Warehouse | None) -> tuple:
     is_pickup = method == FulfillmentMethod.PICKUP
     return (channel.pk, is_pickup, pickup.pk if is_pickup and pickup else None)
+
+
+def destination_refusal_for(
+    *,
+    channel: SalesChannel,
+    demand: list[tuple[Product, int]],
+    destination: dict | None,
+    service_level: ServiceLevel | None = None,
+):
+    """Route a shipped order of `demand` (product, units) to `destination` without taking
+    anything, to learn whether any location of the channel ships there at all (for what
+    is not allocated now, such as a subscription's future runs): the refusal on
+    `shipping_address.country` (`destination_refusal`), or None."""
+    router = BatchRouter.load(
+        orders=[(channel, FulfillmentMethod.SHIP, None)],
+        product_ids={product.pk for product, _units in demand},
+        now=timezone.now(),
+    )
+    plan = router.plan(
+        channel=channel,
+        method=FulfillmentMethod.SHIP,
+        pickup=None,
+        demand=[(position, product, units) for position, (product, units) in enumerate(demand)],
+        destination=destination,
+        service_level=service_level,
+    )
+    return destination_refusal(plan, channel, FulfillmentMethod.SHIP, destination)

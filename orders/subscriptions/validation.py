@@ -12,6 +12,8 @@ from datetime import date
 
 from inventory.models import Product
 from oms_project.errors import item_errors
+from orders.models import SalesChannel
+from orders.services.bulk_planning import destination_refusal_for
 from orders.subscriptions.errors import SubscriptionValidationError
 from orders.subscriptions.schedule import DAY, MONTH, WEEK, clamp_day
 from warehouses.models import ServiceLevel
@@ -22,8 +24,11 @@ START_YEARS_AHEAD = 5
 END_YEARS_AHEAD = 50
 
 
-def subscription_validate(data: dict, *, today: date) -> tuple[dict, ServiceLevel | None]:
-    """Check the lines, the shipping method and the schedule of a new subscription.
+def subscription_validate(
+    data: dict, *, today: date, channel: SalesChannel
+) -> tuple[dict, ServiceLevel | None]:
+    """Check the lines, the shipping method, the schedule and the address of a new
+    subscription (some location of `channel` must ship there, or no run could be placed).
 
     Returns the products by SKU and the service level (or None). Raises
     `SubscriptionValidationError` with every field error.
@@ -41,9 +46,29 @@ def subscription_validate(data: dict, *, today: date) -> tuple[dict, ServiceLeve
         if service_level is None:
             errors["shipping_method"] = [f"Unknown shipping method '{data['shipping_method']}'."]
     errors.update(schedule_errors(data, today=today))
+    if not errors:
+        errors.update(
+            subscription_destination_errors(
+                channel=channel,
+                lines=[(products[line["sku"]], line["quantity"]) for line in data["lines"]],
+                address=data.get("shipping_address"),
+                service_level=service_level,
+            )
+        )
     if errors:
         raise SubscriptionValidationError("The subscription has invalid fields.", errors=errors)
     return products, service_level
+
+
+def subscription_destination_errors(
+    *, channel: SalesChannel, lines: list, address: dict | None, service_level=None
+) -> dict:
+    """The field errors of an address none of the channel's locations ships to (empty when
+    one does), judged by routing the subscription's lines there as its runs would be."""
+    refusal = destination_refusal_for(
+        channel=channel, demand=lines, destination=address, service_level=service_level
+    )
+    return refusal.errors if refusal is not None else {}
 
 
 def _products(lines: list[dict]) -> dict:

@@ -460,8 +460,11 @@ def test_a_payment_reference_reused_for_another_amount_is_refused(api, stock):
     assert Order.objects.get(number=number).paid_total == 2
 
 
+@pytest.mark.parametrize("paid", [True, False])
 @pytest.mark.parametrize("policy", ["reject", "backorder"])
-def test_an_address_no_location_ships_to_is_a_validation_error(api, shop, stock, policy):
+def test_an_address_no_location_ships_to_is_a_validation_error(api, shop, stock, policy, paid):
+    """Paid or not: an unpaid order holds no stock yet, but paying it later could never
+    allocate it (it would wait on backorder for good)."""
     from warehouses.models import Warehouse
 
     shop["channel"].shortage_policy = policy
@@ -472,13 +475,14 @@ def test_an_address_no_location_ships_to_is_a_validation_error(api, shop, stock,
         warehouse.save()
     stock("A", "EAST", 5)
     address = {"line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
-    refused = post(api, "/api/v1/orders/", body(shipping_address=address))
+    payment = {} if paid else {"payment": None}
+    refused = post(api, "/api/v1/orders/", body(shipping_address=address, **payment))
     assert refused.status_code == 400, refused.content
     assert refused.json()["code"] == "validation_error"
     errors = refused.json()["errors"]
     assert errors == {"shipping_address": {"country": ["No location ships to FR."]}}
     assert not Order.objects.exists()
-    assert post(api, "/api/v1/orders/", body()).status_code == 201  # to the US it goes
+    assert post(api, "/api/v1/orders/", body(**payment)).status_code == 201  # to the US it goes
 
 
 def two_line_body(**overrides) -> dict:

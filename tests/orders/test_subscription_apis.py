@@ -308,3 +308,25 @@ def test_list_runs_a_constant_number_of_queries(shop, client, django_assert_max_
     with frozen(NOW), django_assert_max_num_queries(6):
         response = client.get(URL + "?status=active&email=c1@example.com")
     assert [item["email"] for item in response.json()["results"]] == ["c1@example.com"]
+
+
+def test_an_address_no_location_ships_to_is_refused_on_create_and_change(shop, client):
+    """Every run of such a subscription would be refused: say so when it is set up."""
+    from warehouses.models import Warehouse
+
+    Warehouse.objects.update(ships_to_countries=["US"])
+    paris = {**ADDRESS, "line1": "1 rue de Rivoli", "city": "Paris", "postal_code": "75001",
+             "country": "FR"}
+    unserved = {"shipping_address": {"country": ["No location ships to FR."]}}
+    created = post(client, URL, payload(shipping_address=paris))
+    assert created.status_code == 400, created.json()
+    assert created.json()["errors"] == unserved
+    assert not Subscription.objects.exists()
+    subscription = make_subscription(shop, at=NOW)
+    before = subscription.shipping_address
+    changed = post(client, f"{URL}{subscription.pk}/", {"shipping_address": paris}, key="k-2",
+                   method="patch")
+    assert changed.status_code == 400, changed.json()
+    assert changed.json()["errors"] == unserved
+    subscription.refresh_from_db()
+    assert subscription.shipping_address == before
