@@ -11,6 +11,10 @@ class OmsError(Exception):
     code = "oms_error"
     status = 400
     title = "Request could not be processed"
+    # A refusal that is itself recorded (a wrong pickup code counts as an attempt): the
+    # request's Idempotency-Key keeps this answer, so a retry replays it and is not counted
+    # again. Other 400s write nothing and free the key for a corrected request.
+    recorded = False
 
     def __init__(self, detail: str = "", *, errors=None, extra: dict | None = None):
         self.detail = detail or self.title

@@ -28,7 +28,9 @@ Behaviour (DESIGN §4), per `orders.models.IdempotencyRecord`:
 - The same key with a different request is 422 `idempotency_key_reused`.
 - A 400 (the request itself was refused: malformed or invalid input, nothing written) does
   not use the key up: its row is deleted, so the client may fix the body and send it again
-  under the same key. A 5xx answer or an unhandled exception deletes the row too.
+  under the same key. A 5xx answer or an unhandled exception deletes the row too. A 400 whose
+  error is itself recorded (`OmsError.recorded`: a wrong pickup code counts as an attempt) is
+  stored and replayed like a 409, so a retry does not count twice.
 - A missing key where `required=True` is 400 `idempotency_key_required`; a key longer than
   255 characters or with control characters is 400 `idempotency_key_invalid`.
 - An in-flight row older than `IN_FLIGHT_TIMEOUT` (its process died) may be taken over.
@@ -188,15 +190,17 @@ def _claim(scope: str, key: str, request_hash: str):
 def _run(view, handler, record, request, args, kwargs):
     from orders.models import IdempotencyRecord
 
+    recorded = False
     try:
         response = handler(view, request, *args, **kwargs)
     except Exception as error:
+        recorded = getattr(error, "recorded", False)
         try:
             response = view.handle_exception(error)
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-    if response.status_code >= 500 or response.status_code == 400:
+    if response.status_code >= 500 or (response.status_code == 400 and not recorded):
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return response
     _complete(record, response.status_code, _json_body(response))

@@ -140,6 +140,7 @@ class FulfillmentOrderViewSet(
 
     @extend_schema(
         request=shapes.CollectSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             200: shapes.FulfillmentOrderSerializer,
             **problem_responses(
@@ -157,6 +158,7 @@ class FulfillmentOrderViewSet(
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent()
     def collect(self, request, pk=None):
         fulfillment_order = self._work_target()
         data = self._input(shapes.CollectSerializer)

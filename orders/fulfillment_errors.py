@@ -11,8 +11,11 @@ class PackMismatch(ValidationFailed):
 
 
 class PickupCodeInvalid(ValidationFailed):
+    """A wrong code; the attempt is counted towards the lockout (`recorded`)."""
+
     code = "invalid_pickup_code"
     title = "The pickup code is wrong"
+    recorded = True
 
 
 class PickupCodeLocked(OmsError):

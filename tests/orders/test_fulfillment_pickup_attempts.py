@@ -283,3 +283,22 @@ def test_a_pickup_on_the_shelf_cannot_be_closed_and_can_still_be_collected(wms, 
     collected = wms.post(f"{base}/collect/", {"code": code}, format="json")
     assert collected.status_code == 200, collected.content
     assert collected.json()["status"] == "closed"
+
+
+def test_a_wrong_code_retried_under_its_idempotency_key_is_replayed_not_counted_again(
+    ready, wms
+):
+    """A wrong code is a 400 that is recorded (it counts towards the lockout), so its key
+    keeps the answer: a client retrying after a lost response does not use up a second try."""
+    fulfillment_order, code = ready
+    answers = [
+        wms.post(
+            f"/api/v1/fulfillment-orders/{fulfillment_order.pk}/collect/",
+            {"code": wrong_code(code)}, format="json", HTTP_IDEMPOTENCY_KEY="till-7",
+        )
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert answers[1]["Idempotent-Replayed"] == "true"
+    assert answers[1].json() == answers[0].json()
+    assert rejected_events(fulfillment_order).count() == 1
