@@ -130,7 +130,10 @@ class StockLevel(models.Model):
                 name="stock_settings_non_negative",
             ),
         ]
-        indexes = [models.Index(fields=["warehouse", "product"])]
+        indexes = [
+            models.Index(fields=["warehouse", "product"]),
+            models.Index(fields=["updated_at", "id"]),  # pages of changes for pollers
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.warehouse_id}: {self.on_hand}/{self.allocated}"

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 
 from inventory.alerts import low_stock_refresh
 from inventory.models import MovementReason, StockLevel, StockMovement, StockReservation
+from oms_project.changes import update_changed
 
 RECONCILIATION_REFERENCE = "inventory_reconcile"
 
@@ -134,7 +135,7 @@ def stock_reconcile(*, mismatch: Mismatch, actor: str) -> Repair:
         if not delta_on_hand and not delta_allocated and allocated == reserved:
             return Repair(mismatch, True, "already consistent")
         if allocated != reserved:
-            StockLevel.objects.filter(pk=mismatch.level_id).update(allocated=reserved)
+            update_changed(StockLevel.objects.filter(pk=mismatch.level_id), allocated=reserved)
             low_stock_refresh(level_ids=[mismatch.level_id])
         note = (
             f"was on_hand={on_hand} (ledger {current['ledger_on_hand']}), "

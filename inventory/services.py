@@ -237,6 +237,23 @@ def reservation_release(
     )
 
 
+def stock_levels_lock_for(*, references: list[str], warehouse_id: int | None = None) -> None:
+    """Lock, in pk order, the stock rows holding reservations of `references` (at one
+    location, if given): a caller consuming several lines' reservations one by one takes
+    every row it will touch first, in the order allocation takes them, so two such calls
+    on the same rows cannot deadlock."""
+    levels = StockReservation.objects.filter(reference__in=references)
+    if warehouse_id is not None:
+        levels = levels.filter(stock_level__warehouse_id=warehouse_id)
+    level_ids = sorted(set(levels.values_list("stock_level_id", flat=True)))
+    list(
+        StockLevel.objects.select_for_update()
+        .filter(pk__in=level_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def reservation_consume(
     *, reference: str, quantity: int, warehouse_id: int | None = None, actor: str = "system"
 ) -> int:

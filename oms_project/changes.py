@@ -7,13 +7,13 @@ already issues. Lists of such rows take `?updated_after=` and `?ordering=updated
 of changes, oldest first, that a poller follows without missing or repeating a row.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from oms_project.filters import MomentFilter
+from oms_project.filters import MAX_ID, MomentFilter
 
 
 def change_time() -> datetime:
@@ -56,8 +56,13 @@ def after_change_position(queryset: QuerySet, position: str | None) -> QuerySet:
     if position is None:
         return queryset
     moment, _, pk = position.partition("|")
-    changed_at = parse_datetime(moment)
-    if changed_at is None or not pk.isdigit():
+    try:
+        changed_at = parse_datetime(moment)
+        if changed_at is not None and changed_at.tzinfo is not None:
+            changed_at.astimezone(UTC)  # stored in UTC: a time past its range is no position
+    except (ValueError, OverflowError):
+        changed_at = None
+    if changed_at is None or not pk.isdigit() or int(pk) > MAX_ID:
         raise ValueError(f"Not a change position: {position!r}.")
     return queryset.filter(
         Q(updated_at__gt=changed_at) | Q(updated_at=changed_at, pk__gt=int(pk))

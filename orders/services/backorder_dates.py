@@ -34,6 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.purchasing.selectors import IncomingSupply, incoming_supply
+from oms_project.changes import update_changed
 from orders.events import order_event_record
 from orders.models import CustomerNotice, FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.services.backorders import WAITING_STATUSES
@@ -168,7 +169,11 @@ def _untie_finished(product_ids: list[int] | None) -> None:
     )
     if product_ids is not None:
         finished = finished.filter(product_id__in=product_ids)
-    finished.update(backorder_purchase_order=None, backorder_expected_date=None)
+    order_ids = set(finished.values_list("order_id", flat=True))
+    if order_ids:
+        finished.update(backorder_purchase_order=None, backorder_expected_date=None)
+        # The lines' dates are part of the order as the API shows it.
+        update_changed(Order.objects.filter(pk__in=order_ids))
 
 
 def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
@@ -189,6 +194,7 @@ def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
                 if expected is None and previous is not None:
                     line.previous_expected_date = previous
                     lapsed.append(line)
+            update_changed(Order.objects.filter(pk=order.pk))  # its lines' dates changed
             _dated_event_record(order, entries, actor)
             dated = [line for line, _, expected in entries if expected is not None]
             return _date_notice_send(order, dated, lapsed)

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.errors import InsufficientStock
-from inventory.services import reservation_consume
+from inventory.services import reservation_consume, stock_levels_lock_for
 from oms_project.changes import update_changed
 from oms_project.outbox import outbox_emit
 from orders.errors import InvalidTransition, OrderValidationError, ShipmentReferenceReused
@@ -339,6 +339,10 @@ def _only_location_holding(lines: dict[int, int]) -> Warehouse | None:
 
 
 def _consume_lines(shipment: Shipment, lines: dict[int, int], warehouse, actor: str) -> None:
+    stock_levels_lock_for(
+        references=[f"order_line:{line_id}" for line_id in lines],
+        warehouse_id=warehouse.pk if warehouse else None,
+    )
     for line_id, units in sorted(lines.items()):
         try:
             reservation_consume(

@@ -1,6 +1,7 @@
 """Fulfillment orders racing on PostgreSQL: one re-route wins, one collect uses the code, and
 cancelling while collecting never deadlocks."""
 
+from decimal import Decimal
 from functools import partial
 
 import pytest
@@ -128,3 +129,44 @@ def test_cancelling_and_collecting_one_pickup_at_once_never_deadlocks(shop, stoc
     level = StockLevel.objects.get(warehouse__code="STORE1")
     assert level.allocated == 0
     assert level.on_hand == 2 * rounds - 2 * Order.objects.filter(status="complete").count()
+
+
+def test_two_pickups_of_the_same_skus_in_opposite_line_order_hand_over_without_deadlock(
+    shop, stock
+):
+    """Each hand-over takes the stock rows it consumes in pk order first, so two tills
+    handing over B+A and A+B at once cannot lock the rows crosswise."""
+    rounds = 8
+    stock("A", "STORE1", 2 * rounds)
+    stock("B", "STORE1", 2 * rounds)
+    for number in range(rounds):
+        ready = []
+        for suffix, skus in (("X", ["B", "A"]), ("Y", ["A", "B"])):
+            order = order_create(
+                channel=shop["channel"],
+                data=order_data(
+                    channel_order_id=f"PAIR-{number}-{suffix}", fulfillment_method="pickup",
+                    pickup_location="STORE1",
+                    lines=[{"sku": sku, "quantity": 1, "unit_price": Decimal("10.00")}
+                           for sku in skus],
+                    payment={"method": "card", "amount": Decimal("20.00"),
+                             "status": "captured"},
+                    shipping_total=Decimal("0.00"), tax_total=Decimal("0.00"),
+                ),
+                actor="test",
+            )
+            fulfillment_order = FulfillmentOrder.objects.get(order=order)
+            fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
+            fulfillment_pack(fulfillment_order=fulfillment_order, scans=skus, actor="t")
+            ready.append(fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order,
+                                                      actor="t"))
+        results = race(2, lambda index, ready=ready: outcome_or_database_error(
+            lambda: fulfillment_collect(
+                fulfillment_order=FulfillmentOrder(pk=ready[index][0].pk),
+                code=ready[index][1], actor="till",
+            )
+        ))
+        assert results == ["ok", "ok"], f"round {number}: {results}"
+    for sku in ("A", "B"):
+        level = StockLevel.objects.get(warehouse__code="STORE1", product__sku=sku)
+        assert (level.on_hand, level.allocated) == (0, 0)

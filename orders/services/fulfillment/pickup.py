@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from inventory.services import reservation_consume
+from inventory.services import reservation_consume, stock_levels_lock_for
 from oms_project.changes import update_changed
 from oms_project.errors import OmsError
 from orders.errors import InvalidTransition, OrderValidationError
@@ -238,6 +238,10 @@ def _hand_over(current: FulfillmentOrder, *, actor: str, reason: str) -> None:
         reason=reason,
     )
     units = dict(current.lines.values_list("order_line_id", "quantity"))
+    stock_levels_lock_for(
+        references=[line_reference(line_id) for line_id in units],
+        warehouse_id=current.warehouse_id,
+    )
     for line_id, quantity in sorted(units.items()):
         reservation_consume(
             reference=line_reference(line_id),
