@@ -11,13 +11,16 @@ and the Host header). Proxies from the environment are ignored for the same reas
 Every attempt also has a deadline for the whole exchange: httpx's timeout applies to each
 read, so a receiver trickling its answer (a byte a second) would otherwise hold the attempt
 until the task's time limit. `DeadlineBackend` bounds every connect, read and write by the
-time left, and refuses to start one once the deadline has passed.
+time left, and refuses to start one once the deadline has passed; the name lookup counts
+against the same time.
 """
 
 import ipaddress
 import socket
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import httpcore
 import httpx
@@ -35,14 +38,27 @@ def is_internal_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def resolve(host: str) -> list[str]:
-    """Every address `host` stands for (itself if it is a literal address); [] if none."""
+# Name lookups run here, so one that hangs can be given up on by its deadline (the system's
+# resolver has no timeout of its own); an abandoned lookup ends in the background.
+_RESOLVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+class ResolveTimeout(httpcore.ConnectTimeout):
+    """The host's name did not resolve within the time left."""
+
+
+def resolve(host: str, timeout: float | None = None) -> list[str]:
+    """Every address `host` stands for (itself if it is a literal address); [] if none.
+    With `timeout` (seconds), raises `ResolveTimeout` when the answer takes longer."""
     try:
         return [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
         pass
+    lookup = _RESOLVERS.submit(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP)
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        infos = lookup.result(timeout=timeout)
+    except FutureTimeout:
+        raise ResolveTimeout(f"'{host}' did not resolve within {timeout:.1f} s.") from None
     except (socket.gaierror, UnicodeError):
         return []
     # In the resolver's order of preference, without repeats.
@@ -60,7 +76,12 @@ class PublicOnlyBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = resolve(host)
+        started = time.monotonic()
+        addresses = resolve(host, timeout)
+        if timeout is not None:  # the lookup spent part of the connect's time
+            timeout = timeout - (time.monotonic() - started)
+            if timeout <= 0:
+                raise httpcore.ConnectTimeout(f"No time left to connect to '{host}'.")
         if not addresses:
             raise httpcore.ConnectError(f"The host '{host}' does not resolve.")
         internal = [address for address in addresses if is_internal_address(address)]

@@ -47,10 +47,12 @@ def retry_delay(attempt_number: int) -> timedelta:
 # --- Subscriptions --------------------------------------------------------------------------
 
 
-def webhook_url_errors(url: str) -> list[str]:
+def webhook_url_errors(url: str, *, look_up: bool = True) -> list[str]:
     """Why a URL may not receive webhooks: not http(s), or pointing at the OMS or an internal
     network (loopback, private, link-local, reserved), unless
-    `settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS` allows internal ones (tests, closed networks)."""
+    `settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS` allows internal ones (tests, closed networks).
+    Without `look_up` the host's name is not resolved here (an attempt's transport resolves
+    it itself, within the attempt's deadline, and refuses internal addresses)."""
     try:
         parts = urlsplit(url or "")
         host = (parts.hostname or "").rstrip(".").lower()
@@ -69,7 +71,9 @@ def webhook_url_errors(url: str) -> list[str]:
         return []
     if _is_oms_host(host):
         return [f"'{host}' is this OMS; webhooks must go to another system."]
-    addresses = resolve(host)
+    if not look_up:
+        return []
+    addresses = resolve(host, settings.OMS_WEBHOOK_TIMEOUT_SECONDS)
     if not addresses:
         return [f"The host '{host}' does not resolve."]
     for address in addresses:
@@ -238,7 +242,7 @@ def webhook_deliver(
     subscription = delivery.subscription
     if not subscription.is_active:
         return _finish(delivery, now, 0, None, "", "The subscription is inactive.", final=True)
-    url_errors = webhook_url_errors(subscription.url)
+    url_errors = webhook_url_errors(subscription.url, look_up=False)
     if url_errors:
         return _finish(delivery, now, 0, None, "", url_errors[0], final=True)
     body = webhook_body(delivery.event)
