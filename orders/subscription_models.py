@@ -72,6 +72,10 @@ class Subscription(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     shipping_total = models.DecimalField(**MONEY, default=ZERO)
     tax_total = models.DecimalField(**MONEY, default=ZERO)
+    # The tax as last set and the goods subtotal it was set for: changed quantities scale the
+    # tax from these, so changing down and back again gives the same tax (no rounding drift).
+    tax_basis_total = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    tax_basis_subtotal = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
     payment_method = models.CharField(max_length=50)
     payment_reference = models.CharField(
         max_length=100, help_text="The processor's token for the customer's stored payment."

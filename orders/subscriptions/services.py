@@ -205,6 +205,10 @@ def _subscription_build(
         currency=data["currency"],
         shipping_total=data.get("shipping_total", Decimal("0.00")),
         tax_total=data.get("tax_total", Decimal("0.00")),
+        tax_basis_total=data.get("tax_total", Decimal("0.00")),
+        tax_basis_subtotal=_subtotal(
+            [(line["quantity"], line["unit_price"]) for line in data["lines"]]
+        ),
         payment_method=data["payment_method"],
         payment_reference=data["payment_reference"],
         interval_unit=data["interval_unit"],
@@ -389,6 +393,11 @@ def subscription_change(
             changes["quantities"] = _change_quantities(
                 subscription, quantities, is_tax_given=tax_total is not None
             )
+        elif tax_total is not None:  # the tax given for the basket as it is
+            subscription.tax_basis_total = subscription.tax_total
+            subscription.tax_basis_subtotal = _subtotal(
+                list(subscription.lines.values_list("quantity", "unit_price"))
+            )
         if subscription.tax_total != tax_before:
             changes["tax_total"] = {"before": str(tax_before), "after": str(subscription.tax_total)}
         if shipping_method is not None:
@@ -449,12 +458,20 @@ def _subtotal(quantities_and_prices: list[tuple[int, Decimal]]) -> Decimal:
     )
 
 
-def _tax_rescaled(tax_total: Decimal, old_subtotal: Decimal, new_subtotal: Decimal) -> Decimal:
-    """The stored tax at the same effective rate on the new subtotal (half-up to the cent);
-    unchanged when there is no rate to keep (nothing was charged for the goods)."""
-    if old_subtotal <= 0 or new_subtotal == old_subtotal:
-        return tax_total
-    scaled = pricing.money(tax_total * new_subtotal / old_subtotal)
+def _tax_rescaled(
+    subscription: Subscription, old_subtotal: Decimal, new_subtotal: Decimal
+) -> Decimal:
+    """The tax at the effective rate it was set at (`tax_basis_*`, else the stored tax on
+    `old_subtotal`), on the new subtotal, half-up to the cent; unchanged when there is no
+    rate to keep (nothing was charged for the goods)."""
+    if subscription.tax_basis_total is None or subscription.tax_basis_subtotal is None:
+        # Set up before bases were kept: the tax now, for the basket now.
+        subscription.tax_basis_total = subscription.tax_total
+        subscription.tax_basis_subtotal = old_subtotal
+    basis_tax, basis_subtotal = subscription.tax_basis_total, subscription.tax_basis_subtotal
+    if basis_subtotal <= 0 or new_subtotal == old_subtotal:
+        return subscription.tax_total
+    scaled = pricing.money(basis_tax * new_subtotal / basis_subtotal)
     if scaled > MAX_AMOUNT:
         raise SubscriptionValidationError(
             "The quantities are invalid.",
@@ -487,8 +504,11 @@ def _change_quantities(
     new_subtotal = _subtotal(
         [(quantities.get(sku, line.quantity), line.unit_price) for sku, line in lines.items()]
     )
-    if not is_tax_given:
-        subscription.tax_total = _tax_rescaled(subscription.tax_total, old_subtotal, new_subtotal)
+    if is_tax_given:  # the tax given is the new basis
+        subscription.tax_basis_total = subscription.tax_total
+        subscription.tax_basis_subtotal = new_subtotal
+    else:
+        subscription.tax_total = _tax_rescaled(subscription, old_subtotal, new_subtotal)
     for sku, quantity in quantities.items():
         if quantity == 0:
             lines[sku].delete()

@@ -92,3 +92,19 @@ def test_an_invalid_tax_changes_nothing(shop, tax_total):
     subscription.refresh_from_db()
     assert subscription.tax_total == Decimal("1.25")
     assert subscription.lines.get(sku="A").quantity == 2
+
+
+def test_changing_quantities_down_and_back_gives_the_same_tax(shop):
+    """The tax is scaled from the tax as set and its basket, not from the last rounded
+    figure: 10 x 1.00 with 0.05 tax, then 1 unit (0.01), then 10 again is 0.05 again."""
+    subscription = make_subscription(
+        shop, at=utc(2026, 1, 20, 12),
+        lines=[{"sku": "A", "quantity": 10, "unit_price": Decimal("1.00")}],
+        tax_total=Decimal("0.05"),
+    )
+    subscription_change(subscription=subscription, actor="test", quantities={"A": 1})
+    subscription.refresh_from_db()
+    assert subscription.tax_total == Decimal("0.01")
+    subscription_change(subscription=subscription, actor="test", quantities={"A": 10})
+    subscription.refresh_from_db()
+    assert subscription.tax_total == Decimal("0.05")
