@@ -207,7 +207,7 @@ def _subscription_build(
         tax_total=data.get("tax_total", Decimal("0.00")),
         tax_basis_total=data.get("tax_total", Decimal("0.00")),
         tax_basis_subtotal=_subtotal(
-            [(line["quantity"], line["unit_price"]) for line in data["lines"]]
+            [(line["quantity"], Decimal(str(line["unit_price"]))) for line in data["lines"]]
         ),
         payment_method=data["payment_method"],
         payment_reference=data["payment_reference"],

@@ -80,11 +80,12 @@ def test_backend_refuses_literal_internal_addresses(connections):
 
 @pytest.mark.django_db
 def test_delivery_refuses_a_host_rebound_after_the_url_check(monkeypatch, connections, settings):
-    """The URL check before the attempt sees a public address; the connection then sees a
-    private one and is refused: nothing is sent and the attempt says why."""
+    """The URL check when the subscription is saved sees a public address; the attempt's
+    connection then sees a private one and is refused: nothing is sent and the attempt says
+    why (the attempt resolves the host once, in its transport)."""
     settings.OMS_WEBHOOK_ALLOW_INTERNAL_URLS = False
     settings.ALLOWED_HOSTS = ["oms.example.org"]
-    dns = FlippingDns(public_answers=2)  # saving the subscription, then the pre-attempt check
+    dns = FlippingDns(public_answers=1)  # saving the subscription
     monkeypatch.setattr(socket, "getaddrinfo", dns)
     webhook_subscription_create(
         name="ERP", url="https://hooks.example.com/in", events=["order.*"], secret="x" * 20
@@ -97,7 +98,7 @@ def test_delivery_refuses_a_host_rebound_after_the_url_check(monkeypatch, connec
     attempt = delivery.attempt_log.get()
     assert "internal address (10.0.0.5)" in attempt.error
     assert attempt.response_code is None
-    assert dns.calls == 3
+    assert dns.calls == 2
 
 
 @pytest.mark.django_db
