@@ -16,11 +16,9 @@ from rest_framework.response import Response
 
 from customers import selectors, services
 from customers.models import Customer, CustomerChannel
-from customers.serializers import CustomerSerializer
+from customers.serializers import MERCHANT_TOTALS, CustomerSerializer
 from oms_project.api import request_channel
 from oms_project.filters import MomentFilter
-
-MERCHANT_TOTALS = ("orders_count", "lifetime_value", "first_order_at", "last_order_at")
 
 
 class CustomerFilter(django_filters.FilterSet):

@@ -1,11 +1,15 @@
 """Customer profiles as the API reads and writes them."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from customers.models import Address, Customer, CustomerChannel
 from oms_project.api import request_channel
 from oms_project.serializers import CountryCodeField, StrictModelSerializer
 from warehouses.models import ServiceLevel
+
+# Merchant-wide figures that count every channel's orders: channel keys never see them.
+MERCHANT_TOTALS = ("orders_count", "lifetime_value", "first_order_at", "last_order_at")
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -85,3 +89,24 @@ class CustomerSerializer(StrictModelSerializer):
             if clash.exists():
                 raise serializers.ValidationError("This channel already uses this customer id.")
         return value
+
+
+class CustomerSerializerScheme(OpenApiSerializerExtension):
+    """Document the merchant totals as optional: answers to channel keys leave them out."""
+
+    target_class = CustomerSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if "required" in schema:
+            schema["required"] = [
+                name for name in schema["required"] if name not in MERCHANT_TOTALS
+            ]
+        for name in MERCHANT_TOTALS:
+            if name in schema.get("properties", {}):
+                field = schema["properties"][name]
+                field["description"] = (
+                    f"{field.get('description', '')} Left out in answers to channel keys."
+                ).strip()
+        return schema

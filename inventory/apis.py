@@ -23,9 +23,11 @@ from inventory import catalog, selectors
 from inventory.adjustments import Adjustment, stock_adjust_batch
 from inventory.models import Product, StockLevel, Transfer, TransferLine
 from inventory.serializers import (
+    AdjustmentBatchResultSerializer,
     AdjustmentBatchSerializer,
     ProductSerializer,
     StockLevelSerializer,
+    StockSummaryPageSerializer,
     StrictBooleanFilter,
     TransferActionSerializer,
     TransferCreateSerializer,
@@ -39,7 +41,12 @@ from inventory.transfers import (
     transfer_receive,
     transfer_ship,
 )
-from oms_project.api import problem_response, request_actor, request_channel
+from oms_project.api import (
+    problem_response,
+    problem_responses,
+    request_actor,
+    request_channel,
+)
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import ValidationFailed
 from oms_project.idempotency import idempotent
@@ -117,7 +124,17 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             levels = levels.filter(warehouse__in=channel.warehouses.values("pk"))
         return levels
 
-    @action(detail=False, methods=["get"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                description="SKUs per page (default 50).",
+            ),
+            OpenApiParameter("after", str, description="The last SKU of the previous page."),
+        ],
+        responses={200: StockSummaryPageSerializer},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
     def summary(self, request):
         """Per-SKU totals with one row per warehouse, for the same filters as the list.
 
@@ -252,6 +269,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             TransferSerializer(self.get_queryset().get(pk=transfer.pk)).data, status=status_code
         )
 
+    @extend_schema(request=TransferCreateSerializer, responses={201: TransferSerializer})
     @idempotent()
     def create(self, request):
         data = _valid(TransferCreateSerializer, request.data)
@@ -278,6 +296,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return self._render(transfer, status.HTTP_201_CREATED)
 
+    @extend_schema(request=TransferActionSerializer, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
     @idempotent()
     def ship(self, request, number=None):
@@ -286,6 +305,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         transfer = transfer_ship(transfer=transfer, actor=request_actor(request))
         return self._render(transfer)
 
+    @extend_schema(request=TransferReceiveSerializer, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
     @idempotent()
     def receive(self, request, number=None):
@@ -300,6 +320,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         transfer = transfer_receive(transfer=transfer, items=items, actor=request_actor(request))
         return self._render(transfer)
 
+    @extend_schema(request=TransferActionSerializer, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
     @idempotent()
     def cancel(self, request, number=None):
@@ -344,6 +365,21 @@ class AdjustmentViewSet(viewsets.GenericViewSet):
     pagination_class = None
     filter_backends = []
 
+    @extend_schema(
+        request=AdjustmentBatchSerializer,
+        responses={
+            200: AdjustmentBatchResultSerializer,
+            **problem_responses(
+                {
+                    400: "`validation_error`, `idempotency_key_required`, or "
+                    "`adjustments_rejected` (atomic batch; `errors` are the item results).",
+                    409: "`adjustments_rejected`: an atomic batch whose failed items all "
+                    "failed with 409 (`stock_changed`...).",
+                    422: "`idempotency_key_reused`: the same key with another body.",
+                }
+            ),
+        },
+    )
     @idempotent(required=True)
     def create(self, request):
         data = _valid(AdjustmentBatchSerializer, request.data)

@@ -44,7 +44,7 @@ from inventory.serializers import StrictBooleanFilter
 from oms_project.api import request_actor
 from oms_project.errors import Conflict, ValidationFailed
 from oms_project.idempotency import HEADER as IDEMPOTENCY_HEADER
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from warehouses.models import Warehouse
 
 S = purchasing_serializers
@@ -293,7 +293,16 @@ class PurchaseOrderViewSet(
         return self._render(purchase_order)
 
     @extend_schema(
-        request=S.ReceiptInputSerializer, responses={201: S.ReceiptResultSerializer}
+        request=S.ReceiptInputSerializer,
+        responses={201: S.ReceiptResultSerializer},
+        parameters=[
+            idempotency_key_parameter(
+                required=False,
+                description="Needed unless the body gives the delivery note's `reference` "
+                "(with neither the receipt is 400 `idempotency_key_required`): a retry with "
+                "the same key books the receipt once.",
+            )
+        ],
     )
     @action(detail=True, methods=["post"])
     @idempotent()

@@ -67,6 +67,40 @@ class StockLevelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StockSummaryWarehouseSerializer(serializers.Serializer):
+    """One warehouse's numbers in a stock summary row."""
+
+    warehouse = serializers.CharField(help_text="Warehouse code.")
+    on_hand = serializers.IntegerField()
+    allocated = serializers.IntegerField()
+    safety_stock = serializers.IntegerField()
+    available = serializers.IntegerField(help_text="On hand less allocated and safety stock.")
+    reorder_point = serializers.IntegerField()
+
+
+class StockSummaryRowSerializer(serializers.Serializer):
+    """One SKU's totals over the warehouses that stock it."""
+
+    sku = serializers.CharField()
+    product_id = serializers.CharField(help_text="The product's external id.")
+    name = serializers.CharField()
+    barcode = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    allocated = serializers.IntegerField()
+    available = serializers.IntegerField()
+    warehouses = StockSummaryWarehouseSerializer(many=True)
+
+
+class StockSummaryPageSerializer(serializers.Serializer):
+    """`GET /stock-levels/summary/`: one page of SKUs, in SKU order."""
+
+    results = StockSummaryRowSerializer(many=True)
+    next_after = serializers.CharField(
+        allow_null=True,
+        help_text="Pass as `?after=` for the next page; null on the last page.",
+    )
+
+
 class WholeNumberField(serializers.IntegerField):
     """An integer given as a JSON number: no strings, booleans or fractions."""
 
@@ -170,6 +204,37 @@ class AdjustmentItemSerializer(StrictSerializer):
         if attrs.get("delta") == 0:
             raise serializers.ValidationError({"delta": ["Must not be zero."]})
         return attrs
+
+
+class AdjustmentErrorSerializer(serializers.Serializer):
+    """Why an item failed; extra members (`on_hand`, ...) depend on the code."""
+
+    code = serializers.CharField(help_text="`unknown_sku`, `below_allocated`, `stock_changed`...")
+    status = serializers.IntegerField(help_text="The HTTP status the item alone would get.")
+    detail = serializers.CharField()
+
+
+class AdjustmentResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
+    sku = serializers.CharField()
+    warehouse = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["applied", "unchanged", "failed", "not_applied"]
+    )
+    on_hand = serializers.IntegerField(allow_null=True)
+    allocated = serializers.IntegerField(allow_null=True)
+    available = serializers.IntegerField(allow_null=True)
+    error = AdjustmentErrorSerializer(allow_null=True)
+
+
+class AdjustmentBatchResultSerializer(serializers.Serializer):
+    """What `POST /inventory/adjustments/` did, item by item."""
+
+    atomic = serializers.BooleanField()
+    applied = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = AdjustmentResultSerializer(many=True)
 
 
 class AdjustmentBatchSerializer(StrictSerializer):

@@ -17,7 +17,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, connections, transaction
 from django.http import Http404, JsonResponse
 from django.utils import timezone
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, pagination, parsers, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -286,6 +289,12 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer", "minimum": 1, "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
         offered = getattr(view, "ordering_fields", None)
         if offered:
             parameters.append(
@@ -383,6 +392,17 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text="Field errors (an object keyed by field) or item errors (a list), if any.",
     )
+
+
+class ProblemSerializerScheme(OpenApiSerializerExtension):
+    """Let problems carry extension members (RFC 9457 section 3.2): `from_status`,
+    `attempts_left`, `retry_after` and the like, which depend on the error's `code`."""
+
+    target_class = ProblemSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": True}
 
 
 def problem_responses(described: dict[int, str]) -> dict[tuple[int, str], OpenApiResponse]:

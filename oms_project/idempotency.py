@@ -50,6 +50,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -97,9 +98,32 @@ def idempotent(required: bool = False):
                 return early_response
             return _run(view, handler, record, request, args, kwargs)
 
+        # Read by `OmsAutoSchema`, which declares the header in the OpenAPI schema.
+        wrapper.idempotency_key_required = required
         return wrapper
 
     return decorate
+
+
+def idempotency_key_parameter(*, required: bool, description: str = "") -> OpenApiParameter:
+    """The `Idempotency-Key` header as the OpenAPI schema declares it.
+
+    `OmsAutoSchema` adds it to every `@idempotent` view; declare it by hand only to say more.
+    """
+    if not description:
+        description = (
+            "Required: a retry with the same key and body replays the first answer "
+            "(`Idempotent-Replayed: true`); the same key with another body is 422."
+            if required
+            else "Optional: a retry with the same key and body replays the first answer."
+        )
+    return OpenApiParameter(
+        HEADER,
+        {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        OpenApiParameter.HEADER,
+        required=required,
+        description=description,
+    )
 
 
 def idempotency_scope(request) -> str | None:

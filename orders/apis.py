@@ -3,7 +3,7 @@
 import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,7 +19,7 @@ from oms_project.api import (
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
 from oms_project.filters import MomentFilter
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders import input_serializers as inputs
 from orders import selectors, services
 from orders.models import Checkout, FulfillmentMethod, Order, SalesChannel
@@ -155,7 +155,7 @@ class OrderViewSet(
                 }
             ),
         },
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @idempotent(required=True)
     def create(self, request):
@@ -171,7 +171,7 @@ class OrderViewSet(
     @extend_schema(
         request=inputs.PaymentCreateSerializer,
         responses={200: OrderDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @action(detail=True, methods=["post"])
     @idempotent(required=True)
@@ -185,7 +185,7 @@ class OrderViewSet(
     @extend_schema(
         request=inputs.CancelSerializer,
         responses={200: OrderDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @action(detail=True, methods=["post"])
     @idempotent(required=True)
@@ -313,7 +313,7 @@ class OrderViewSet(
                 }
             ),
         },
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @action(detail=False, methods=["post"], url_path="bulk")
     @idempotent(required=True)
@@ -433,7 +433,7 @@ class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
                 }
             ),
         },
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @idempotent(required=True)
     def create(self, request):

@@ -9,14 +9,14 @@ Channel keys read their own channel's records; the work actions need an integrat
 import django_filters
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from oms_project.api import problem_responses, request_actor, request_channel
 from oms_project.errors import ValidationFailed
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders import fulfillment_serializers as shapes
 from orders.fulfillment_states import FulfillmentStatus
 from orders.models import FulfillmentOrder, FulfillmentOrderLine, Order, RoutingDecision
@@ -24,10 +24,23 @@ from orders.notifications import customer_may_be_emailed
 from orders.services import fulfillment as services
 from warehouses.models import Warehouse
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, "header", required=False,
-    description="Optional: a retry with the same key and body replays the first answer.",
-)
+IDEMPOTENCY_KEY = idempotency_key_parameter(required=False)
+
+
+def work_responses(ok, described: dict[int, str] | None = None) -> dict:
+    """The answers of a fulfillment work action: `ok` on success, else a problem.
+
+    `described` overrides or adds the description of error statuses.
+    """
+    problems = {
+        400: "`validation_error`: an unknown field or a bad value.",
+        403: "`permission_denied`: a channel key, or a key without `orders:write`.",
+        404: "`not_found`: no such fulfillment order.",
+        409: "`invalid_transition`: not allowed in the fulfillment order's status, or the "
+        "order is on hold.",
+    }
+    problems.update(described or {})
+    return {200: ok, **problem_responses(problems)}
 
 
 class FulfillmentOrderFilter(django_filters.FilterSet):
@@ -81,7 +94,7 @@ class FulfillmentOrderViewSet(
         fresh = get_object_or_404(fulfillment_orders_visible(), pk=fulfillment_order.pk)
         return Response(shapes.FulfillmentOrderSerializer(fresh).data)
 
-    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @extend_schema(request=None, responses=work_responses(shapes.FulfillmentOrderSerializer))
     @action(detail=True, methods=["post"])
     @idempotent()
     def pick(self, request, pk=None):
@@ -93,7 +106,14 @@ class FulfillmentOrderViewSet(
         return self._render(fulfillment_order)
 
     @extend_schema(
-        request=shapes.PackSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+        request=shapes.PackSerializer,
+        responses=work_responses(
+            shapes.FulfillmentOrderSerializer,
+            {
+                400: "`pack_mismatch` (scanned units differ from the lines; `errors` per "
+                "SKU) or `validation_error`."
+            },
+        ),
     )
     @action(detail=True, methods=["post"])
     @idempotent()
@@ -108,7 +128,8 @@ class FulfillmentOrderViewSet(
         return self._render(fulfillment_order)
 
     @extend_schema(
-        request=shapes.ShipSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+        request=shapes.ShipSerializer,
+        responses=work_responses(shapes.FulfillmentOrderSerializer),
     )
     @action(detail=True, methods=["post"])
     @idempotent()
@@ -125,7 +146,7 @@ class FulfillmentOrderViewSet(
         )
         return self._render(fulfillment_order)
 
-    @extend_schema(request=None, responses={200: shapes.ReadyForPickupSerializer})
+    @extend_schema(request=None, responses=work_responses(shapes.ReadyForPickupSerializer))
     @action(detail=True, methods=["post"], url_path="ready-for-pickup")
     @idempotent()
     def ready_for_pickup(self, request, pk=None):
@@ -205,7 +226,8 @@ class FulfillmentOrderViewSet(
         return self._render(fulfillment_order)
 
     @extend_schema(
-        request=shapes.ReasonSerializer, responses={200: shapes.FulfillmentOrderSerializer}
+        request=shapes.ReasonSerializer,
+        responses=work_responses(shapes.FulfillmentOrderSerializer),
     )
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
@@ -218,7 +240,7 @@ class FulfillmentOrderViewSet(
         )
         return self._render(fulfillment_order)
 
-    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @extend_schema(request=None, responses=work_responses(shapes.FulfillmentOrderSerializer))
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         fulfillment_order = self._work_target()
@@ -228,7 +250,7 @@ class FulfillmentOrderViewSet(
         )
         return self._render(fulfillment_order)
 
-    @extend_schema(request=None, responses={200: shapes.FulfillmentOrderSerializer})
+    @extend_schema(request=None, responses=work_responses(shapes.FulfillmentOrderSerializer))
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         fulfillment_order = self._work_target()
@@ -240,9 +262,17 @@ class FulfillmentOrderViewSet(
 
     @extend_schema(
         request=shapes.RerouteSerializer,
-        responses={200: shapes.FulfillmentOrderSerializer(many=True)},
+        responses=work_responses(
+            shapes.FulfillmentOrderSerializer(many=True),
+            {
+                400: "`validation_error`: no reason, or an unknown `warehouse`.",
+                409: "`reroute_refused`: no location (or not the one named) can take "
+                "every unit; `invalid_transition` when the work has started.",
+            },
+        ),
     )
-    @action(detail=True, methods=["post"])
+    # The fulfillment orders now holding the units, as a plain (unpaged) list.
+    @action(detail=True, methods=["post"], pagination_class=None)
     @idempotent()
     def reroute(self, request, pk=None):
         fulfillment_order = self._work_target()

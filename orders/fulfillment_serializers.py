@@ -3,7 +3,7 @@
 The input shapes are strict: a field they do not know is refused, as on every endpoint.
 """
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from oms_project.serializers import StrictSerializer
@@ -23,8 +23,10 @@ class FulfillmentOrderLineSerializer(serializers.ModelSerializer):
 class FulfillmentOrderSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     warehouse = serializers.CharField(source="warehouse.code")
-    service_level = serializers.CharField(source="service_level.code", default=None)
-    shipment = serializers.CharField(source="shipment.reference", default=None)
+    service_level = serializers.CharField(
+        source="service_level.code", default=None, allow_null=True
+    )
+    shipment = serializers.CharField(source="shipment.reference", default=None, allow_null=True)
     lines = FulfillmentOrderLineSerializer(many=True)
     is_pickup_code_used = serializers.SerializerMethodField()
 
@@ -155,6 +157,8 @@ class RerouteSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=200)
 
 
+# One order's promise, although `GET /orders/{number}/fulfillment/` is routed as a list.
+@extend_schema_serializer(many=False)
 class OrderPromiseSerializer(serializers.Serializer):
     order = serializers.CharField()
     promised_ship_date = serializers.DateField(allow_null=True)

@@ -56,10 +56,10 @@ class OrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     customer_id = serializers.IntegerField(read_only=True)
     pickup_location = serializers.CharField(
-        source="pickup_location.code", read_only=True, default=None
+        source="pickup_location.code", read_only=True, default=None, allow_null=True
     )
     shipping_method = serializers.CharField(
-        source="shipping_method.code", read_only=True, default=None
+        source="shipping_method.code", read_only=True, default=None, allow_null=True
     )
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
@@ -113,9 +113,11 @@ class OrderDetailSerializer(OrderSerializer):
 class CheckoutSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     pickup_location = serializers.CharField(
-        source="pickup_location.code", read_only=True, default=None
+        source="pickup_location.code", read_only=True, default=None, allow_null=True
     )
-    order_number = serializers.CharField(source="order.number", read_only=True, default=None)
+    order_number = serializers.CharField(
+        source="order.number", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Checkout

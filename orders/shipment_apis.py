@@ -17,7 +17,7 @@ Channel keys work on their own orders' shipments; integration keys need `shipmen
 
 import django_filters
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from oms_project.api import HasApiAccess, request_actor, request_channel
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders.models import Order, Shipment
 from orders.services.shipment_intake import shipments_record
 from orders.services.tracking import shipment_track, shipment_tracking_update
@@ -42,7 +42,7 @@ from orders.shipment_serializers import (
     TrackingUpdateInputSerializer,
 )
 
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, "header", required=True)
+IDEMPOTENCY_KEY = idempotency_key_parameter(required=True)
 
 
 class ShipmentAccess(HasApiAccess):

@@ -235,8 +235,10 @@ class ShipmentEventSerializer(serializers.ModelSerializer):
 class ShipmentSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     carrier = serializers.CharField(source="carrier_name")
-    service_level = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    service_level = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     lines = serializers.SerializerMethodField()
 
     class Meta:

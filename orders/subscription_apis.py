@@ -7,14 +7,14 @@ creates them for its own customers; staff and integration keys name the channel.
 import django_filters
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from oms_project.api import request_actor, request_channel
 from oms_project.filters import IdFilter, MomentFilter
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders.apis import _channel_for_write
 from orders.subscription_models import IntervalUnit, Subscription, SubscriptionStatus
 from orders.subscription_serializers import (
@@ -64,7 +64,7 @@ class SubscriptionViewSet(
     @extend_schema(
         request=SubscriptionCreateSerializer,
         responses={201: SubscriptionDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, "header", required=True)],
+        parameters=[idempotency_key_parameter(required=True)],
     )
     @idempotent(required=True)
     def create(self, request):

@@ -118,7 +118,9 @@ class SubscriptionLineSerializer(serializers.ModelSerializer):
 
 
 class SubscriptionRunSerializer(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number", read_only=True, default=None)
+    order = serializers.CharField(
+        source="order.number", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = SubscriptionOccurrence
@@ -132,8 +134,12 @@ class SubscriptionRunSerializer(serializers.ModelSerializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     customer_id = serializers.IntegerField(read_only=True)
+    pause_reason = serializers.ChoiceField(
+        choices=Subscription.PauseReason.choices, allow_blank=True, read_only=True,
+        help_text="Why the subscription is paused; blank unless it is.",
+    )
     shipping_method = serializers.CharField(
-        source="shipping_method.code", read_only=True, default=None
+        source="shipping_method.code", read_only=True, default=None, allow_null=True
     )
     lines = SubscriptionLineSerializer(many=True, read_only=True)
     upcoming_runs = serializers.SerializerMethodField()

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from oms_project.api import is_staff_request, request_actor, request_channel
 from oms_project.errors import ValidationFailed
 from oms_project.filters import MomentFilter
-from oms_project.idempotency import idempotent
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders.errors import OrderNotFound
 from orders.models import Order
 from returns import selectors, services
@@ -28,8 +28,8 @@ from returns import serializers as shapes
 from returns.models import Refund, ReturnReason, ReturnRequest
 from returns.states import ReturnStatus
 
-IDEMPOTENCY_REQUIRED = OpenApiParameter("Idempotency-Key", str, "header", required=True)
-IDEMPOTENCY_OPTIONAL = OpenApiParameter("Idempotency-Key", str, "header", required=False)
+IDEMPOTENCY_REQUIRED = idempotency_key_parameter(required=True)
+IDEMPOTENCY_OPTIONAL = idempotency_key_parameter(required=False)
 
 
 def _order_for(request, number: str) -> Order:
