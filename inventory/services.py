@@ -245,10 +245,14 @@ def stock_levels_lock_for(*, references: list[str], warehouse_id: int | None = N
     levels = StockReservation.objects.filter(reference__in=references)
     if warehouse_id is not None:
         levels = levels.filter(stock_level__warehouse_id=warehouse_id)
-    level_ids = sorted(set(levels.values_list("stock_level_id", flat=True)))
+    _levels_lock(levels.values_list("stock_level_id", flat=True))
+
+
+def _levels_lock(level_ids) -> None:
+    """Lock the stock rows `level_ids` in pk order (allocation's order)."""
     list(
         StockLevel.objects.select_for_update()
-        .filter(pk__in=level_ids)
+        .filter(pk__in=sorted(set(level_ids)))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -323,14 +327,8 @@ def _reservation_reduce(
             rows = rows.filter(stock_level_id=stock_level_id)
         if expired_before is not None:
             rows = rows.filter(expires_at__lte=expired_before)
-        level_ids = sorted(set(rows.values_list("stock_level_id", flat=True)))
         # Same lock order as allocation: stock rows by pk first, then their reservations.
-        list(
-            StockLevel.objects.select_for_update()
-            .filter(pk__in=level_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        _levels_lock(rows.values_list("stock_level_id", flat=True))
         rows = list(rows.select_for_update().order_by("stock_level_id", "pk"))
         reserved = sum(row.quantity for row in rows)
         remaining = reserved if quantity is None else quantity
