@@ -298,6 +298,13 @@ class PurchaseOrderAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmi
     search_fields = ["number", "supplier__code"]
     search_help_text = "Exact purchase order number or supplier code."
     show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Only a draft is deleted; a sent order leaves through Cancel or Close, which keep
+        its history and re-date the backorders waiting for it (so no bulk delete either)."""
+        if obj is None or obj.status != PurchaseOrderStatus.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
     autocomplete_fields = ["supplier", "warehouse"]
     inlines = [PurchaseOrderLineInline, PurchaseReceiptInline, PurchaseOrderEventInline]
     object_actions = ("send", "close", "cancel")

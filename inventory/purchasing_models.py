@@ -214,7 +214,9 @@ class PurchaseOrderLine(models.Model):
                 fields=["purchase_order", "product"], name="purchase_order_line_unique"
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gt=0), name="purchase_order_line_quantity_positive"
+                condition=Q(quantity__gt=0),
+                name="purchase_order_line_quantity_positive",
+                violation_error_message="Order at least 1 unit; delete the line to order none.",
             ),
             models.CheckConstraint(
                 condition=Q(unit_cost__gte=0), name="purchase_order_line_cost_non_negative"

@@ -338,6 +338,11 @@ class FulfillmentOrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def get_object_links(self, request, obj) -> list[tuple[str, str]]:
         links = list(super().get_object_links(request, obj))
+        if obj.status == FulfillmentStatus.READY_FOR_PICKUP:
+            links.append((
+                "Hand over without code…",
+                reverse("admin:orders_fulfillmentorder_hand_over", args=[obj.pk]),
+            ))
         if is_shippable(obj):
             links.append(("Ship…", reverse("admin:orders_fulfillmentorder_ship", args=[obj.pk])))
         return links

@@ -387,3 +387,25 @@ def test_admin_messages_name_the_line_of_a_line_error():
     assert _error_text(error) == (
         "The receipt is not valid. lines 2 quantity: More than is outstanding."
     )
+
+
+def test_a_draft_line_of_zero_units_is_refused_in_plain_words(admin_client):
+    supplier = SupplierFactory(code="ACME")
+    product = ProductFactory(sku="SKU-A")
+    SupplierProductFactory(supplier=supplier, product=product, unit_cost="3.0000")
+    response = admin_client.post(
+        reverse("admin:inventory_purchaseorder_add"),
+        {
+            "supplier": supplier.pk, "warehouse": WarehouseFactory(code="MAIN").pk,
+            "expected_date": "", "note": "",
+            "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
+            "lines-0-product": product.pk, "lines-0-quantity": "0", "lines-0-unit_cost": "",
+            "receipts-TOTAL_FORMS": "0", "receipts-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Order at least 1 unit" in page
+    assert "purchase_order_line_quantity_positive" not in page
+    assert not PurchaseOrder.objects.exists()
