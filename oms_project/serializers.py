@@ -187,3 +187,19 @@ class CountryCodeField(serializers.CharField):
 
 class CountryCodeListField(serializers.ListField):
     child = CountryCodeField()
+
+
+def refuse_repeats(items: list[dict], *, key: str, noun: str = "Line") -> None:
+    """Refuse an item whose `key` an earlier item of the list already gave, keyed by its
+    position then the field, as every item error is (`oms_project.errors.item_errors`)."""
+    first: dict = {}
+    errors = {}
+    for position, item in enumerate(items):
+        value = item[key]
+        if value in first:
+            errors[str(position)] = {
+                key: [f"{noun} {value} is listed twice (first at position {first[value]})."]
+            }
+        first.setdefault(value, position)
+    if errors:
+        raise serializers.ValidationError(errors)

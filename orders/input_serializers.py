@@ -6,7 +6,12 @@ from django.conf import settings
 from rest_framework import serializers
 
 from oms_project.currencies import MAX_AMOUNT
-from oms_project.serializers import CountryCodeField, CurrencyCodeField, StrictSerializer
+from oms_project.serializers import (
+    CountryCodeField,
+    CurrencyCodeField,
+    StrictSerializer,
+    refuse_repeats,
+)
 from orders.models import FulfillmentMethod, Payment
 from orders.states import HoldReason
 
@@ -153,9 +158,7 @@ class CancelSerializer(StrictSerializer):
     lines = CancelLineSerializer(many=True, required=False, allow_empty=False, max_length=500)
 
     def validate_lines(self, value):
-        ids = [item["line_id"] for item in value]
-        if len(ids) != len(set(ids)):
-            raise serializers.ValidationError("Each line may appear once.")
+        refuse_repeats(value, key="line_id")
         return value
 
 

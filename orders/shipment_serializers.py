@@ -8,7 +8,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oms_project.serializers import StrictSerializer
+from oms_project.serializers import StrictSerializer, refuse_repeats
 from orders.models import Shipment, ShipmentEvent
 
 DATE_ONLY_HELP = (
@@ -124,11 +124,7 @@ class ShipmentInputSerializer(StrictSerializer):
     lines = ShipmentLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
     def validate_lines(self, lines):
-        seen = set()
-        for item in lines:
-            if item["line_id"] in seen:
-                raise serializers.ValidationError(f"Line {item['line_id']} is listed twice.")
-            seen.add(item["line_id"])
+        refuse_repeats(lines, key="line_id")
         return lines
 
 
@@ -160,11 +156,7 @@ class ChannelShipmentSerializer(StrictSerializer):
     )
 
     def validate_lineItems(self, items):  # noqa: N802
-        seen = set()
-        for item in items:
-            if item["lineItemId"] in seen:
-                raise serializers.ValidationError(f"Line {item['lineItemId']} is listed twice.")
-            seen.add(item["lineItemId"])
+        refuse_repeats(items, key="lineItemId")
         return items
 
     @staticmethod
@@ -188,6 +180,10 @@ class ChannelShipmentSerializer(StrictSerializer):
 class ChannelShipmentsSerializer(StrictSerializer):
     orderId = serializers.CharField(max_length=100)  # noqa: N815
     shipments = ChannelShipmentSerializer(many=True, allow_empty=False, max_length=500)
+
+    def validate_shipments(self, shipments):
+        refuse_repeats(shipments, key="shipmentRef", noun="Shipment")  # one parcel, one entry
+        return shipments
 
 
 # Our field names mapped back to the camelCase ones, for error messages in the channels' shape.

@@ -111,20 +111,23 @@ def _check_lines(order_lines: dict[int, OrderLine], lines: list[dict]) -> list[d
         )
     if len(lines) > MAX_LINES:
         raise ReturnValidationError(errors={"lines": [f"At most {MAX_LINES} lines."]})
-    errors: dict[str, list[str]] = {}
-    seen: set = set()
+    # Keyed by the line's position in the request, then its field (`item_errors`).
+    errors: dict[str, dict[str, list[str]]] = {}
+    first: dict = {}
     for index, line in enumerate(lines):
         line_id, quantity = line.get("line_id"), line.get("quantity")
-        problems = []
+        problems: dict[str, list[str]] = {}
         if line_id not in order_lines:
-            problems.append(f"No line {line_id} on this order.")
-        elif line_id in seen:
-            problems.append(f"Line {line_id} is listed twice.")
+            problems["line_id"] = [f"No line {line_id} on this order."]
+        elif line_id in first:
+            problems["line_id"] = [
+                f"Line {line_id} is listed twice (first at position {first[line_id]})."
+            ]
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            problems.append("Quantity must be a positive whole number.")
+            problems["quantity"] = ["Quantity must be a positive whole number."]
         if line.get("reason") not in ReturnReason.values:
-            problems.append(f"Reason must be one of: {', '.join(ReturnReason.values)}.")
-        seen.add(line_id)
+            problems["reason"] = [f"Reason must be one of: {', '.join(ReturnReason.values)}."]
+        first.setdefault(line_id, index)
         if problems:
             errors[str(index)] = problems
     if errors:

@@ -184,7 +184,9 @@ def test_unknown_line_is_a_validation_error(web_client, delivered):
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     assert response.json()["code"] == "validation_error"
-    assert response.json()["errors"] == {"lines": {"0": ["No line 987654 on this order."]}}
+    assert response.json()["errors"] == {
+        "lines": {"0": {"line_id": ["No line 987654 on this order."]}}
+    }
     assert not ReturnRequest.objects.exists()
 
 

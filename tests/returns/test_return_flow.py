@@ -345,7 +345,9 @@ def test_the_same_line_twice_is_refused(delivered):
             {"line_id": line_id, "quantity": 1, "reason": "other"},
             {"line_id": line_id, "quantity": 1, "reason": "other"},
         ])
-    assert error.value.errors == {"lines": {"1": [f"Line {line_id} is listed twice."]}}
+    assert error.value.errors == {
+        "lines": {"1": {"line_id": [f"Line {line_id} is listed twice (first at position 0)."]}}
+    }
 
 
 def test_outside_the_window_only_an_override_reason_opens_a_return(shop, stock):
