@@ -123,7 +123,9 @@ def _apply_status(order: Order, shipment: Shipment, event: ShipmentEvent, actor:
     shipment.status = event.status
     fields = ["status", "updated_at"]
     if event.status == Shipment.Status.DELIVERED:
-        shipment.delivered_at = event.occurred_at
+        # Never before it left: a scan dated earlier (a carrier's clock behind) counts as
+        # delivered when it left, not at an impossible time.
+        shipment.delivered_at = max(event.occurred_at, shipment.shipped_at)
         fields.append("delivered_at")
     shipment.save(update_fields=fields)
     _announce_status(order, shipment, event, previous, actor)

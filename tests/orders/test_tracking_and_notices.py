@@ -1,6 +1,6 @@
 """Tracking events, completion on delivery, staff alerts, delay notices and follow-ups."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -19,7 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _left_before(estimated):
-    if estimated is None or estimated >= timezone.localdate():
+    """When the parcel left: days before a late estimate, else long before the delivery
+    scans these tests post (fixed dates in November 2026, or some days ago)."""
+    if estimated is None:
+        return min(datetime(2026, 11, 1, 9, tzinfo=UTC), timezone.now() - timedelta(days=30))
+    if estimated >= timezone.localdate():
         return None
     return timezone.make_aware(datetime.combine(estimated, time(9)) - timedelta(days=3))
 
@@ -252,3 +256,22 @@ def test_a_parcel_cannot_be_expected_before_it_left(shop, stock):
         )
     assert "estimated_delivery_date" in refused.value.errors
     assert not order.shipments.exists()
+
+
+def test_a_delivery_scan_dated_before_the_parcel_left_counts_from_when_it_left(
+    api, shop, stock
+):
+    """A carrier clock behind ours must not give an impossible delivered_at (before the
+    parcel left), which e-mails, webhooks and return windows would carry."""
+    order = paid_order(shop, stock, quantity_a=1)
+    created = post_json(api, f"/api/v1/orders/{order.number}/shipments/", {
+        "reference": "PKG-1", "shipped_at": "2026-11-30T12:00:00Z",
+        "lines": [{"line_id": line_ids(order)["A"], "quantity": 1}],
+    })
+    assert created.status_code == 201, created.content
+    scan = post_json(api, f"/api/v1/shipments/{created.json()['id']}/events/",
+                     {"status": "delivered", "time": "2026-11-20T12:00:00Z"})
+    assert scan.status_code == 201, scan.content
+    shipment = Shipment.objects.get(pk=created.json()["id"])
+    assert shipment.status == "delivered"
+    assert shipment.delivered_at == shipment.shipped_at

@@ -62,6 +62,7 @@ def deliver_order(shop, stock, *, channel_order_id="WEB-R1", delivered_days_ago=
         warehouse=shop["east"],
         tracking_number="1Z1",
         service_level=shop["service_level"],
+        shipped_at=timezone.now() - timedelta(days=delivered_days_ago + 2),
     )
     shipment_mark_delivered(
         shipment=shipment,
