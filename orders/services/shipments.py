@@ -412,12 +412,17 @@ def _record_and_move_order(
 
 
 def shipment_email_context(shipment: Shipment, order_lines: dict, lines: dict[int, int]) -> dict:
-    """What the shipment e-mail shows: the parcel, its tracking link and the lines in it."""
+    """What the shipment e-mail shows: the parcel, its tracking link, the lines in it and
+    whether units of the order are still to come (the subject then says "Part of")."""
     return {
         "shipment": shipment,
         "shipped_lines": [
             (order_lines[line_id], units) for line_id, units in sorted(lines.items())
         ],
+        "still_to_come": OrderLine.objects.filter(
+            order_id=shipment.order_id,
+            quantity__gt=F("quantity_shipped") + F("quantity_cancelled"),
+        ).exists(),
     }
 
 

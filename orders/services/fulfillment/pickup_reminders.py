@@ -8,6 +8,7 @@ left but closing or cancelling it.
 """
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -91,7 +92,10 @@ def _remind(fulfillment_order: FulfillmentOrder, *, now: datetime, days: int) ->
             template="pickup_reminder",
             lines=lines,
             extra={
-                "ready_since": current.updated_at,
+                # The day as the store counts it (its own time zone, not the server's).
+                "ready_since": timezone.localtime(
+                    current.updated_at, ZoneInfo(current.warehouse.timezone)
+                ).date(),
                 "ready_lines": [(line, ready[line.pk]) for line in lines if ready.get(line.pk)],
             },
         )
