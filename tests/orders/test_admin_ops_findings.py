@@ -7,34 +7,19 @@ from django.urls import reverse
 
 from inventory.models import PurchaseOrder
 from inventory.purchasing.services import PurchaseItem, purchase_order_create, purchase_order_send
-from orders.models import FulfillmentOrder
-from orders.services import order_create
-from orders.services.fulfillment import (
-    fulfillment_pack,
-    fulfillment_pick_start,
-    fulfillment_ready_for_pickup,
-)
 from tests.factories import WarehouseFactory
 from tests.factories.purchasing import SupplierProductFactory
-from tests.orders.conftest import order_data
+from tests.orders.pickups import on_the_shelf, pickup_order
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_ready_pickups_page_offers_the_hand_over_without_code(admin_client, shop, stock):
-    stock("A", "STORE1", 2)
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
+    fulfillment_order = pickup_order(shop, stock)
     change_url = reverse("admin:orders_fulfillmentorder_change", args=[fulfillment_order.pk])
     hand_over_url = reverse("admin:orders_fulfillmentorder_hand_over", args=[fulfillment_order.pk])
     assert hand_over_url not in admin_client.get(change_url).content.decode()  # not ready yet
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
-    fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="t")
+    on_the_shelf(fulfillment_order)
     assert hand_over_url in admin_client.get(change_url).content.decode()
 
 

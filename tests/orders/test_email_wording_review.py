@@ -13,7 +13,8 @@ from orders.models import FulfillmentOrder
 from orders.services import order_create, shipment_create
 from orders.services.fulfillment import pickup_reminders_send
 from tests.orders.conftest import order_data
-from tests.orders.test_fulfillment_fixes import _on_the_shelf, _split_pickup
+from tests.orders.pickups import on_the_shelf
+from tests.orders.test_fulfillment_fixes import _split_pickup
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_pickup_reminder_dates_the_shelf_day_in_the_stores_time_zone(shop, stock
         data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
         actor="test",
     )
-    fulfillment_order, _ = _on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A", "A"])
+    fulfillment_order, _ = on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A", "A"])
     shelved = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     FulfillmentOrder.objects.filter(pk=fulfillment_order.pk).update(updated_at=shelved)
 

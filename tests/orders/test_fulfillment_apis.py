@@ -116,22 +116,9 @@ def test_order_fulfillment_shows_promise_and_decisions(placed, channel_client):
 
 
 def test_collect_with_a_wrong_code_is_refused(shop, stock, wms):
-    from orders.services.fulfillment import (
-        fulfillment_pack,
-        fulfillment_pick_start,
-        fulfillment_ready_for_pickup,
-    )
+    from tests.orders.pickups import on_the_shelf, pickup_order
 
-    stock("A", "STORE1", 2)
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
-    _, code = fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_order, code = on_the_shelf(pickup_order(shop, stock))
     base = f"/api/v1/fulfillment-orders/{fulfillment_order.pk}"
     wrong = wms.post(f"{base}/collect/", {"code": "x" + code}, format="json")
     assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_pickup_code"

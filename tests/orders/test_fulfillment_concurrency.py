@@ -19,6 +19,7 @@ from orders.services.fulfillment import (
     fulfillment_reroute,
 )
 from tests.orders.conftest import order_data
+from tests.orders.pickups import on_the_shelf, pickup_order
 from tests.orders.test_concurrency import race
 from warehouses.models import Warehouse
 
@@ -53,16 +54,7 @@ def test_concurrent_reroutes_of_one_fulfillment_order_move_it_once(shop, stock):
 
 
 def test_one_pickup_code_collects_once(shop, stock):
-    stock("A", "STORE1", 2)
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
-    _, code = fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_order, code = on_the_shelf(pickup_order(shop, stock))
     results = race(5, lambda _i: outcome(lambda: fulfillment_collect(
         fulfillment_order=FulfillmentOrder(pk=fulfillment_order.pk), code=code, actor="store",
     )))
@@ -72,16 +64,8 @@ def test_one_pickup_code_collects_once(shop, stock):
 
 
 def ready_pickup(shop, channel_order_id: str) -> tuple[FulfillmentOrder, str]:
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(channel_order_id=channel_order_id, fulfillment_method="pickup",
-                        pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
-    return fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="t")
+    """A pickup order on the shelf, from stock the test put at STORE1 beforehand."""
+    return on_the_shelf(pickup_order(shop, channel_order_id=channel_order_id))
 
 
 def outcome_or_database_error(call):

@@ -29,6 +29,7 @@ from orders.services.fulfillment import (
 )
 from tests.factories import WarehouseFactory
 from tests.orders.conftest import order_data
+from tests.orders.pickups import on_the_shelf
 from warehouses.models import Warehouse
 
 pytestmark = pytest.mark.django_db
@@ -65,12 +66,6 @@ def _split_pickup(shop, stock) -> tuple[Order, FulfillmentOrder]:
     return order, FulfillmentOrder.objects.get(order=order)
 
 
-def _on_the_shelf(fulfillment_order, scans) -> tuple[FulfillmentOrder, str]:
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="u")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=scans, actor="u")
-    return fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="u")
-
-
 def _b_arrives(shop, stock) -> FulfillmentOrder:
     """B x 1 reaches STORE1 and fills the backorder; return the fulfillment order made."""
     stock("B", "STORE1", 1)
@@ -85,7 +80,7 @@ def test_collecting_a_pickup_of_a_backordered_order_consumes_its_stock(shop, sto
     """A pickup order with one line in stock and one backordered: the ready part is collected
     with the right code. The units handed over must leave stock and count as shipped."""
     order, fulfillment_order = _split_pickup(shop, stock)
-    fulfillment_order, code = _on_the_shelf(fulfillment_order, [{"sku": "A", "quantity": 2}])
+    fulfillment_order, code = on_the_shelf(fulfillment_order, [{"sku": "A", "quantity": 2}])
 
     fulfillment_collect(fulfillment_order=fulfillment_order, code=code, actor="u")
 
@@ -103,7 +98,7 @@ def test_collecting_a_pickup_of_a_backordered_order_consumes_its_stock(shop, sto
 
 def test_backorder_filled_after_a_partial_collection_asks_only_for_the_new_units(shop, stock):
     order, fulfillment_order = _split_pickup(shop, stock)
-    fulfillment_order, code = _on_the_shelf(fulfillment_order, ["A", "A"])
+    fulfillment_order, code = on_the_shelf(fulfillment_order, ["A", "A"])
     fulfillment_collect(fulfillment_order=fulfillment_order, code=code, actor="u")
 
     second = _b_arrives(shop, stock)
@@ -114,7 +109,7 @@ def test_backorder_filled_after_a_partial_collection_asks_only_for_the_new_units
         .values_list("pk", flat=True)
     ) == [second.pk]
     # The rest goes on the shelf and is collected: the order completes, the stock is gone.
-    second, second_code = _on_the_shelf(second, ["B"])
+    second, second_code = on_the_shelf(second, ["B"])
     order.refresh_from_db()
     assert order.status == "partially_shipped"
     fulfillment_collect(fulfillment_order=second, code=second_code, actor="u")
@@ -128,9 +123,9 @@ def test_handing_over_one_of_two_ready_parts_takes_only_its_units(shop, stock):
     """Both parts wait on the shelf (the order is ready for pickup): handing one over must
     not take the other's units, which stay reserved until collected with their own code."""
     order, first = _split_pickup(shop, stock)
-    first, _first_code = _on_the_shelf(first, ["A", "A"])
+    first, _first_code = on_the_shelf(first, ["A", "A"])
     second = _b_arrives(shop, stock)
-    second, second_code = _on_the_shelf(second, ["B"])
+    second, second_code = on_the_shelf(second, ["B"])
     order.refresh_from_db()
     assert order.status == "ready_for_pickup"
 
@@ -185,7 +180,7 @@ def test_a_fulfillment_order_of_a_held_order_is_not_packed(shop, stock):
 
 def test_a_part_on_the_shelf_is_not_handed_over_while_the_order_is_held(shop, stock):
     order, fulfillment_order = _split_pickup(shop, stock)
-    fulfillment_order, code = _on_the_shelf(fulfillment_order, ["A", "A"])
+    fulfillment_order, code = on_the_shelf(fulfillment_order, ["A", "A"])
     order_hold(order=order, reason_code="fraud_review", actor="risk")
 
     with pytest.raises(InvalidTransition, match="before handing it over"):
@@ -316,7 +311,7 @@ def test_ready_for_pickup_email_of_a_partly_ready_order_names_what_is_ready(shop
     can be collected and what is still to come, not announce the whole order as ready."""
     order, fulfillment_order = _split_pickup(shop, stock)
 
-    _on_the_shelf(fulfillment_order, ["A", "A"])
+    on_the_shelf(fulfillment_order, ["A", "A"])
 
     mail = EmailMessage.objects.get(template="ready_for_pickup")
     assert mail.subject == f"Part of your Web shop order {order.number} is ready for pickup"
@@ -338,7 +333,7 @@ def test_ready_for_pickup_email_of_a_whole_order_lists_it_without_anything_to_co
         actor="test",
     )
 
-    _on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A", "A"])
+    on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A", "A"])
 
     mail = EmailMessage.objects.get(template="ready_for_pickup")
     assert mail.subject == f"Your Web shop order {order.number} is ready for pickup"
@@ -390,7 +385,7 @@ def _ready_pickup(shop, stock, *, days_ago: int, channel_order_id: str = "WEB-1"
                         pickup_location="STORE1", **data),
         actor="test",
     )
-    fulfillment_order, code = _on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A"] * 2)
+    fulfillment_order, code = on_the_shelf(FulfillmentOrder.objects.get(order=order), ["A"] * 2)
     FulfillmentOrder.objects.filter(pk=fulfillment_order.pk).update(
         updated_at=timezone.now() - timedelta(days=days_ago, hours=1)
     )

@@ -217,18 +217,10 @@ def test_staff_hand_over_needs_a_reason_and_a_ready_pickup(ready, shop, stock):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_wrong_codes_are_each_counted_and_lock_after_the_limit(shop, stock):
+    from tests.orders.pickups import on_the_shelf, pickup_order
     from tests.orders.test_concurrency import race
 
-    stock("A", "STORE1", 2)
-    order = order_create(
-        channel=shop["channel"],
-        data=order_data(fulfillment_method="pickup", pickup_location="STORE1"),
-        actor="test",
-    )
-    fulfillment_order = FulfillmentOrder.objects.get(order=order)
-    fulfillment_pick_start(fulfillment_order=fulfillment_order, actor="t")
-    fulfillment_pack(fulfillment_order=fulfillment_order, scans=["A", "A"], actor="t")
-    _, code = fulfillment_ready_for_pickup(fulfillment_order=fulfillment_order, actor="t")
+    fulfillment_order, code = on_the_shelf(pickup_order(shop, stock))
 
     def guess(_index):
         try:
