@@ -1,10 +1,9 @@
 """A stock level's `updated_at` moves with every change to its numbers, and the stock-levels
 list pages through changes (`?updated_after=`, `?ordering=updated_at`) for integrators."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from inventory.models import StockLevel
 from inventory.services import (
@@ -17,18 +16,10 @@ from inventory.services import (
 )
 from inventory.transfers import TransferItem, transfer_create, transfer_receive, transfer_ship
 from tests.factories import WarehouseFactory
+from tests.polling import START, at, updated_at
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-def _at(minutes: int):
-    return time_machine.travel(START + timedelta(minutes=minutes), tick=False)
-
-
-def _updated_at(level: StockLevel) -> datetime:
-    return StockLevel.objects.values_list("updated_at", flat=True).get(pk=level.pk)
 
 
 def test_every_change_of_a_stock_level_moves_its_updated_at(stock):
@@ -43,9 +34,9 @@ def test_every_change_of_a_stock_level_moves_its_updated_at(stock):
         ("shipped", lambda: reservation_consume(reference="order_line:1", quantity=3)),
     ]
     for minute, (name, step) in enumerate(steps, start=1):
-        with _at(minute):
+        with at(minute):
             step()
-        assert _updated_at(level) == START + timedelta(minutes=minute), name
+        assert updated_at(level) == START + timedelta(minutes=minute), name
     level.refresh_from_db()
     assert (level.on_hand, level.allocated) == (6, 0)
 
@@ -53,15 +44,15 @@ def test_every_change_of_a_stock_level_moves_its_updated_at(stock):
 def test_a_transfer_moves_both_stock_levels(stock):
     source = stock("SKU-T", "MAIN", 10)
     destination = WarehouseFactory(code="SECOND")
-    with _at(0):
+    with at(0):
         transfer = transfer_create(
             source=source.warehouse, destination=destination,
             items=[TransferItem(product=source.product, quantity=4)], actor="t",
         )
-    with _at(5):
+    with at(5):
         transfer_ship(transfer=transfer, actor="t")
-    assert _updated_at(source) == START + timedelta(minutes=5)
-    with _at(9):
+    assert updated_at(source) == START + timedelta(minutes=5)
+    with at(9):
         transfer_receive(transfer=transfer, actor="t")
     arrived = StockLevel.objects.get(product=source.product, warehouse=destination)
     assert (arrived.on_hand, arrived.updated_at) == (4, START + timedelta(minutes=9))
@@ -69,11 +60,11 @@ def test_a_transfer_moves_both_stock_levels(stock):
 
 def test_a_poller_sees_each_stock_change_once(stock, make_client):
     client = make_client(scopes=["inventory:read"])
-    with _at(0):
+    with at(0):
         levels = [stock(f"SKU-{index}", f"W{index}", 5) for index in range(3)]
-    with _at(1):
+    with at(1):
         stock_change(level=levels[2], delta=1, actor="t")
-    with _at(2):
+    with at(2):
         stock_change(level=levels[0], delta=1, actor="t")
     response = client.get(
         "/api/v1/stock-levels/",

@@ -1,11 +1,10 @@
 """`updated_at` moves with every change to an order or a shipment, and the lists page through
 changes with `?updated_after=` and `?ordering=updated_at` without missing or repeating a row."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from orders.models import Order, Shipment
 from orders.services import (
@@ -21,18 +20,10 @@ from orders.services.addresses import order_shipping_address_change
 from orders.services.tracking import shipment_track
 from tests.orders.conftest import order_data
 from tests.orders.shipping import paid_order
+from tests.polling import START, at, updated_at
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-def _at(minutes: int):
-    return time_machine.travel(START + timedelta(minutes=minutes), tick=False)
-
-
-def _updated_at(row) -> datetime:
-    return type(row).objects.values_list("updated_at", flat=True).get(pk=row.pk)
 
 
 def _unpaid_order(shop, stock) -> Order:
@@ -43,9 +34,9 @@ def _unpaid_order(shop, stock) -> Order:
 
 
 def test_every_step_of_an_order_lifecycle_moves_updated_at(shop, stock):
-    with _at(0):
+    with at(0):
         order = _unpaid_order(shop, stock)
-    assert _updated_at(order) == START
+    assert updated_at(order) == START
     steps = [
         ("address", lambda: order_shipping_address_change(
             order=order, address={**order.shipping_address, "line1": "2 Main St"}, actor="t"
@@ -69,40 +60,40 @@ def test_every_step_of_an_order_lifecycle_moves_updated_at(shop, stock):
         )),
     ]
     for minute, (name, step) in enumerate(steps, start=1):
-        with _at(minute):
+        with at(minute):
             step()
-        assert _updated_at(order) == START + timedelta(minutes=minute), name
+        assert updated_at(order) == START + timedelta(minutes=minute), name
     order.refresh_from_db()
     assert order.status == "complete"
 
 
 def test_cancelling_units_moves_updated_at(shop, stock):
     order = paid_order(shop, stock)
-    with _at(60):
+    with at(60):
         order_cancel(order=order, actor="t", reason="customer", lines={order.lines.get().pk: 1})
-    assert _updated_at(order) == START + timedelta(hours=1)
+    assert updated_at(order) == START + timedelta(hours=1)
 
 
 def test_a_second_shipment_of_a_partly_shipped_order_moves_updated_at(shop, stock):
     order = paid_order(shop, stock, quantity_a=2)
     line = order.lines.get()
-    with _at(10):
+    with at(10):
         shipment_create(order=order, reference="PKG-1", lines={line.pk: 1}, actor="t")
-    with _at(20):
+    with at(20):
         shipment_create(order=order, reference="PKG-2", lines={line.pk: 1}, actor="t")
-    assert _updated_at(order) == START + timedelta(minutes=20)
+    assert updated_at(order) == START + timedelta(minutes=20)
 
 
 def test_tracking_events_move_the_shipment_updated_at(shop, stock):
     order = paid_order(shop, stock)
-    with _at(0):
+    with at(0):
         shipment = shipment_create(
             order=order, reference="PKG-1", lines={order.lines.get().pk: 2}, actor="t"
         )
-    assert _updated_at(shipment) == START
-    with _at(30):
+    assert updated_at(shipment) == START
+    with at(30):
         shipment_track(shipment=shipment, status="in_transit", actor="ups")
-    assert _updated_at(shipment) == START + timedelta(minutes=30)
+    assert updated_at(shipment) == START + timedelta(minutes=30)
 
 
 # --- reading changes over the API -------------------------------------------------------------
@@ -136,15 +127,15 @@ def _orders(shop, stock, count: int) -> list[Order]:
 
 
 def test_a_poller_sees_each_order_change_once(shop, stock, api):
-    with _at(0):
+    with at(0):
         orders = _orders(shop, stock, 5)
     seen = _poll(api, "/api/v1/orders/", None)
     assert [row["number"] for row in seen] == [order.number for order in orders]
     since = seen[-1]["updated_at"]
 
-    with _at(10):
+    with at(10):
         order_hold(order=orders[3], reason_code="fraud_review", actor="t")
-    with _at(11):
+    with at(11):
         order_hold(order=orders[1], reason_code="fraud_review", actor="t")
     changed = _poll(api, "/api/v1/orders/", since)
     assert [(row["number"], row["status"]) for row in changed] == [
@@ -155,7 +146,7 @@ def test_a_poller_sees_each_order_change_once(shop, stock, api):
 
 
 def test_rows_changed_at_one_instant_are_split_over_pages_without_loss(shop, stock, api):
-    with _at(0):
+    with at(0):
         orders = _orders(shop, stock, 5)
     Order.objects.update(updated_at=START)  # one instant for all: only the id orders them
     seen = _poll(api, "/api/v1/orders/", None, limit=2)
@@ -166,13 +157,13 @@ def test_a_poller_sees_each_shipment_change_once(shop, stock, make_client):
     client = make_client(scopes=["shipments:read"])
     order = paid_order(shop, stock, quantity_a=2)
     line = order.lines.get()
-    with _at(0):
+    with at(0):
         first = shipment_create(order=order, reference="PKG-1", lines={line.pk: 1}, actor="t")
-    with _at(1):
+    with at(1):
         second = shipment_create(order=order, reference="PKG-2", lines={line.pk: 1}, actor="t")
     seen = _poll(client, "/api/v1/shipments/", None, limit=1)
     assert [row["id"] for row in seen] == [first.pk, second.pk]
-    with _at(5):
+    with at(5):
         shipment_track(shipment=first, status="in_transit", actor="ups")
     changed = _poll(client, "/api/v1/shipments/", seen[-1]["updated_at"])
     assert [(row["id"], row["status"]) for row in changed] == [(first.pk, "in_transit")]
@@ -194,7 +185,7 @@ def test_bad_change_parameters_are_a_400(api, params, field):
 
 
 def test_orders_by_change_list_in_constant_queries(shop, stock, api, django_assert_max_num_queries):
-    with _at(0):
+    with at(0):
         _orders(shop, stock, 3)
     with django_assert_max_num_queries(8) as captured:
         response = api.get(
@@ -202,7 +193,7 @@ def test_orders_by_change_list_in_constant_queries(shop, stock, api, django_asse
             {"ordering": "updated_at", "updated_after": (START - timedelta(1)).isoformat()},
         )
     assert response.status_code == 200
-    with _at(0):
+    with at(0):
         _orders_more = [
             order_create(
                 channel=shop["channel"],
