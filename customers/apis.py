@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from customers import selectors, services
 from customers.models import Customer, CustomerChannel
 from customers.serializers import MERCHANT_TOTALS, CustomerSerializer
-from oms_project.api import request_channel
+from oms_project.api import CreatedLocationMixin, request_channel
 from oms_project.filters import MomentFilter
 
 
@@ -86,11 +86,12 @@ class ChannelCustomerSerializer(CustomerSerializer):
         return data
 
 
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Customer profiles. Channel keys see the shared profile of the customers their channel
     knows, without the merchant-wide order totals (staff and integration keys see them)."""
 
     scope = "customers"
+    created_locations = {"create": ("customer-detail", "pk", "id")}
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
 

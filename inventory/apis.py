@@ -42,6 +42,7 @@ from inventory.transfers import (
     transfer_ship,
 )
 from oms_project.api import (
+    CreatedLocationMixin,
     problem_response,
     problem_responses,
     request_actor,
@@ -68,8 +69,9 @@ class ProductFilter(django_filters.FilterSet):
         return selectors.product_search(queryset, value)
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     scope = "catalog"
+    created_locations = {"create": ("product-detail", "sku", "sku")}
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
@@ -240,11 +242,14 @@ class TransferFilter(django_filters.FilterSet):
         fields = ["status", "source", "destination"]
 
 
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Transfers between warehouses: create a draft, ship it, receive it (in parts if need be),
     or cancel it before it ships."""
 
     scope = "inventory"
+    created_locations = {"create": ("transfer-detail", "number", "number")}
     back_office = True
     serializer_class = TransferSerializer
     filterset_class = TransferFilter

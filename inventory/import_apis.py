@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from inventory.imports import import_job_create, import_job_error_lines
 from inventory.models import ImportJob
-from oms_project.api import request_actor
+from oms_project.api import CreatedLocationMixin, request_actor
 from oms_project.idempotency import idempotent
 from oms_project.serializers import StrictSerializer
 
@@ -60,8 +60,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
         )
 
 
-class ImportJobCollectionView(APIView):
+class ImportJobCollectionView(CreatedLocationMixin, APIView):
     scope = "inventory"
+    created_locations = {"post": ("inventory-import", "pk", "id")}
     back_office = True
     parser_classes = [MultiPartParser, FormParser]
 

@@ -41,7 +41,7 @@ from inventory.purchasing.services import (
 from inventory.purchasing.states import PurchaseOrderStatus
 from inventory.purchasing.suppliers import supplier_update
 from inventory.serializers import StrictBooleanFilter
-from oms_project.api import request_actor
+from oms_project.api import CreatedLocationMixin, request_actor
 from oms_project.errors import Conflict, ValidationFailed
 from oms_project.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms_project.idempotency import idempotency_key_parameter, idempotent
@@ -76,8 +76,9 @@ class SupplierFilter(django_filters.FilterSet):
         fields = ["is_active", "currency"]
 
 
-class SupplierViewSet(viewsets.ModelViewSet):
+class SupplierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     scope = "purchasing"
+    created_locations = {"create": ("supplier-detail", "code", "code")}
     queryset = Supplier.objects.all()
     serializer_class = S.SupplierSerializer
     filterset_class = SupplierFilter
@@ -107,12 +108,13 @@ class SupplierProductFilter(django_filters.FilterSet):
 
 
 class SupplierProductViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):
     """What each supplier sells. `POST` creates or updates the (supplier, SKU) pair."""
 
     scope = "purchasing"
+    created_locations = {"create": ("supplier-product-detail", "pk", "id")}
     serializer_class = S.SupplierProductSerializer
     filterset_class = SupplierProductFilter
 
@@ -157,11 +159,12 @@ class PurchaseOrderFilter(django_filters.FilterSet):
 
 
 class PurchaseOrderViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Purchase orders: create a draft, edit it, send it, receive deliveries, close it."""
 
     scope = "purchasing"
+    created_locations = {"create": ("purchase-order-detail", "number", "number")}
     serializer_class = S.PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
     lookup_field = "number"

@@ -16,6 +16,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from oms_project.api import CreatedLocationMixin
 from oms_project.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms_project.serializers import StrictSerializer
 from oms_project.webhooks import (
@@ -104,12 +105,14 @@ class RedeliverSerializer(StrictSerializer):
 
 
 class SubscriptionViewSet(
+    CreatedLocationMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     scope = "webhooks"
+    created_locations = {"create": ("webhook-subscription-detail", "pk", "id")}
     serializer_class = WebhookSubscriptionSerializer
     queryset = WebhookSubscription.objects.all()
     pagination_class = None
@@ -151,8 +154,11 @@ class DeliveryFilter(django_filters.FilterSet):
         fields = ["subscription", "status", "event_id"]
 
 
-class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeliveryViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     scope = "webhooks"
+    created_locations = {"redeliver": ("webhook-delivery-detail", "pk", "id")}
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from customers.selectors import customers_visible
 from oms_project.api import (
+    CreatedLocationMixin,
     problem_responses,
     request_actor,
     request_channel,
@@ -103,9 +104,11 @@ class AllocationsMixin:
 
 
 class OrderViewSet(
+    CreatedLocationMixin,
     AllocationsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     scope = "orders"
+    created_locations = {"create": ("order-detail", "number", "number")}
     filterset_class = OrderFilter
     ordering_fields = [CHANGE_ORDERING]
     lookup_field = "number"
@@ -404,10 +407,14 @@ class CustomerOrdersViewSet(AllocationsMixin, mixins.ListModelMixin, viewsets.Ge
         return super().list(request, *args, **kwargs)
 
 
-class CheckoutViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CheckoutViewSet(CreatedLocationMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Timed stock holds for storefront baskets (`checkouts:write`)."""
 
     scope = "checkouts"
+    created_locations = {
+        "create": ("checkout-detail", "token", "token"),
+        "complete": ("order-detail", "number", "number"),
+    }
     action_scopes = {"complete": "orders:write"}
     serializer_class = CheckoutSerializer
     lookup_field = "token"

@@ -23,7 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oms_project.api import HasApiAccess, request_actor, request_channel
+from oms_project.api import CreatedLocationMixin, HasApiAccess, request_actor, request_channel
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import OmsError, ValidationFailed, line_errors_at_positions
 from oms_project.idempotency import idempotency_key_parameter, idempotent
@@ -190,10 +190,11 @@ def _camel_line_errors(errors):
     }
 
 
-class OrderShipmentsView(APIView):
+class OrderShipmentsView(CreatedLocationMixin, APIView):
     """Record one shipment of an order in our snake_case shape."""
 
     scope = "shipments"
+    created_locations = {"post": ("shipment-detail", "pk", "id")}
     permission_classes = [ShipmentAccess]
 
     @extend_schema(

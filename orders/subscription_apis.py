@@ -12,7 +12,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from oms_project.api import request_actor, request_channel
+from oms_project.api import CreatedLocationMixin, request_actor, request_channel
 from oms_project.filters import IdFilter, MomentFilter
 from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders.apis import _channel_for_write
@@ -41,9 +41,10 @@ class SubscriptionFilter(django_filters.FilterSet):
 
 
 class SubscriptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     scope = "orders"
+    created_locations = {"create": ("subscription-detail", "pk", "id")}
     filterset_class = SubscriptionFilter
 
     def get_queryset(self):

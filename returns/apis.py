@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oms_project.api import is_staff_request, request_actor, request_channel
+from oms_project.api import CreatedLocationMixin, is_staff_request, request_actor, request_channel
 from oms_project.errors import ValidationFailed
 from oms_project.filters import MomentFilter
 from oms_project.idempotency import idempotency_key_parameter, idempotent
@@ -83,10 +83,16 @@ class ReturnFilter(django_filters.FilterSet):
         )
 
 
-class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReturnViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Returns (RMAs): create, list, read, and one POST per move of the state machine."""
 
     scope = "returns"
+    created_locations = {
+        "create": ("return-detail", "number", "number"),
+        "refund": ("refund-detail", "number", "number"),
+    }
     # Channel keys: create, read, refund-quote, cancel. Everything that decides on a return,
     # moves stock or pays money is the merchant's: `returns:write` granted on the key.
     back_office = frozenset({"approve", "reject", "receive", "refund", "close"})
@@ -291,11 +297,14 @@ class RefundFilter(django_filters.FilterSet):
         fields = ["kind", "order"]
 
 
-class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RefundViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Refunds of every kind; POST records a refund without a return (cancelled units or
     goodwill)."""
 
     scope = "returns"
+    created_locations = {"create": ("refund-detail", "number", "number")}
     back_office = frozenset({"create"})
     serializer_class = shapes.RefundSerializer
     filterset_class = RefundFilter

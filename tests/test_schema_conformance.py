@@ -113,6 +113,11 @@ def _response_schema(method: str, path_template: str, status: int, media_type: s
     return _to_json_schema(copy.deepcopy(content[media_type].get("schema", {})))
 
 
+def _declared_headers(method: str, path_template: str, status: int) -> set[str]:
+    operation = openapi()["paths"][path_template][method.lower()]
+    return set(operation["responses"][str(status)].get("headers", {}))
+
+
 def _rebase_refs(node):
     """Point `#/components/...` references at the registered components document."""
     if isinstance(node, list):
@@ -135,6 +140,14 @@ def assert_conforms(response, method: str, path_template: str):
     path_template = f"{API}{path_template}"
     media_type = response["Content-Type"].split(";")[0].strip()
     schema = _rebase_refs(_response_schema(method, path_template, response.status_code, media_type))
+    if response.status_code in (201, 202):
+        declared = "Location" in _declared_headers(method, path_template, response.status_code)
+        assert response.has_header("Location") == declared, (
+            f"{method} {path_template} {response.status_code}: Location sent "
+            f"{response.has_header('Location')}, declared {declared}"
+        )
+        if declared:
+            assert _is_uri(response["Location"]), response["Location"]
     body = json.loads(response.content)
     validator = Draft202012Validator(schema, registry=_registry(), format_checker=FORMATS)
     errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
@@ -594,6 +607,36 @@ def test_checkouts_conform(world):
     other = post(web, "/checkouts/", {"lines": [{"sku": "A", "quantity": 1}]}).json()["token"]
     assert_conforms(post(web, f"/checkouts/{other}/cancel/"), "POST",
                     "/checkouts/{token}/cancel/")
+
+
+def test_location_of_what_was_created_reads_it_back_also_when_replayed(world):
+    web, office = world["web"], world["office"]
+    body = order_data(channel_order_id="LOC-1")
+    created = post(web, "/orders/", body, key="loc-1")
+    replayed = post(web, "/orders/", body, key="loc-1")
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert created["Location"] == replayed["Location"]
+    number = created.json()["number"]
+    assert urlsplit(created["Location"]).path == f"{API}/orders/{number}/"
+    assert web.get(created["Location"]).json()["number"] == number
+
+    token = post(web, "/checkouts/", {"lines": [{"sku": "A", "quantity": 1}]}).json()["token"]
+    completed = post(web, f"/checkouts/{token}/complete/", order_data(
+        channel_order_id="LOC-2",
+        lines=[{"sku": "A", "quantity": 1, "unit_price": Decimal("10.00")}],
+        payment={"method": "card", "amount": Decimal("17.00"), "status": "captured",
+                 "reference": "pay-loc"}))
+    assert completed.status_code == 201, completed.content
+    assert web.get(completed["Location"]).json()["channel_order_id"] == "LOC-2"
+
+    supplier = post(office, "/suppliers/", {
+        "code": "LOC", "name": "Loc Supplies", "contact_emails": "po@loc.example"})
+    assert supplier.status_code == 201, supplier.content
+    assert office.get(supplier["Location"]).json()["code"] == "LOC"
+    # Answers that are not a creation name no location.
+    assert not post(web, f"/orders/{number}/hold/", {"reason": "address_issue"}).has_header(
+        "Location"
+    )
 
 
 # --- Problem answers -----------------------------------------------------------------------

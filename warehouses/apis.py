@@ -3,7 +3,7 @@
 import django_filters
 from rest_framework import mixins, viewsets
 
-from oms_project.api import request_channel
+from oms_project.api import CreatedLocationMixin, request_channel
 from warehouses import services
 from warehouses.models import Carrier, Warehouse
 from warehouses.serializers import CarrierSerializer, WarehouseSerializer
@@ -21,8 +21,9 @@ class WarehouseFilter(django_filters.FilterSet):
         return queryset.filter(country=value.strip().upper())
 
 
-class WarehouseViewSet(viewsets.ModelViewSet):
+class WarehouseViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     scope = "warehouses"
+    created_locations = {"create": ("warehouse-detail", "code", "code")}
     queryset = Warehouse.objects.all()
     serializer_class = WarehouseSerializer
     filterset_class = WarehouseFilter
