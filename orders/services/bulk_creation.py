@@ -33,6 +33,7 @@ from customers.order_intake import (
     customers_record_orders,
     customers_upsert_for_orders,
 )
+from customers.services import normalize_email
 from inventory.errors import InsufficientStock
 from inventory.services import Hold, stock_allocate
 from oms_project.bulk_insert import rows_insert
@@ -423,7 +424,9 @@ def _write_orders(drafts: list[_Draft], now) -> None:
             channel=draft.channel,
             channel_order_id=data["channel_order_id"],
             customer=draft.customer,
-            email=draft.customer.email,
+            # The address the customer gave with this order, which may differ from the one
+            # their profile (found by channel customer id) holds: confirmations go there.
+            email=normalize_email(draft.data["customer"]["email"]),
             status=_status(draft),
             fulfillment_method=_method(draft),
             pickup_location=resolved["pickup"],

@@ -8,7 +8,12 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers.services import address_remember, customer_record_order, customer_upsert
+from customers.services import (
+    address_remember,
+    customer_record_order,
+    customer_upsert,
+    normalize_email,
+)
 from inventory.errors import InsufficientStock
 from inventory.models import Product
 from oms_project.currencies import MAX_AMOUNT
@@ -236,7 +241,7 @@ def _write(channel: SalesChannel, data: dict, resolved: dict, actor: str, checko
         channel=channel,
         channel_order_id=data["channel_order_id"],
         customer=customer,
-        email=customer.email,
+        email=normalize_email(customer_data["email"]),
         fulfillment_method=data.get("fulfillment_method", FulfillmentMethod.SHIP),
         pickup_location=resolved["pickup"],
         shipping_method=resolved["service_level"],

@@ -89,3 +89,27 @@ def test_only_emails_that_speak_of_refunds_look_up_where_refunds_go(shop, stock)
     with CaptureQueriesContext(connection) as cancellation:
         order_email(order=order, template="order_cancelled", extra={"refund": Decimal("1.00")})
     assert [q for q in cancellation.captured_queries if "orders_payment" in q["sql"]]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["single", "bulk"])
+def test_an_order_goes_to_the_address_given_with_it_not_the_profiles(shop, stock, bulk):
+    """Known by the channel's customer id, the customer orders with a new address: the order
+    and its confirmation use that address; the shared profile keeps its own."""
+    from orders.services.bulk_creation import orders_create_bulk
+
+    stock("A", "EAST", 10)
+    customer = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe",
+                "channel_customer_id": "c-1"}
+    first = order_create(channel=shop["channel"], data=order_data(customer=customer), actor="t")
+    data = order_data(channel_order_id="WEB-2",
+                      customer={**customer, "email": " Jane.New@Example.com "})
+    if bulk:
+        [order] = orders_create_bulk(entries=[(shop["channel"], data)], actor="t")
+    else:
+        order = order_create(channel=shop["channel"], data=data, actor="t")
+    order.refresh_from_db()
+    assert order.customer_id == first.customer_id
+    assert order.email == "jane.new@example.com"
+    [confirmation] = emails(order, "order_confirmation")
+    assert confirmation.to == "jane.new@example.com"
+    assert order.customer.email == "jane@example.com"
