@@ -386,7 +386,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update()
+            WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .get(pk=delivery.pk)
         )

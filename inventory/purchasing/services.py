@@ -260,7 +260,7 @@ def _line_data(values: dict) -> dict:
 
 
 def _lock(purchase_order: PurchaseOrder) -> PurchaseOrder:
-    return PurchaseOrder.objects.select_for_update().select_related("supplier", "warehouse").get(
+    return PurchaseOrder.objects.select_for_update(of=("self",)).select_related("supplier", "warehouse").get(
         pk=purchase_order.pk
     )
 

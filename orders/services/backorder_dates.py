@@ -181,7 +181,7 @@ def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
     dates and the announced dates that lapsed."""
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
             lapsed = []
             for line, purchase_order_id, expected in entries:
                 previous = line.backorder_expected_date

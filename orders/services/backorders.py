@@ -51,7 +51,7 @@ def backorders_allocate(
     touched, filled = [], []
     for order_id in backorders_waiting(product_ids=product_ids, limit=limit):
         with transaction.atomic():
-            order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
             if order.status not in WAITING_STATUSES:
                 continue
             result = order_allocate(order=order, actor=actor, allow_backorder=True)

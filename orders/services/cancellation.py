@@ -42,7 +42,7 @@ def order_cancel(
     from orders.services.payments import order_paid_settle
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
         if order.status in NOT_CANCELLABLE:
             raise InvalidTransition(
                 f"Order {order.number} is {order.status}; nothing to cancel.",

@@ -327,7 +327,7 @@ def checkout_transfer_to_order(*, checkout: Checkout, order: Order) -> int:
     """
     lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
     rows = list(
-        StockReservation.objects.select_for_update()
+        StockReservation.objects.select_for_update(of=("self", "stock_level"))
         .filter(reference=checkout_reference(checkout))
         .select_related("stock_level")
         .order_by("stock_level_id")

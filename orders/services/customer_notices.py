@@ -71,7 +71,7 @@ def _delay_notice(order_id: int, shipments: list[Shipment], lines: list[OrderLin
     causes = {f"shipment:{s.pk}:{s.estimated_delivery_date.isoformat()}": s for s in shipments}
     causes.update({f"backorder:{line.pk}": line for line in lines})
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
         known = set(
             CustomerNotice.objects.filter(
                 order=order, kind=CustomerNotice.Kind.DELAY, key__in=list(causes)
@@ -138,7 +138,7 @@ def _follow_up(order_id: int) -> int:
 
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update().select_related("channel").get(pk=order_id)
+            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
             notice = CustomerNotice.objects.create(
                 order=order, kind=CustomerNotice.Kind.FOLLOW_UP, key="delivery"
             )

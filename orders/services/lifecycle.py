@@ -111,7 +111,7 @@ def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
     from orders.services.shipments import order_complete_if_delivered
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
         if order.status != OrderStatus.ON_HOLD:
             raise InvalidTransition(
                 f"Order {order.number} is not on hold.", extra={"from_status": order.status}

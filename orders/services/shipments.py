@@ -110,7 +110,7 @@ def shipment_record(
     }
     status = status or Shipment.Status.AWAITING
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
         existing = _existing_shipment(order, reference)
         if existing is not None:
             return _sent_again(existing, reported, actor), False

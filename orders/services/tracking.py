@@ -55,7 +55,7 @@ def shipment_track(
             errors={"time": ["This time is in the future."]},
         )
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
             pk=shipment.order_id
         )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
@@ -84,7 +84,7 @@ def shipment_mark_delivered(
     e-mail). Calling it again for a delivered shipment changes nothing.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
             pk=shipment.order_id
         )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
@@ -219,7 +219,7 @@ def _tracking_set(
         tracking_url=tracking_url,
     )
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
             pk=shipment.order_id
         )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
@@ -278,7 +278,7 @@ def shipment_update(
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
         )
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
             pk=shipment.order_id
         )
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)

@@ -49,7 +49,7 @@ def return_receive(
 
     with transaction.atomic():
         return_request = (
-            ReturnRequest.objects.select_for_update()
+            ReturnRequest.objects.select_for_update(of=("self", "order"))
             .select_related("order", "order__channel", "channel")
             .get(pk=return_request.pk)
         )
@@ -61,7 +61,7 @@ def return_receive(
             )
         return_lines = {
             line.order_line_id: line
-            for line in ReturnLine.objects.select_for_update()
+            for line in ReturnLine.objects.select_for_update(of=("self",))
             .select_related("order_line")
             .filter(return_request=return_request)
             .order_by("pk")

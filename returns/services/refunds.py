@@ -147,7 +147,7 @@ def return_refund(
     from returns.services.requests import return_transition
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
             pk=return_request.order_id
         )
         return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
@@ -259,7 +259,7 @@ def order_refund(
     if kind == Refund.Kind.GOODWILL and amount is None:
         raise ReturnValidationError(errors={"amount": ["This field is required."]})
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
         if kind == Refund.Kind.CANCELLATION:
             amount = order.refund_due if amount is None else _amount(amount, "amount")
             if amount > order.refund_due:

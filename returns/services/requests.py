@@ -46,7 +46,7 @@ def return_create(
     """
     with transaction.atomic():
         # The order row lock serialises returns of one order, so two cannot claim one unit.
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
         order_lines = {
             line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")
         }
