@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from oms_project.api import problem_responses, request_actor, request_channel
 from oms_project.errors import ValidationFailed
+from oms_project.filters import MomentFilter
 from oms_project.idempotency import idempotency_key_parameter, idempotent
 from orders import fulfillment_serializers as shapes
 from orders.fulfillment_states import FulfillmentStatus
@@ -295,6 +296,8 @@ class FulfillmentOrderViewSet(
 
 class RoutingDecisionFilter(django_filters.FilterSet):
     order = django_filters.CharFilter(field_name="order__number")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = RoutingDecision

@@ -23,6 +23,7 @@ from inventory.services import Hold, stock_allocate
 from oms_project.changes import update_changed
 from orders.errors import OrderValidationError
 from orders.events import order_event_record
+from orders.fulfillment_states import FulfillmentStatus
 from orders.models import (
     FulfillmentMethod,
     FulfillmentOrder,
@@ -72,7 +73,13 @@ def candidate_locations(
 
 
 def routed_today(*, warehouses: Iterable[Warehouse], now: datetime) -> dict[int, int]:
-    """Fulfillment orders each location received since its local midnight (one query)."""
+    """Fulfillment orders each location with a daily capacity received since its local
+    midnight and still holds (one query).
+
+    A cancelled fulfillment order gives its place back, whatever cancelled it (a re-route
+    away, the order's cancellation), even one cancelled after picking began: the capacity
+    limits the orders a location takes on for the day, not the work it already did.
+    """
     condition = Q()
     for warehouse in warehouses:
         if warehouse.daily_order_capacity is None:
@@ -84,6 +91,7 @@ def routed_today(*, warehouses: Iterable[Warehouse], now: datetime) -> dict[int,
         return {}
     rows = (
         FulfillmentOrder.objects.filter(condition)
+        .exclude(status=FulfillmentStatus.CANCELLED)
         .values("warehouse_id")
         .annotate(count=Count("id"))
         .values_list("warehouse_id", "count")
@@ -343,8 +351,6 @@ def order_promise(*, order: Order, plan: Plan) -> tuple:
     """The order's (ship date, delivery date): the latest over the plan and the order's
     fulfillment orders that are not cancelled or closed (each may be None when nothing
     promises one). Call it after the fulfillment orders the plan replaces were cancelled."""
-    from orders.fulfillment_states import FulfillmentStatus
-
     ship_dates, delivery_dates = [], []
     # A cancelled part no longer binds the order, nor one whose work is done (closed).
     parts = FulfillmentOrder.objects.filter(order=order).exclude(

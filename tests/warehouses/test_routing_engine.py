@@ -153,6 +153,93 @@ def test_outage_pauses_a_location_only_while_it_lasts():
     assert placed(plan_for([line()], [upcoming, WEST], {(10, 1): 5})) == [(1, "EAST", 1)]
 
 
+# EAST's scheduled stock count: from a minute after NOW (Wednesday) to the Saturday after next.
+STOCK_COUNT = Outage(starts_at=NOW + timedelta(minutes=1), ends_at=NOW + timedelta(days=10),
+                     reason="stock count")
+# The first business day after the stock count.
+AFTER_STOCK_COUNT = date(2026, 3, 16)
+
+
+def test_a_location_closing_before_it_ships_ranks_after_an_open_one():
+    closing = Candidate(id=1, code="EAST", priority=1, outages=(STOCK_COUNT,))
+    plan = plan_for([line()], [closing, WEST], {(10, 1): 5, (10, 2): 5})
+    assert placed(plan) == [(1, "WEST", 1)]
+    assert plan.promise()[0] == date(2026, 3, 4)
+    east = plan.report_for(1)
+    assert (east.rejected, east.rank, east.ship_date) == ([], 2, AFTER_STOCK_COUNT)
+    assert east.notes == [
+        f"closed until {STOCK_COUNT.ends_at.isoformat()}: stock count; ships after it"
+    ]
+
+
+def test_a_closing_location_alone_with_the_stock_promises_after_the_closure():
+    closing = Candidate(id=1, code="EAST", priority=1, outages=(STOCK_COUNT,))
+    plan = plan_for([line()], [closing, WEST], {(10, 1): 5},
+                    service=ServiceTerms(code="ground", transit_days=2))
+    assert placed(plan) == [(1, "EAST", 1)]
+    assert plan.promise() == (AFTER_STOCK_COUNT, date(2026, 3, 18))
+    assert plan.explain()["promised_ship_date"] == "2026-03-16"
+
+
+def test_a_location_closed_past_the_horizon_is_rejected():
+    season = Outage(starts_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(days=90),
+                    reason="closed for the season")
+    closed = Candidate(id=1, code="EAST", priority=1, outages=(season,))
+    plan = plan_for([line()], [closed, WEST], {(10, 1): 5})
+    assert plan.allocations == [] and plan.short == {1: 1}
+    assert plan.report_for(1).rejected == [
+        f"closed until {season.ends_at.isoformat()}: closed for the season"
+    ]
+    unchecked = plan_for([line()], [closed, WEST], {(10, 1): 5}, Rules(check_outages=False))
+    assert placed(unchecked) == [(1, "EAST", 1)]
+    assert unchecked.promise()[0] == date(2026, 6, 2)
+
+
+def test_a_closure_that_leaves_the_ship_date_alone_changes_nothing():
+    lunch = Outage(starts_at=NOW + timedelta(hours=2), ends_at=NOW + timedelta(hours=3))
+    open_after = Candidate(id=1, code="EAST", priority=1, outages=(lunch,))
+    plan = plan_for([line()], [open_after, WEST], {(10, 1): 5, (10, 2): 5})
+    assert placed(plan) == [(1, "EAST", 1)]
+    assert plan.report_for(1).ship_date == date(2026, 3, 4)
+    assert plan.report_for(1).notes == []
+
+
+def test_a_closure_past_the_cutoff_moves_the_ship_date_to_the_next_day():
+    lunch = Outage(starts_at=NOW + timedelta(hours=2), ends_at=NOW + timedelta(hours=3))
+    cutoff_before_noon = Candidate(id=1, code="EAST", priority=1, cutoff_time=time(11, 30),
+                               outages=(lunch,))
+    plan = plan_for([line()], [cutoff_before_noon, WEST], {(10, 1): 5, (10, 2): 5})
+    assert placed(plan) == [(1, "WEST", 1)]
+    assert plan.report_for(1).ship_date == date(2026, 3, 5)
+
+
+def test_closures_back_to_back_move_the_ship_date_past_both():
+    first = Outage(starts_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(days=1))
+    second = Outage(starts_at=NOW + timedelta(days=1, hours=1), ends_at=NOW + timedelta(days=5))
+    closing = Candidate(id=1, code="EAST", priority=1, outages=(first, second))
+    plan = plan_for([line()], [closing], {(10, 1): 5})
+    assert placed(plan) == [(1, "EAST", 1)]
+    assert plan.promise()[0] == date(2026, 3, 9)
+
+
+def test_without_the_outage_rule_a_closing_location_keeps_its_rank_but_not_a_false_promise():
+    closing = Candidate(id=1, code="EAST", priority=1, outages=(STOCK_COUNT,))
+    plan = plan_for([line()], [closing, WEST], {(10, 1): 5, (10, 2): 5},
+                    Rules(check_outages=False))
+    assert placed(plan) == [(1, "EAST", 1)]
+    assert plan.promise()[0] == AFTER_STOCK_COUNT
+
+
+def test_earliest_promise_counts_the_closure():
+    closing = Candidate(id=1, code="EAST", priority=1, outages=(STOCK_COUNT,))
+    slow = Candidate(id=2, code="WEST", priority=2, handling_days=3)
+    rules = Rules(strategies=("earliest_promise", "priority"), check_outages=False)
+    plan = plan_for([line()], [closing, slow], {(10, 1): 5, (10, 2): 5}, rules,
+                    service=ServiceTerms(code="ground", transit_days=2))
+    assert placed(plan) == [(1, "WEST", 1)]
+    assert plan.promise() == (date(2026, 3, 9), date(2026, 3, 11))
+
+
 def test_destination_country_and_region_filter():
     canada_only = Candidate(id=1, code="EAST", priority=1, ships_to=frozenset({"CA"}))
     nevada = Candidate(id=2, code="WEST", priority=2, ships_to=frozenset({"US-NV"}))
@@ -365,3 +452,83 @@ def test_explanation_agrees_with_the_decision(lines, stock, strategies, max_ship
     if fillers:
         best = min(fillers, key=lambda report: report.rank)
         assert plan.location_ids == [best.location_id]
+
+
+def closed_all_along(outages, start: datetime, end: datetime) -> bool:
+    """Whether the outages leave no moment of [start, end) open."""
+    for outage in sorted(outages, key=lambda outage: outage.starts_at):
+        if outage.starts_at > start:
+            break
+        start = max(start, outage.ends_at)
+    return start >= end
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quantities=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 4)), min_size=1, max_size=3),
+    stock=st.dictionaries(
+        st.tuples(st.integers(1, 3), st.integers(1, 5)), st.integers(0, 6), max_size=15
+    ),
+    closures=st.dictionaries(
+        st.integers(1, 5),
+        # (hours from NOW to the start, hours it lasts): some under way, some far ahead.
+        st.lists(st.tuples(st.integers(-30, 24 * 40), st.integers(1, 24 * 40)), max_size=3),
+    ),
+    zones=st.lists(st.sampled_from(["UTC", "America/Los_Angeles", "Asia/Tokyo"]),
+                   min_size=5, max_size=5),
+    strategies=st.lists(st.sampled_from(STRATEGY_NAMES), min_size=1, max_size=5, unique=True),
+    check_outages=st.booleans(),
+)
+def test_no_ship_date_falls_inside_a_closure_and_open_locations_go_first(
+    quantities, stock, closures, zones, strategies, check_outages
+):
+    from zoneinfo import ZoneInfo
+
+    demand = [line(index, product, quantity) for index, (product, quantity) in
+              enumerate(quantities)]
+    candidates = [
+        Candidate(
+            id=i, code=f"L{i}", priority=i, latitude=30 + i, longitude=-100 - i,
+            timezone=zones[i - 1], cutoff_time=time(15, 0) if i % 2 else None,
+            handling_days=i % 3,
+            outages=tuple(
+                Outage(starts_at=NOW + timedelta(hours=start),
+                       ends_at=NOW + timedelta(hours=start + hours))
+                for start, hours in closures.get(i, ())
+            ),
+        )
+        for i in range(1, 6)
+    ]
+    rules = Rules(strategies=tuple(strategies), check_outages=check_outages)
+    plan = plan_for(demand, candidates, stock, rules, service=ServiceTerms("ground", 2))
+    by_id = {candidate.id: candidate for candidate in candidates}
+
+    def delayed(report) -> bool:
+        candidate = by_id[report.location_id]
+        return report.ship_date > ship_date(
+            now=NOW, timezone_name=candidate.timezone, cutoff_time=candidate.cutoff_time,
+            handling_days=candidate.handling_days,
+        )
+
+    for report in plan.candidates:
+        if report.ship_date is None:
+            continue
+        zone = ZoneInfo(by_id[report.location_id].timezone)
+        day_starts = datetime.combine(report.ship_date, time(0), tzinfo=zone)
+        day_ends = datetime.combine(report.ship_date + timedelta(days=1), time(0), tzinfo=zone)
+        assert not closed_all_along(
+            by_id[report.location_id].outages, max(NOW, day_starts), day_ends
+        ), f"{report.code} promised to ship on {report.ship_date}, a day it is closed"
+    if not check_outages:
+        return
+    for location_id in plan.location_ids:
+        assert not any(
+            outage.starts_at <= NOW < outage.ends_at for outage in by_id[location_id].outages
+        ), f"L{location_id} was used while paused"
+    total = sum(demand_line.quantity for demand_line in demand)
+    fillers = [r for r in plan.candidates if not r.rejected and r.coverable_units == total]
+    if any(not delayed(report) for report in fillers):
+        assert len(plan.location_ids) == 1
+        assert not delayed(plan.report_for(plan.location_ids[0])), (
+            "a location a closure delays was chosen over one that ships on time"
+        )

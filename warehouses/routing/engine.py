@@ -2,8 +2,9 @@
 
 It never reads the database. Filters reject whole locations (outage, capacity, destination)
 or single products at a location (freight class); survivors are ranked by the channel's
-strategies in order. One location that fills the whole demand always wins over a split; a
-split happens only when the rules allow it, up to their maximum number of shipments.
+strategies in order (with the outage rule on, those a scheduled closure delays come last).
+One location that fills the whole demand always wins over a split; a split happens only when
+the rules allow it, up to their maximum number of shipments.
 
 The decision reads each location's units of the order's products once and works out ranking
 values only for the locations it compares. What each location held is kept with the plan, so

@@ -1,5 +1,7 @@
-"""Promise dates: when a location ships and when the parcel arrives, skipping weekends."""
+"""Promise dates: when a location ships and when the parcel arrives, skipping weekends and
+the location's scheduled closures."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +56,39 @@ def _ship_date(now: datetime, timezone_name: str, cutoff_time: time | None, hand
     if cutoff_time is not None and local.time() > cutoff_time:
         day += timedelta(days=1)
     return add_business_days(next_business_day(day), handling_days)
+
+
+def ship_date_past_closures(
+    *,
+    now: datetime,
+    timezone_name: str,
+    cutoff_time: time | None,
+    handling_days: int,
+    closures: Sequence,
+) -> tuple[date, tuple]:
+    """Return the date the location ships an order routed at `now` despite its `closures`
+    (anything with aware `starts_at` and `ends_at`), and the closures that held it up.
+
+    The location works the order from the moment it takes it up until the end of its (local)
+    ship day. A closure overlapping that stretch stops the work: the order is taken up again
+    when the closure ends, and the cutoff time and handling days apply again from then.
+    """
+    start, held_up = now, []
+    while True:
+        shipped_on = _ship_date(start, timezone_name, cutoff_time, handling_days)
+        day_ends = datetime.combine(
+            shipped_on + timedelta(days=1), time(0), tzinfo=_zone(timezone_name)
+        )
+        in_the_way = [
+            closure
+            for closure in closures
+            if closure.starts_at < day_ends and closure.ends_at > start
+        ]
+        if not in_the_way:
+            return shipped_on, tuple(held_up)
+        # Every closure in the way is over by then, so none holds the order up twice.
+        held_up.extend(in_the_way)
+        start = max(closure.ends_at for closure in in_the_way)
 
 
 def delivery_date(*, shipped_on: date, transit_days: int) -> date:

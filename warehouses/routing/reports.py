@@ -48,6 +48,8 @@ def candidate_reports(
             or screened
         ):
             rejected = terms.rejections(candidate)
+        if candidate.outages and not rejected:
+            notes = [*notes, *terms.closure_notes(candidate)]
         covered = 0
         for product_id, free in stock.items():
             quantity = needs[product_id]

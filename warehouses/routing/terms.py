@@ -2,20 +2,27 @@
 
 Both the decision (`engine`) and its explanation (`reports`) judge locations through these
 methods, so a report always states the reasons the decision acted on.
+
+Outages: a location paused now is rejected. One closing before it can ship the order has its
+ship date moved past the closure (`promise`); with the outage rule on, it then ranks after
+every location a closure does not delay, and is rejected when it stays closed past
+`CLOSURE_HORIZON`. The promise counts closures whether the rule is on or off: a date inside
+a closure would be broken.
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from warehouses.routing.distance import great_circle_km
-from warehouses.routing.promise import delivery_date, ship_date
+from warehouses.routing.promise import delivery_date, ship_date, ship_date_past_closures
 from warehouses.routing.types import (
     SHIPS_ELSEWHERE,
     STANDARD_FREIGHT,
     Candidate,
     DemandLine,
     Destination,
+    Outage,
     Rules,
     ServiceTerms,
 )
@@ -25,12 +32,18 @@ NO_STOCK = "no usable stock for this order"
 # Ranking strategies that order locations by a value of their own ("fewest_shipments" acts
 # only when the order is split); the location code breaks the remaining ties.
 KEYED_STRATEGIES = frozenset({"priority", "nearest", "most_stock", "earliest_promise"})
+# With the outage rule on, locations a scheduled closure delays rank after all others, before
+# the channel's strategies apply (not a strategy a channel chooses).
+ON_TIME_FIRST = "on_time_first"
+# A location that stays closed past this long is rejected rather than promising that far out.
+CLOSURE_HORIZON = timedelta(days=30)
 _UNKNOWN = object()
 
 
 @lru_cache(maxsize=64)
-def _ranking(strategies: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name for name in strategies if name in KEYED_STRATEGIES)
+def _ranking(strategies: tuple[str, ...], check_outages: bool) -> tuple[str, ...]:
+    keyed = tuple(name for name in strategies if name in KEYED_STRATEGIES)
+    return (ON_TIME_FIRST, *keyed) if check_outages else keyed
 
 
 class OrderTerms:
@@ -78,8 +91,9 @@ class OrderTerms:
         self.region_code = f"{destination.country}-{destination.region}".upper()
         # Whether a location without capacity, destination or outage data can be rejected.
         self.screened_rules = bool(rules.excluded_locations)
-        self.ranking = _ranking(tuple(rules.strategies))
-        self._promises: dict[tuple, tuple[date, date]] = {}
+        self.ranking = _ranking(tuple(rules.strategies), rules.check_outages)
+        # (ship date, delivery date) and the closures that moved the ship date, per kind.
+        self._promises: dict[tuple, tuple[tuple[date, date], tuple[Outage, ...]]] = {}
         self._distances: dict[int, float | None] = {}
 
     def _restrict(self, freight: dict[int, str], service: ServiceTerms | None) -> None:
@@ -153,7 +167,9 @@ class OrderTerms:
         return covered
 
     def is_rejected(self, candidate: Candidate) -> bool:
-        """Whether a rule keeps the whole location out (`rejections` says why)."""
+        """Whether a rule keeps the whole location out (`rejections` says why): its daily
+        capacity, the destination, an outage under way or one lasting past the horizon, or
+        the channel's exclusions."""
         rules = self.rules
         if (
             candidate.daily_capacity is not None
@@ -163,7 +179,11 @@ class OrderTerms:
             return True
         if candidate.ships_to and self._ships_elsewhere(candidate):
             return True
-        if candidate.outages and rules.check_outages and self._paused_by(candidate):
+        if (
+            candidate.outages
+            and rules.check_outages
+            and (self._paused_by(candidate) or self._closed_past_horizon(candidate))
+        ):
             return True
         return bool(rules.excluded_locations) and candidate.code in rules.excluded_locations
 
@@ -172,12 +192,13 @@ class OrderTerms:
         rules, rejected = self.rules, []
         if candidate.code in rules.excluded_locations:
             rejected.append("excluded by the channel's rules")
-        if rules.check_outages:
-            for outage in self._paused_by(candidate):
-                rejected.append(
-                    f"paused until {outage.ends_at.isoformat()}"
-                    + (f": {outage.reason}" if outage.reason else "")
-                )
+        if rules.check_outages and candidate.outages:
+            paused = self._paused_by(candidate)
+            for outage in paused:
+                rejected.append(f"paused until {_until(outage)}")
+            closed = None if paused else self._closed_past_horizon(candidate)
+            if closed is not None:
+                rejected.append(f"closed until {_until(closed)}")
         if (
             rules.check_capacity
             and candidate.daily_capacity is not None
@@ -198,6 +219,27 @@ class OrderTerms:
     def _paused_by(self, candidate: Candidate) -> list:
         now = self.now
         return [outage for outage in candidate.outages if outage.starts_at <= now < outage.ends_at]
+
+    def _closed_past_horizon(self, candidate: Candidate) -> Outage | None:
+        """The closure the location reopens from, when that is past the horizon."""
+        delay = self.closure_delay(candidate)
+        if not delay:
+            return None
+        last = max(delay, key=lambda outage: outage.ends_at)
+        return last if last.ends_at > self.now + CLOSURE_HORIZON else None
+
+    def closure_delay(self, candidate: Candidate) -> tuple[Outage, ...]:
+        """The scheduled closures that move the location's ship date (none for most)."""
+        if not candidate.outages:
+            return ()
+        return self._promise(candidate)[1]
+
+    def closure_notes(self, candidate: Candidate) -> list[str]:
+        """Why the location ships later than it would without its closures."""
+        return [
+            f"closed until {_until(outage)}; ships after it"
+            for outage in self.closure_delay(candidate)
+        ]
 
     def _ships_elsewhere(self, candidate: Candidate) -> bool:
         ships_to = candidate.ships_to
@@ -226,27 +268,46 @@ class OrderTerms:
         return distance
 
     def promise(self, candidate: Candidate) -> tuple[date, date]:
-        """(ship date, delivery date) for units leaving the location now."""
+        """(ship date, delivery date) for units leaving the location now, past its scheduled
+        closures."""
+        return self._promise(candidate)[0]
+
+    def _promise(self, candidate: Candidate):
         # Locations share time zones, cutoffs and handling days: one answer per kind.
         kind = (
             candidate.timezone,
             candidate.cutoff_time,
             candidate.handling_days,
             candidate.is_pickup,
+            candidate.outages,
         )
-        promise = self._promises.get(kind)
-        if promise is None:
-            shipped_on = ship_date(
+        known = self._promises.get(kind)
+        if known is None:
+            known = self._work_out_promise(candidate)
+            self._promises[kind] = known
+        return known
+
+    def _work_out_promise(self, candidate: Candidate):
+        shipped_on = ship_date(
+            now=self.now,
+            timezone_name=candidate.timezone,
+            cutoff_time=candidate.cutoff_time,
+            handling_days=candidate.handling_days,
+        )
+        delay = ()
+        if candidate.outages:
+            past_closures, held_up = ship_date_past_closures(
                 now=self.now,
                 timezone_name=candidate.timezone,
                 cutoff_time=candidate.cutoff_time,
                 handling_days=candidate.handling_days,
+                closures=candidate.outages,
             )
-            service = self.service
-            transit = 0 if candidate.is_pickup or service is None else service.transit_days
-            promise = shipped_on, delivery_date(shipped_on=shipped_on, transit_days=transit)
-            self._promises[kind] = promise
-        return promise
+            if past_closures != shipped_on:
+                shipped_on, delay = past_closures, held_up
+        service = self.service
+        transit = 0 if candidate.is_pickup or service is None else service.transit_days
+        return (shipped_on, delivery_date(shipped_on=shipped_on, transit_days=transit)), delay
 
     def rank_values(self, strategy: str, entries) -> list:
         """The values of (candidate, stock, units covered) entries under one ranking strategy
@@ -271,6 +332,10 @@ class OrderTerms:
             return values
         if strategy == "most_stock":
             return [-entry[2] for entry in entries]
+        if strategy == ON_TIME_FIRST:
+            return [
+                1 if entry[0].outages and self.closure_delay(entry[0]) else 0 for entry in entries
+            ]
         return [self.promise(entry[0])[1].toordinal() for entry in entries]
 
     def rank_key(self, candidate: Candidate, covered: int) -> tuple:
@@ -294,3 +359,7 @@ class OrderTerms:
             code = min(entry[0].code for entry in contenders)
             contenders = [entry for entry in contenders if entry[0].code == code]
         return contenders[0]
+
+
+def _until(outage: Outage) -> str:
+    return outage.ends_at.isoformat() + (f": {outage.reason}" if outage.reason else "")
