@@ -569,12 +569,17 @@ def _write_fulfillment_orders(drafts: list[_Draft], router: BatchRouter, now) ->
         for (line_id, warehouse_id), quantity in sorted(units.items()):
             if warehouse_id not in opened:
                 warehouse = warehouses[warehouse_id]
-                ship_date, delivery_date = location_promise(
-                    warehouse=warehouse,
-                    service_level=draft.order.shipping_method,
-                    now=now,
-                    is_pickup=is_pickup,
-                )
+                # The dates routing promised for the location (past its closures).
+                report = draft.plan.report_for(warehouse_id)
+                if report is not None and report.ship_date is not None:
+                    ship_date, delivery_date = report.ship_date, report.delivery_date
+                else:
+                    ship_date, delivery_date = location_promise(
+                        warehouse=warehouse,
+                        service_level=draft.order.shipping_method,
+                        now=now,
+                        is_pickup=is_pickup,
+                    )
                 opened[warehouse_id] = FulfillmentOrder(
                     order=draft.order,
                     warehouse=warehouse,

@@ -69,12 +69,6 @@ def test_an_order_only_the_closing_location_can_fill_is_promised_after_the_closu
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new fulfillment order takes its promise from loading.location_promise, which "
-    "does not see closures; lifecycle._grow and bulk_creation should take the plan's "
-    "promise for the location (plan.report_for / the decision's candidates)",
-)
 def test_the_fulfillment_order_at_a_closing_location_is_promised_after_the_closure(
     shop, stock, stock_count
 ):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from warehouses.models import LocationOutage, PostalCode, ServiceLevel, Warehouse
-from warehouses.routing.promise import delivery_date, ship_date
+from warehouses.routing.promise import delivery_date, ship_date_past_closures
 from warehouses.routing.types import Candidate, Destination, Outage, ServiceTerms
 
 
@@ -115,15 +115,22 @@ def service_terms(service_level: ServiceLevel | None) -> ServiceTerms | None:
 
 
 def location_promise(
-    *, warehouse: Warehouse, service_level: ServiceLevel | None, now: datetime, is_pickup: bool
+    *,
+    warehouse: Warehouse,
+    service_level: ServiceLevel | None,
+    now: datetime,
+    is_pickup: bool,
+    closures: Iterable[Outage] = (),
 ) -> tuple[date, date | None]:
-    """(ship date, delivery date) for units leaving `warehouse` now; no delivery date for a
-    shipment without a carrier service."""
-    shipped_on = ship_date(
+    """(ship date, delivery date) for units leaving `warehouse` now, past its scheduled
+    `closures` (`location_outages`); no delivery date for a shipment without a carrier
+    service."""
+    shipped_on, _held_up = ship_date_past_closures(
         now=now,
         timezone_name=warehouse.timezone or "UTC",
         cutoff_time=warehouse.order_cutoff_time,
         handling_days=warehouse.handling_days,
+        closures=tuple(closures),
     )
     if is_pickup:
         return shipped_on, shipped_on

@@ -24,7 +24,7 @@ from orders.models import (
 )
 from orders.services.fulfillment.locks import fulfillment_order_lock
 from warehouses.models import Warehouse
-from warehouses.routing.loading import location_promise
+from warehouses.routing.loading import location_outages, location_promise
 
 # Units leave the least advanced fulfillment orders first when reservations shrink.
 PROGRESS = [
@@ -224,6 +224,7 @@ def _grow(order, active, growth, decision, actor) -> list[FulfillmentOrder]:
     warehouses = Warehouse.objects.in_bulk({warehouse_id for _line, warehouse_id in growth})
     is_pickup = order.fulfillment_method == FulfillmentMethod.PICKUP
     now = timezone.now()
+    closures = location_outages(warehouse_ids=sorted(warehouses), now=now)
     created = []
     for (line_id, warehouse_id), units in sorted(growth.items()):
         fulfillment_order = open_at.get(warehouse_id)
@@ -233,6 +234,7 @@ def _grow(order, active, growth, decision, actor) -> list[FulfillmentOrder]:
                 service_level=order.shipping_method,
                 now=now,
                 is_pickup=is_pickup,
+                closures=closures.get(warehouse_id, ()),
             )
             fulfillment_order = FulfillmentOrder.objects.create(
                 order=order,
