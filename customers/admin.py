@@ -3,17 +3,26 @@
 Lifetime totals are kept by `customers.services` as orders arrive, are cancelled and are
 refunded, so they are read-only here; an action checks them against the order history and
 repairs them (`returns.lifetime`). The orders app adds a (limited, read-only) list of the
-customer's orders to this page.
+customer's orders to this page. *Erase personal data…* anonymises the selected customers
+everywhere in the OMS (`oms_project.erasure`) after a page listing what it will erase.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.template.response import TemplateResponse
 
-from customers.models import Address, Customer, CustomerChannel
+from customers.models import Address, Customer, CustomerChannel, CustomerErasure
 from customers.services import customer_create, customer_update
 from oms_project.admin import IndexedSearchMixin, ViewOnlyMixin
+from oms_project.erasure import customer_erase, customer_erasure_preview
+from oms_project.errors import OmsError
+
+# Customers one confirmation page erases at most.
+ERASE_LIMIT = 100
 
 
 class AddressInline(admin.StackedInline):
@@ -51,6 +60,15 @@ class CustomerChannelInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Why (e.g. the request's ticket number), without personal data: it is kept "
+        "in the erasure's audit record.",
+    )
 
 
 LIFETIME_TOTALS_HELP = (
@@ -115,7 +133,7 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
         "orders_count", "lifetime_value", "first_order_at", "last_order_at", "created_at",
         "updated_at", "preferred_shipping_method", "preferred_payment_method",
     ]
-    actions = ["totals_repair"]
+    actions = ["totals_repair", "erase_selected"]
 
     @admin.action(description="Check and repair lifetime totals from order history")
     def totals_repair(self, request, queryset) -> None:
@@ -136,6 +154,47 @@ class CustomerAdmin(IndexedSearchMixin, admin.ModelAdmin):
             f"{checked} customers checked; totals repaired for {names}{more}.",
             messages.WARNING,
         )
+
+    @admin.action(description="Erase personal data…")
+    def erase_selected(self, request, queryset):
+        """Show what erasing will anonymise; on confirmation erase each customer
+        (`oms_project.erasure.customer_erase`) and report each result."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        customers = list(queryset.order_by("pk")[:ERASE_LIMIT])
+        form = EraseForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            actor = f"user:{request.user.get_username()}"
+            for customer in customers:
+                self._erase_one(request, customer, actor, form.cleaned_data["reason"])
+            return None
+        previews = [customer_erasure_preview(customer=customer) for customer in customers]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase customers' personal data",
+            "opts": self.model._meta,
+            "previews": previews,
+            "form": form,
+            "selected": [customer.pk for customer in customers],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "any_allowed": any(not preview["refusal"] for preview in previews),
+            "more": max(queryset.count() - ERASE_LIMIT, 0),
+        }
+        return TemplateResponse(
+            request, "admin/customers/customer/erase_confirmation.html", context
+        )
+
+    def _erase_one(self, request, customer: Customer, actor: str, reason: str) -> None:
+        label = f"Customer {customer.pk}"  # not the name: it is what is being erased
+        try:
+            erasure = customer_erase(customer=customer, actor=actor, reason=reason)
+        except OmsError as error:
+            self.message_user(request, f"{label}: {error.detail}", messages.ERROR)
+            return
+        if not erasure.is_new:
+            self.message_user(request, f"{label}: erased already.", messages.WARNING)
+            return
+        self.message_user(request, f"{label}: personal data erased.", messages.SUCCESS)
 
     def search_condition(self, term: str) -> Q:
         condition = (
@@ -205,3 +264,14 @@ class CustomerChannelAdmin(ViewOnlyMixin, IndexedSearchMixin, admin.ModelAdmin):
 
     def search_condition(self, term: str) -> Q:
         return Q(external_id=term) | Q(customer__email=term.lower())
+
+
+@admin.register(CustomerErasure)
+class CustomerErasureAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Who erased which customer's personal data, when and why (no personal data)."""
+
+    list_display = ["customer_number", "erased_at", "actor", "reason"]
+    search_fields = ["=customer_number"]
+    search_help_text = "Exact customer id."
+    date_hierarchy = "erased_at"
+    show_full_result_count = False

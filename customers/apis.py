@@ -6,19 +6,36 @@ channel knew it already); it sees the shared profile, but not the merchant-wide 
 (`orders_count`, `lifetime_value`, `first_order_at`, `last_order_at`), which count other
 channels' orders too: its own figures are its orders (`GET /customers/{id}/orders/`). Staff
 sessions and integration keys see the totals.
+
+Erasing a customer's personal data (`POST /customers/{id}/erase/`) is back-office work for
+the whole merchant: it needs `customers:write` granted on an integration key (or a staff
+session); a channel key is refused even when granted it, as the profile is shared.
 """
 
 import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from customers import selectors, services
 from customers.models import Customer, CustomerChannel
-from customers.serializers import MERCHANT_TOTALS, CustomerSerializer
-from oms_project.api import CreatedLocationMixin, request_channel
+from customers.serializers import (
+    MERCHANT_TOTALS,
+    CustomerEraseSerializer,
+    CustomerErasureSerializer,
+    CustomerSerializer,
+)
+from oms_project.api import (
+    CreatedLocationMixin,
+    problem_responses,
+    request_actor,
+    request_channel,
+)
+from oms_project.erasure import customer_erase
 from oms_project.filters import MomentFilter
+from oms_project.idempotency import idempotency_key_parameter, idempotent
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -91,6 +108,7 @@ class CustomerViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     knows, without the merchant-wide order totals (staff and integration keys see them)."""
 
     scope = "customers"
+    back_office = frozenset({"erase"})
     created_locations = {"create": ("customer-detail", "pk", "id")}
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
@@ -152,6 +170,50 @@ class CustomerViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
         services.customer_delete(
             customer=instance, channel_code=channel.code if channel else None
         )
+
+    @extend_schema(
+        request=CustomerEraseSerializer,
+        responses={
+            200: OpenApiResponse(
+                CustomerErasureSerializer,
+                description="The erasure's audit record; the same record when the customer "
+                "was erased before (nothing changes and no second event is emitted).",
+            ),
+            **problem_responses(
+                {
+                    400: "`validation_error`: no reason given.",
+                    403: "`permission_denied`: a channel key, or a key without "
+                    "`customers:write` granted on it.",
+                    409: "`customer_has_open_orders`: orders still to be shipped or collected "
+                    "need the address; erase once they are shipped or cancelled.",
+                }
+            ),
+        },
+        parameters=[idempotency_key_parameter(required=False)],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def erase(self, request, pk=None):
+        """Erase the customer's personal data everywhere in the OMS (GDPR art. 17).
+
+        Orders, payments, refunds and stock keep their money, quantities and SKUs; names,
+        e-mail, phones, address lines, notes and channel customer ids are anonymised,
+        running subscriptions cancelled and unsent e-mails withheld. Emits
+        `customer.erased`. Back office only.
+        """
+        if request_channel(request) is not None:
+            raise exceptions.PermissionDenied(
+                "A channel key cannot erase a customer: the profile is shared by every "
+                "channel. Use an integration key with 'customers:write' or the admin."
+            )
+        customer = self.get_object()
+        payload = CustomerEraseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        erasure = customer_erase(
+            customer=customer, actor=request_actor(request),
+            reason=payload.validated_data["reason"],
+        )
+        return Response(CustomerErasureSerializer(erasure.record).data)
 
 
 def register(router) -> None:

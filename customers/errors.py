@@ -11,3 +11,8 @@ class DuplicateCustomer(Conflict):
 class CustomerHasOrders(Conflict):
     code = "customer_has_orders"
     title = "This customer has orders and cannot be deleted"
+
+
+class CustomerHasSubscriptions(Conflict):
+    code = "customer_has_subscriptions"
+    title = "This customer has active subscriptions and cannot be deleted"

@@ -102,3 +102,26 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line1}, {self.postal_code} {self.city}, {self.country}"
+
+
+class CustomerErasure(models.Model):
+    """A customer's personal data was erased (GDPR art. 17): who, when, why and how many
+    records were anonymised; never the erased data itself. One per customer, so an erasure
+    runs once (`oms_project.erasure.customer_erase`)."""
+
+    customer = models.OneToOneField(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasure"
+    )
+    customer_number = models.PositiveBigIntegerField(
+        help_text="The customer's id, kept if the anonymous profile is deleted later."
+    )
+    actor = models.CharField(max_length=150)
+    reason = models.TextField(help_text="Why, without personal data (e.g. a ticket number).")
+    counts = models.JSONField(default=dict, blank=True, help_text="Records anonymised, by kind.")
+    erased_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Customer {self.customer_number} erased {self.erased_at:%Y-%m-%d}"

@@ -3,9 +3,9 @@
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from customers.models import Address, Customer, CustomerChannel
+from customers.models import Address, Customer, CustomerChannel, CustomerErasure
 from oms_project.api import request_channel
-from oms_project.serializers import CountryCodeField, StrictModelSerializer
+from oms_project.serializers import CountryCodeField, StrictModelSerializer, StrictSerializer
 from warehouses.models import ServiceLevel
 
 # Merchant-wide figures that count every channel's orders: channel keys never see them.
@@ -110,3 +110,22 @@ class CustomerSerializerScheme(OpenApiSerializerExtension):
                     f"{field.get('description', '')} Left out in answers to channel keys."
                 ).strip()
         return schema
+
+
+class CustomerEraseSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        max_length=1000,
+        help_text="Why the customer's personal data is erased (e.g. the request's ticket "
+        "number), without personal data: it is kept in the audit record.",
+    )
+
+
+class CustomerErasureSerializer(serializers.ModelSerializer):
+    """The audit record of an erasure: who, when, why and how many records were anonymised."""
+
+    customer = serializers.IntegerField(source="customer_number", read_only=True)
+
+    class Meta:
+        model = CustomerErasure
+        fields = ["customer", "erased_at", "actor", "reason", "counts"]
+        read_only_fields = fields

@@ -9,7 +9,7 @@ from django.db.models.deletion import Collector
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from customers.errors import CustomerHasOrders, DuplicateCustomer
+from customers.errors import CustomerHasOrders, CustomerHasSubscriptions, DuplicateCustomer
 from customers.models import Address, Customer, CustomerChannel
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone")
@@ -132,24 +132,73 @@ def duplicate_customer_error(*, email: str | None, channel_code: str | None,
     )
 
 
+# Subscription statuses (`orders.subscription_models.SubscriptionStatus`, a layer above) in
+# which a subscription has ended and places no more orders.
+ENDED_SUBSCRIPTION_STATUSES = ("cancelled", "completed")
+
+
 def customer_delete(*, customer: Customer, channel_code: str | None = None) -> bool:
     """Delete a profile; return True if it was deleted.
 
-    A channel deleting a customer that other channels also know only removes its own link
-    (and returns False), so one channel cannot erase another's customer. Raises
-    `CustomerHasOrders` if orders refer to the customer.
+    A channel deleting a customer only removes its own link (and returns False) when other
+    channels also know the customer or other channels' orders or subscriptions refer to it,
+    so one channel cannot erase another's customer, nor be kept from letting go of a
+    customer by orders it does not own. Subscriptions that have ended, of a customer who
+    never ordered, are deleted with the profile.
+
+    Raises `CustomerHasOrders` if orders refer to the customer (for a channel: orders of its
+    own) and `CustomerHasSubscriptions` if subscriptions that have not ended do.
     """
     with transaction.atomic():
+        if channel_code:
+            _check_nothing_to_keep(customer, channel_code=channel_code)
+            if (
+                customer.channels.exclude(channel_code=channel_code).exists()
+                or customer.orders.exists()
+                or _running_subscriptions(customer)
+            ):
+                CustomerChannel.objects.filter(
+                    customer=customer, channel_code=channel_code
+                ).delete()
+                return False
+        _check_nothing_to_keep(customer)
+        customer.subscriptions.all().delete()  # all ended: checked above
         collector = Collector(using=router.db_for_write(Customer))
         try:
             collector.collect([customer])
-        except ProtectedError:
+        except ProtectedError:  # something new that must be kept refers to the customer
             raise CustomerHasOrders("This customer has orders and cannot be deleted.")
-        if channel_code and customer.channels.exclude(channel_code=channel_code).exists():
-            CustomerChannel.objects.filter(customer=customer, channel_code=channel_code).delete()
-            return False
         collector.delete()
     return True
+
+
+def _check_nothing_to_keep(customer: Customer, *, channel_code: str | None = None) -> None:
+    """Refuse when orders or running subscriptions (of the channel, if given) refer to the
+    customer: the merchant must keep those, and the profile with them."""
+    orders = customer.orders.all()
+    if channel_code:
+        orders = orders.filter(channel__code=channel_code)
+    if orders.exists():
+        where = " on this channel" if channel_code else ""
+        raise CustomerHasOrders(
+            f"This customer has orders{where} and cannot be deleted; their personal data "
+            "can be erased instead (back office)."
+        )
+    running = _running_subscriptions(customer, channel_code=channel_code)
+    if running:
+        raise CustomerHasSubscriptions(
+            f"This customer has active subscriptions ({', '.join(map(str, running))}); "
+            "cancel them before deleting the customer.",
+            extra={"subscriptions": running},
+        )
+
+
+def _running_subscriptions(customer: Customer, *, channel_code: str | None = None) -> list[int]:
+    """Ids of the customer's subscriptions that have not ended (active or paused)."""
+    subscriptions = customer.subscriptions.exclude(status__in=ENDED_SUBSCRIPTION_STATUSES)
+    if channel_code:
+        subscriptions = subscriptions.filter(channel__code=channel_code)
+    return list(subscriptions.order_by("pk").values_list("pk", flat=True))
 
 
 def customer_upsert(*, channel_code: str, email: str, external_id: str | None = None,

@@ -13,7 +13,7 @@ from customers import services
 from customers.errors import CustomerHasOrders, DuplicateCustomer
 from customers.models import Address, Customer, CustomerChannel
 from customers.serializers import CustomerSerializer
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, SalesChannelFactory
 from tests.oms_project.test_api_auth import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_delete_without_orders_removes_customer_and_links():
 
 def test_delete_with_orders_raises_and_changes_nothing():
     customer = services.customer_create(email="kept@example.com", channel_code="web")
-    OrderFactory(customer=customer)
+    OrderFactory(customer=customer, channel=SalesChannelFactory(code="web"))
     with pytest.raises(CustomerHasOrders):
         services.customer_delete(customer=customer, channel_code="web")
     assert Customer.objects.filter(pk=customer.pk).exists()
