@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -27,7 +28,16 @@ from inventory.models import (
 )
 from inventory.selectors import product_search
 from inventory.services import MAX_QUANTITY, stock_change, stock_set
-from inventory.transfers import transfer_cancel, transfer_receive, transfer_ship
+from inventory.transfers import (
+    TransferItem,
+    transfer_cancel,
+    transfer_close,
+    transfer_create,
+    transfer_location_errors,
+    transfer_receive,
+    transfer_ship,
+    transfer_units_lost,
+)
 from oms_project.admin import (
     IndexedSearchMixin,
     LimitedInlineFormSet,
@@ -35,6 +45,7 @@ from oms_project.admin import (
     ViewOnlyMixin,
     form_page,
     object_action,
+    take_saved,
 )
 from oms_project.errors import OmsError
 from warehouses.admin import WarehouseAdmin
@@ -449,12 +460,36 @@ class TransferLineForm(forms.ModelForm):
         fields = ["product", "quantity"]
 
 
+class TransferLineFormSet(forms.BaseInlineFormSet):
+    """A draft's lines: at least one, as `transfer_create` requires (a transfer of nothing
+    could be shipped and received)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return  # each bad line says what is wrong with it
+        if self.instance.pk and self.instance.status != Transfer.Status.DRAFT:
+            return  # the lines are read-only once shipped
+        if not self.items():
+            raise forms.ValidationError("A transfer needs at least one line.")
+
+    def items(self) -> list[TransferItem]:
+        """The lines kept (filled in and not marked for deletion), once the forms are valid."""
+        return [
+            TransferItem(product=data["product"], quantity=data["quantity"])
+            for data in (form.cleaned_data for form in self.forms)
+            if data.get("product") and not data.get("DELETE")
+        ]
+
+
 class TransferLineInline(admin.TabularInline):
     model = TransferLine
     form = TransferLineForm
+    formset = TransferLineFormSet
     extra = 0
-    fields = ["product", "quantity", "quantity_received"]
-    readonly_fields = ["quantity_received"]
+    min_num = 1
+    fields = ["product", "quantity", "quantity_received", "quantity_lost"]
+    readonly_fields = ["quantity_received", "quantity_lost"]
     autocomplete_fields = ["product"]
 
     def _is_draft(self, transfer) -> bool:
@@ -471,23 +506,39 @@ class TransferLineInline(admin.TabularInline):
 
 
 class TransferForm(forms.ModelForm):
+    """Source, destination and note; the number is given when the transfer is saved."""
+
     class Meta:
         model = Transfer
-        fields = ["number", "source", "destination", "note"]
+        fields = ["source", "destination", "note"]
 
     def clean(self):
         cleaned = super().clean()
         source, destination = cleaned.get("source"), cleaned.get("destination")
-        if source and destination and source.pk == destination.pk:
-            self.add_error("destination", "The destination must differ from the source.")
+        is_moved = self.instance.pk is None or {"source", "destination"} & set(self.changed_data)
+        if source and destination and is_moved:
+            errors = transfer_location_errors(source=source, destination=destination)
+            for field, reasons in errors.items():
+                for reason in reasons:
+                    self.add_error(field, reason)
         return cleaned
+
+
+class TransferCloseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        help_text="Why the units still in transit will not arrive (lost, stolen, damaged "
+        "beyond use...). Kept on the transfer with your name.",
+    )
 
 
 @admin.register(Transfer)
 class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
-    """Draft transfers are edited here; the Ship, Receive and Cancel buttons change stock
+    """Draft transfers are entered and edited here (a new one is created, and numbered, by
+    `transfer_create`, as over the API); the Ship, Receive and Cancel buttons change stock
     through the transfer services (the source's on hand falls when shipped, the
-    destination's rises when received, each with its ledger rows)."""
+    destination's rises when received, each with its ledger rows), and "Close short" writes
+    off what is still in transit."""
 
     list_display = [
         "number", "source", "destination", "status", "created_at", "shipped_at", "received_at",
@@ -502,9 +553,12 @@ class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     inlines = [TransferLineInline]
     fields = [
         "number", ("source", "destination"), "note", "status", "created_by",
-        ("created_at", "shipped_at", "received_at"),
+        ("created_at", "shipped_at", "received_at"), ("closed_at", "closed_by"), "close_reason",
     ]
-    readonly_fields = ["status", "created_by", "created_at", "shipped_at", "received_at"]
+    readonly_fields = [
+        "number", "status", "created_by", "created_at", "shipped_at", "received_at",
+        "closed_at", "closed_by", "close_reason",
+    ]
 
     def search_condition(self, term: str) -> Q:
         return Q(number=term) | Q(number__istartswith=term)
@@ -512,7 +566,7 @@ class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.status != Transfer.Status.DRAFT:
-            fields += ["number", "source", "destination"]
+            fields += ["source", "destination"]
         return fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -520,10 +574,37 @@ class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except OmsError as error:  # refused by the service after the form's own checks passed
+            details = [
+                f"{field}: {' '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
+                for field, reasons in (error.errors or {}).items()
+            ]
+            self.message_user(
+                request, " ".join([f"Transfer not saved: {error.detail}", *details]),
+                messages.ERROR,
+            )
+            return redirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user.get_username()
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+        # A new transfer is created with its lines, in save_related, by the service.
+
+    def save_related(self, request, form, formsets, change) -> None:
+        if change:
+            return super().save_related(request, form, formsets, change)
+        lines = next(formset for formset in formsets if formset.model is TransferLine)
+        saved = transfer_create(
+            source=form.instance.source, destination=form.instance.destination,
+            items=lines.items(), note=form.instance.note, actor=_transfer_actor(request),
+        )
+        take_saved(form.instance, saved)
+        for formset in formsets:  # the history's "added" message reads these
+            formset.changed_objects, formset.deleted_objects = [], []
+            formset.new_objects = list(saved.lines.all()) if formset is lines else []
 
     object_actions = ("ship", "receive", "cancel")
 
@@ -543,11 +624,73 @@ class TransferAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
 
     def _run(self, request, obj, service, done: str) -> None:
         try:
-            service(transfer=obj, actor=f"user:{request.user.get_username()}")
+            service(transfer=obj, actor=_transfer_actor(request))
         except OmsError as error:
             self.message_user(request, f"Transfer {obj.number}: {error.detail}", messages.ERROR)
         else:
             self.message_user(request, f"Transfer {obj.number} {done}.", messages.SUCCESS)
+
+    def get_object_links(self, request, obj) -> list[tuple[str, str]]:
+        if obj.status != Transfer.Status.IN_TRANSIT:
+            return []
+        return [("Close short…", reverse("admin:inventory_transfer_close", args=[obj.pk]))]
+
+    def get_urls(self):
+        own = [
+            path("<int:object_id>/close/", self.admin_site.admin_view(self.close_view),
+                 name="inventory_transfer_close"),
+        ]
+        return own + super().get_urls()
+
+    def close_view(self, request, object_id: int):
+        """Confirm, with a reason, that the units still in transit are written off."""
+        transfer = self.get_object(request, str(object_id))
+        if transfer is None:
+            raise Http404("No such transfer.")
+        if not self.has_change_permission(request, transfer):
+            raise PermissionDenied
+        form = TransferCloseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                closed = transfer_close(
+                    transfer=transfer, reason=form.cleaned_data["reason"],
+                    actor=_transfer_actor(request),
+                )
+            except OmsError as error:
+                self.message_user(request, f"Transfer {transfer.number}: {error.detail}",
+                                  messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Transfer {closed.number} closed short: {transfer_units_lost(closed)} "
+                    "unit(s) written off as lost in transit.",
+                    messages.SUCCESS,
+                )
+            return redirect(self.object_change_url(transfer))
+        lines = transfer.lines.select_related("product").order_by("pk")
+        return form_page(
+            self,
+            request,
+            form=form,
+            title=f"Close transfer {transfer.number} short",
+            submit_label="Write off and close",
+            original=transfer,
+            intro="The units still in transit will not arrive: they are written off as lost and "
+            "the transfer is closed; nothing more can be received against it. No stock level "
+            "changes (the units left the source when the transfer shipped).",
+            table={
+                "head": ["SKU", "Shipped", "Received", "Written off"],
+                "rows": [
+                    [line.product.sku, line.quantity, line.quantity_received,
+                     line.quantity - line.quantity_received]
+                    for line in lines
+                ],
+            },
+        )
+
+
+def _transfer_actor(request) -> str:
+    return f"user:{request.user.get_username()}"
 
 
 @admin.register(ImportJob)

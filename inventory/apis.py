@@ -30,6 +30,7 @@ from inventory.serializers import (
     StockSummaryPageSerializer,
     StrictBooleanFilter,
     TransferActionSerializer,
+    TransferCloseSerializer,
     TransferCreateSerializer,
     TransferReceiveSerializer,
     TransferSerializer,
@@ -37,6 +38,7 @@ from inventory.serializers import (
 from inventory.transfers import (
     TransferItem,
     transfer_cancel,
+    transfer_close,
     transfer_create,
     transfer_receive,
     transfer_ship,
@@ -49,7 +51,7 @@ from oms_project.api import (
     request_channel,
 )
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
-from oms_project.errors import ValidationFailed
+from oms_project.errors import ValidationFailed, item_errors
 from oms_project.idempotency import idempotent
 from warehouses.models import Warehouse
 
@@ -217,19 +219,32 @@ class AvailabilityViewSet(viewsets.GenericViewSet):
 
 
 def _channel_warehouse_ids(code: str) -> list[int]:
-    """Active warehouses serving a channel, in one query; unknown channels are refused."""
+    """Active warehouses serving a channel that its routing rules may use, in one query;
+    unknown channels are refused.
+
+    Locations the channel's active rule set excludes are left out, as routing leaves them out
+    (`orders.services.routing_rules.routing_rules_for`): a storefront must not promise stock
+    no order will be sent to.
+    """
     from orders.models import SalesChannel  # orders sits above inventory
 
     rows = list(
         SalesChannel.objects.filter(code=code, is_active=True).values_list(
-            "warehouses__id", "warehouses__is_active"
+            "warehouses__id", "warehouses__is_active", "warehouses__code",
+            "routing_rules__is_active", "routing_rules__excluded_locations",
         )
     )
     if not rows:
         raise ValidationFailed(
             f"Unknown sales channel '{code}'.", errors={"channel": [f"No active channel {code}."]}
         )
-    return [warehouse_id for warehouse_id, is_active in rows if warehouse_id and is_active]
+    _, _, _, rules_active, excluded = rows[0]
+    excluded = set(excluded or []) if rules_active else set()
+    return [
+        warehouse_id
+        for warehouse_id, is_active, warehouse_code, _, _ in rows
+        if warehouse_id and is_active and warehouse_code not in excluded
+    ]
 
 
 class TransferFilter(django_filters.FilterSet):
@@ -246,7 +261,7 @@ class TransferViewSet(
     CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Transfers between warehouses: create a draft, ship it, receive it (in parts if need be),
-    or cancel it before it ships."""
+    cancel it before it ships, or close it short when the rest will not arrive."""
 
     scope = "inventory"
     created_locations = {"create": ("transfer-detail", "number", "number")}
@@ -267,6 +282,8 @@ class TransferViewSet(
             return TransferCreateSerializer
         if self.action == "receive":
             return TransferReceiveSerializer
+        if self.action == "close":
+            return TransferCloseSerializer
         return TransferSerializer
 
     def _render(self, transfer: Transfer, status_code: int = status.HTTP_200_OK) -> Response:
@@ -334,6 +351,30 @@ class TransferViewSet(
         transfer = transfer_cancel(transfer=transfer, actor=request_actor(request))
         return self._render(transfer)
 
+    @extend_schema(
+        request=TransferCloseSerializer,
+        responses={
+            200: TransferSerializer,
+            **problem_responses({
+                400: "`validation_error`: no `reason`.",
+                409: "`invalid_transition`: the transfer is not in transit (a draft is "
+                "cancelled instead; received, closed and cancelled transfers are final).",
+            }),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def close(self, request, number=None):
+        """Close an in-transit transfer short: the units still in transit are written off as
+        lost (each line's `quantity_lost`). No stock level changes: the units left the
+        source's on hand when the transfer shipped."""
+        transfer = self.get_object()
+        data = _valid(TransferCloseSerializer, request.data or {})
+        transfer = transfer_close(
+            transfer=transfer, reason=data["reason"], actor=request_actor(request)
+        )
+        return self._render(transfer)
+
 
 def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
@@ -342,18 +383,22 @@ def _valid(serializer_class, data) -> dict:
 
 
 def _items(lines: list[dict], errors: dict) -> list[TransferItem]:
-    """Resolve `{sku, quantity}` lines to products; unknown SKUs are added to `errors`."""
+    """Resolve `{sku, quantity}` lines to products; an unknown SKU (one deleted since the
+    serializer checked) is added to `errors`, keyed by its line's position."""
     products = {
         product.sku: product
         for product in Product.objects.filter(sku__in=[line["sku"] for line in lines])
     }
-    items = []
-    for index, line in enumerate(lines):
+    items, line_errors = [], []
+    for line in lines:
         product = products.get(line["sku"])
         if product is None:
-            errors[f"lines[{index}]"] = [f"No product {line['sku']}."]
+            line_errors.append({"sku": [f"Unknown SKU '{line['sku']}'."]})
         else:
+            line_errors.append({})
             items.append(TransferItem(product=product, quantity=line["quantity"]))
+    if any(line_errors):
+        errors["lines"] = item_errors(line_errors)
     return items
 
 

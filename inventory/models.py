@@ -200,12 +200,17 @@ class StockReservation(models.Model):
 
 
 class Transfer(models.Model):
-    """Stock moving between two warehouses: out of the source, in transit, into the destination."""
+    """Stock moving between two warehouses: out of the source, in transit, into the destination.
+
+    `number` is given by `transfer_create` (`TR<pk>`), never typed. A transfer whose units
+    did not all arrive is closed: what was still in transit is written off as lost.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         IN_TRANSIT = "in_transit", "In transit"
         RECEIVED = "received", "Received"
+        CLOSED = "closed", "Closed short"
         CANCELLED = "cancelled", "Cancelled"
 
     number = models.CharField(max_length=32, unique=True)
@@ -221,6 +226,12 @@ class Transfer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_by = models.CharField(max_length=150, blank=True, editable=False)
+    close_reason = models.CharField(
+        max_length=255, blank=True, editable=False,
+        help_text="Why the units still in transit were written off as lost.",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -239,6 +250,9 @@ class TransferLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT)
     quantity = models.PositiveIntegerField()
     quantity_received = models.PositiveIntegerField(default=0)
+    quantity_lost = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Written off when the transfer was closed short."
+    )
 
     class Meta:
         constraints = [
@@ -247,6 +261,10 @@ class TransferLine(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity_received__lte=F("quantity")),
                 name="transfer_line_received_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_lost__lte=F("quantity") - F("quantity_received")),
+                name="transfer_line_lost_within_outstanding",
             ),
         ]
 

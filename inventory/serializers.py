@@ -9,6 +9,7 @@ from rest_framework import serializers
 from inventory.adjustments import ADJUSTMENT_REASONS
 from inventory.models import Product, StockLevel, Transfer, TransferLine
 from inventory.services import MAX_QUANTITY
+from oms_project.errors import item_errors
 from oms_project.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import FreightClass
 
@@ -123,8 +124,8 @@ class TransferLineInputSerializer(StrictSerializer):
 
 
 def known_skus_required(lines: list[dict]) -> list[dict]:
-    """Refuse lines naming SKUs that do not exist (one query), as order creation does: a list
-    aligned with the lines, `{}` for a good one."""
+    """Refuse lines naming SKUs that do not exist (one query), as order creation does: each
+    error keyed by the line's position (`item_errors`)."""
     skus = {line["sku"] for line in lines}
     known = set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
     line_errors = [
@@ -132,7 +133,7 @@ def known_skus_required(lines: list[dict]) -> list[dict]:
         for line in lines
     ]
     if any(line_errors):
-        raise serializers.ValidationError(line_errors)
+        raise serializers.ValidationError(item_errors(line_errors))
     return lines
 
 
@@ -161,12 +162,20 @@ class TransferActionSerializer(StrictSerializer):
     (validate it before acting)."""
 
 
+class TransferCloseSerializer(StrictSerializer):
+    """The body of `close/`: why the units still in transit are written off."""
+
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the units still in transit will not arrive."
+    )
+
+
 class TransferLineSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
 
     class Meta:
         model = TransferLine
-        fields = ["sku", "quantity", "quantity_received"]
+        fields = ["sku", "quantity", "quantity_received", "quantity_lost"]
         read_only_fields = fields
 
 
@@ -179,7 +188,7 @@ class TransferSerializer(serializers.ModelSerializer):
         model = Transfer
         fields = [
             "number", "source", "destination", "status", "note", "created_by", "created_at",
-            "shipped_at", "received_at", "lines",
+            "shipped_at", "received_at", "closed_at", "closed_by", "close_reason", "lines",
         ]
         read_only_fields = fields
 

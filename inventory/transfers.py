@@ -1,9 +1,19 @@
-"""Stock transfers between warehouses: draft -> in transit -> received, or cancelled.
+"""Stock transfers between warehouses: draft -> in transit -> received, closed short, or
+cancelled.
 
 Shipping takes the units out of the source's on hand (movements with reason `transfer`); they
 are then in transit and counted nowhere; receiving books them into the destination (also
 `transfer` movements), in one go or in several partial receipts. A draft can be cancelled;
 a shipped transfer cannot. Every status change is a conditional UPDATE on the locked row.
+
+**Numbers** are given here, never typed: `TR<pk>` (six digits at least), or `TR<pk>-<n>` when
+an older transfer already carries that number.
+
+**Closing short.** Units that will never arrive (lost or stolen on the way) would keep a
+transfer in transit for ever. Closing it writes them off: each line's outstanding units become
+its `quantity_lost`, and the transfer records who closed it, when and why. No stock level
+changes and no ledger row is written: the units left the source's on hand, with their
+`transfer` movement, when the transfer shipped, and have been counted nowhere since.
 
 **Inactive locations.** A transfer is refused, as a field error on `source` or `destination`,
 when either location is inactive at creation or at shipping: no stock leaves for or comes from
@@ -12,15 +22,15 @@ still received into it: they have left the source and cannot go back by themselv
 refusing them would strand them in transit, counted nowhere. Move them on with another
 transfer once the location is active again.
 
-Errors about lines come as `{"lines": [{...}, {}, ...]}`, one entry per line given, in order
-(empty for a good line), as order creation reports them.
+Errors about lines are keyed by the line's position in the request, then its field
+(`{"lines": {"1": {"sku": [...]}}}`, `oms_project.errors.item_errors`), as everywhere else.
 """
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -38,7 +48,7 @@ from inventory.models import (
 from inventory.quantities import MAX_QUANTITY
 from inventory.services import _check_quantity
 from oms_project.changes import update_changed
-from oms_project.errors import InvalidTransition, ValidationFailed
+from oms_project.errors import Conflict, InvalidTransition, ValidationFailed, item_errors
 from warehouses.models import Warehouse
 
 
@@ -62,16 +72,15 @@ def transfer_create(
     note: str = "",
     actor: str = "system",
 ) -> Transfer:
-    """Create a draft transfer with its lines; stock is not touched until it ships.
+    """Create a draft transfer with its lines and its number; stock is not touched until it
+    ships.
 
     Raises `ValidationFailed` when source and destination are the same or either is inactive,
     there are no lines, a product appears twice, or a quantity is not a whole number from 1 to
     10^9.
     """
     items = list(items)
-    errors = _inactive_location_errors(source=source, destination=destination)
-    if source.pk == destination.pk:
-        errors["destination"] = ["The destination must differ from the source."]
+    errors = transfer_location_errors(source=source, destination=destination)
     if not items:
         errors["lines"] = ["A transfer needs at least one line."]
     line_errors: list[dict] = []
@@ -84,7 +93,7 @@ def transfer_create(
             {"sku": [f"{item.product.sku} appears more than once."]} if is_repeated else {}
         )
     if any(line_errors):
-        errors["lines"] = line_errors
+        errors["lines"] = item_errors(line_errors)
     if errors:
         raise ValidationFailed("The transfer is not valid.", errors=errors)
     with transaction.atomic():
@@ -95,8 +104,7 @@ def transfer_create(
             note=note[:255],
             created_by=actor[:150],
         )
-        transfer.number = f"TR{transfer.pk:06d}"
-        Transfer.objects.filter(pk=transfer.pk).update(number=transfer.number)
+        transfer.number = _number_assign(transfer)
         TransferLine.objects.bulk_create(
             [
                 TransferLine(transfer=transfer, product=item.product, quantity=item.quantity)
@@ -104,6 +112,33 @@ def transfer_create(
             ]
         )
     return transfer
+
+
+# Suffixes tried after TR<pk> when older transfers, numbered by hand, already took it.
+MAX_NUMBER_SUFFIX = 99
+
+
+def _number_assign(transfer: Transfer) -> str:
+    """Give a new transfer `TR<pk>`, or the first free `TR<pk>-<n>`: transfers numbered by
+    hand before numbers were assigned may hold any of them. The unique constraint decides."""
+    base = f"TR{transfer.pk:06d}"
+    for number in (base, *(f"{base}-{n}" for n in range(1, MAX_NUMBER_SUFFIX + 1))):
+        try:
+            with transaction.atomic():
+                Transfer.objects.filter(pk=transfer.pk).update(number=number)
+        except IntegrityError:
+            continue
+        return number
+    raise Conflict(f"Every number from {base} to {base}-{MAX_NUMBER_SUFFIX} is taken.")
+
+
+def transfer_location_errors(*, source: Warehouse, destination: Warehouse) -> dict:
+    """Field errors that keep a transfer from being made between `source` and `destination`
+    (either inactive, or both the same); empty when they will do."""
+    errors = _inactive_location_errors(source=source, destination=destination)
+    if source.pk == destination.pk:
+        errors["destination"] = ["The destination must differ from the source."]
+    return errors
 
 
 def _inactive_location_errors(*, source: Warehouse, destination: Warehouse) -> dict:
@@ -133,9 +168,11 @@ def _check_locations_active(transfer: Transfer) -> None:
 def _lock(transfer: Transfer, expected: str, action: str) -> Transfer:
     locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
     if locked.status != expected:
+        wanted = Transfer.Status(expected).label.lower()
+        article = "an" if wanted[0] in "aeiou" else "a"
         raise InvalidTransition(
             f"Transfer {locked.number} is {locked.get_status_display().lower()}; "
-            f"only a {Transfer.Status(expected).label.lower()} transfer can be {action}."
+            f"only {article} {wanted} transfer can be {action}."
         )
     return locked
 
@@ -255,7 +292,9 @@ def _receipt_quantities(lines: dict, items: Iterable[TransferItem] | None) -> di
         else:
             line_errors.append({})
     if any(line_errors):
-        raise ValidationFailed("The receipt is not valid.", errors={"lines": line_errors})
+        raise ValidationFailed(
+            "The receipt is not valid.", errors={"lines": item_errors(line_errors)}
+        )
     if not receipt:
         raise ValidationFailed(
             "The receipt is not valid.", errors={"lines": ["Give at least one line to receive."]}
@@ -273,6 +312,40 @@ def transfer_cancel(*, transfer: Transfer, actor: str = "system") -> Transfer:
         )
         transfer.refresh_from_db()
     return transfer
+
+
+def transfer_close(*, transfer: Transfer, reason: str, actor: str = "system") -> Transfer:
+    """Close an in-transit transfer short: write off every unit still in transit as lost.
+
+    Each line's outstanding units become its `quantity_lost`; the transfer is then closed
+    with `reason`, who closed it and when. No stock level changes (see the module docstring).
+    Raises `ValidationFailed` without a reason, and `InvalidTransition` unless the transfer
+    is in transit (cancel a draft instead; received and cancelled transfers are final).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            "Say why the units still in transit are written off.",
+            errors={"reason": ["This field may not be blank."]},
+        )
+    with transaction.atomic():
+        transfer = _lock(transfer, Transfer.Status.IN_TRANSIT, "closed")
+        TransferLine.objects.filter(transfer=transfer).update(
+            quantity_lost=F("quantity") - F("quantity_received")
+        )
+        Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.IN_TRANSIT).update(
+            status=Transfer.Status.CLOSED,
+            closed_at=timezone.now(),
+            closed_by=actor[:150],
+            close_reason=reason[:255],
+        )
+        transfer.refresh_from_db()
+    return transfer
+
+
+def transfer_units_lost(transfer: Transfer) -> int:
+    """Units written off when `transfer` was closed short (0 unless it was)."""
+    return sum(line.quantity_lost for line in transfer.lines.all())
 
 
 def _movement(level_id: int, delta: int, transfer: Transfer, actor: str) -> StockMovement:

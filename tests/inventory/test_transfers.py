@@ -82,7 +82,7 @@ def test_over_receipt_is_refused(source_level):
         transfer_receive(transfer=transfer,
                          items=[TransferItem(product=source_level.product, quantity=7)])
     assert caught.value.errors == {
-        "lines": [{"quantity": ["Only 6 of SKU-A are still outstanding."]}]
+        "lines": {"0": {"quantity": ["Only 6 of SKU-A are still outstanding."]}}
     }
     assert on_hand("SKU-A", "EAST") is None
 
@@ -106,7 +106,7 @@ def test_create_refuses_bad_input(source_level):
     assert Transfer.objects.count() == 0
 
 
-def test_line_errors_are_a_list_aligned_with_the_lines(source_level):
+def test_line_errors_are_keyed_by_position(source_level):
     other = ProductFactory(sku="SKU-B")
     with pytest.raises(ValidationFailed) as caught:
         transfer_create(
@@ -114,13 +114,11 @@ def test_line_errors_are_a_list_aligned_with_the_lines(source_level):
             items=[TransferItem(source_level.product, 1), TransferItem(other, 1),
                    TransferItem(source_level.product, 2)],
         )
-    assert caught.value.errors == {
-        "lines": [{}, {}, {"sku": ["SKU-A appears more than once."]}]
-    }
+    assert caught.value.errors == {"lines": {"2": {"sku": ["SKU-A appears more than once."]}}}
     assert Transfer.objects.count() == 0
 
 
-def test_receipt_line_errors_are_a_list_aligned_with_the_lines(source_level):
+def test_receipt_line_errors_are_keyed_by_position(source_level):
     transfer = transfer_ship(transfer=draft(source_level))
     with pytest.raises(ValidationFailed) as caught:
         transfer_receive(transfer=transfer, items=[
@@ -128,11 +126,10 @@ def test_receipt_line_errors_are_a_list_aligned_with_the_lines(source_level):
             TransferItem(ProductFactory(sku="SKU-B"), 1),
             TransferItem(source_level.product, 6),
         ])
-    assert caught.value.errors == {"lines": [
-        {},
-        {"sku": ["SKU-B is not on this transfer."]},
-        {"quantity": ["Only 6 of SKU-A are still outstanding."]},
-    ]}
+    assert caught.value.errors == {"lines": {
+        "1": {"sku": ["SKU-B is not on this transfer."]},
+        "2": {"quantity": ["Only 6 of SKU-A are still outstanding."]},
+    }}
     assert on_hand("SKU-A", "EAST") is None
 
 
@@ -192,7 +189,9 @@ def test_api_create_ship_receive(writer, source_level):
     assert response.status_code == 201, response.content
     number = response.json()["number"]
     assert response.json()["status"] == "draft"
-    assert response.json()["lines"] == [{"sku": "SKU-A", "quantity": 4, "quantity_received": 0}]
+    assert response.json()["lines"] == [
+        {"sku": "SKU-A", "quantity": 4, "quantity_received": 0, "quantity_lost": 0}
+    ]
     response = writer.post(f"/api/v1/transfers/{number}/ship/")
     assert response.json()["status"] == "in_transit"
     response = writer.post(
@@ -305,7 +304,10 @@ def test_admin_cancel_and_buttons_that_no_longer_apply(admin_client, source_leve
     assert on_hand("SKU-A", "MAIN") == 10
 
 
-def test_api_line_errors_are_a_list_aligned_with_the_request(writer, source_level):
+def test_api_line_errors_are_keyed_by_position_whichever_check_found_them(
+    writer, source_level
+):
+    """README: an error about an item of a list is keyed by its position, then its field."""
     ProductFactory(sku="SKU-B")
     response = writer.post(
         "/api/v1/transfers/",
@@ -315,7 +317,7 @@ def test_api_line_errors_are_a_list_aligned_with_the_request(writer, source_leve
         format="json",
     )
     assert response.status_code == 400, response.content
-    assert response.json()["errors"] == {"lines": [{}, {"sku": ["Unknown SKU 'NOPE'."]}, {}]}
+    assert response.json()["errors"] == {"lines": {"1": {"sku": ["Unknown SKU 'NOPE'."]}}}
     response = writer.post(
         "/api/v1/transfers/",
         {"source": "MAIN", "destination": "EAST",
@@ -323,7 +325,7 @@ def test_api_line_errors_are_a_list_aligned_with_the_request(writer, source_leve
         format="json",
     )
     assert response.json()["errors"] == {
-        "lines": [{}, {"sku": ["SKU-A appears more than once."]}]
+        "lines": {"1": {"sku": ["SKU-A appears more than once."]}}
     }
     assert Transfer.objects.count() == 0
     transfer = transfer_ship(transfer=draft(source_level))
@@ -332,14 +334,37 @@ def test_api_line_errors_are_a_list_aligned_with_the_request(writer, source_leve
         {"lines": [{"sku": "SKU-B", "quantity": 1}, {"sku": "GONE", "quantity": 1}]},
         format="json",
     )
-    assert response.json()["errors"] == {"lines": [{}, {"sku": ["Unknown SKU 'GONE'."]}]}
+    assert response.json()["errors"] == {"lines": {"1": {"sku": ["Unknown SKU 'GONE'."]}}}
     response = writer.post(
         f"/api/v1/transfers/{transfer.number}/receive/",
         {"lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-B", "quantity": 1}]},
         format="json",
     )
-    assert response.json()["errors"] == {"lines": [{}, {"sku": ["SKU-B is not on this transfer."]}]}
+    assert response.json()["errors"] == {
+        "lines": {"1": {"sku": ["SKU-B is not on this transfer."]}}
+    }
     assert on_hand("SKU-A", "EAST") is None
+
+
+def test_api_unknown_sku_is_keyed_by_position_like_a_bad_quantity(writer, source_level):
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST",
+         "lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "NOPE", "quantity": 1},
+                   {"sku": "SKU-A", "quantity": 0}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["lines"].keys() == {"2"}  # the serializer's own check
+    response = writer.post(
+        "/api/v1/transfers/",
+        {"source": "MAIN", "destination": "EAST",
+         "lines": [{"sku": "SKU-A", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"lines": {"1": {"sku": ["Unknown SKU 'NOPE'."]}}}
+    assert Transfer.objects.count() == 0
 
 
 @pytest.mark.parametrize(("field", "code"), [("source", "MAIN"), ("destination", "EAST")])
