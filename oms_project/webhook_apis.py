@@ -21,6 +21,7 @@ from oms_project.models import WebhookAttempt, WebhookDelivery, WebhookSubscript
 from oms_project.serializers import StrictSerializer
 from oms_project.webhooks import (
     MAX_ATTEMPTS,
+    TOPIC_PATTERNS,
     webhook_redeliver,
     webhook_subscription_create,
     webhook_subscription_update,
@@ -31,7 +32,11 @@ class SubscriptionInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     url = serializers.CharField(max_length=500)
     events = serializers.ListField(
-        child=serializers.CharField(max_length=60), allow_empty=False, max_length=100
+        child=serializers.CharField(max_length=60),
+        allow_empty=False,
+        max_length=100,
+        help_text="Topics to receive (docs/events.md): a topic, a family such as `order.*`, or "
+        f"`*` for all. Any other is refused. Valid: {', '.join(sorted(TOPIC_PATTERNS))}.",
     )
     secret = serializers.CharField(
         max_length=128, required=False, allow_blank=True, write_only=True

@@ -9,6 +9,7 @@ the body is signed for the subscribed URL). `OMS_WEBHOOK_TIMEOUT_SECONDS` bounds
 attempt, answer included. Every attempt is logged.
 """
 
+import difflib
 import json
 import secrets
 import time
@@ -35,7 +36,38 @@ MAX_ATTEMPTS = 10
 EXCERPT_LENGTH = 1000
 # Answers worth trying again: the receiver timed out, was not ready, or asked us to slow down.
 RETRYABLE_CODES = frozenset({408, 425, 429})
-KNOWN_TOPIC_PREFIXES = ("order.", "shipment.", "inventory.", "return.", "refund.", "*")
+# Every topic the OMS emits, the one list a subscription is checked against: a topic outside it
+# would never be delivered. docs/events.md describes them; tests/oms_project/
+# test_webhook_topics.py checks the code emits no other and that the document names them all.
+TOPICS = frozenset(
+    {
+        "order.created",
+        "order.paid",
+        "order.cancelled",
+        "order.address_changed",
+        "order.shipped",
+        "order.delivered",
+        # `shipment.<status>`, one per `orders.models.Shipment.Status`
+        "shipment.awaiting",
+        "shipment.in_transit",
+        "shipment.out_for_delivery",
+        "shipment.delivered",
+        "shipment.exception",
+        "shipment.returned",
+        "refund.created",
+        "refund.completed",
+        "inventory.low_stock",
+        "return.requested",
+        "return.approved",
+        "return.rejected",
+        "return.received",
+        "return.cancelled",
+        "return.closed",
+        "customer.erased",  # `oms_project.erasure.ERASED_TOPIC`
+    }
+)
+# What a subscription may list: a topic, a family (`order.*`: every topic of it), or `*`.
+TOPIC_PATTERNS = frozenset({"*", *TOPICS, *(f"{topic.split('.')[0]}.*" for topic in TOPICS)})
 
 
 def retry_delay(attempt_number: int) -> timedelta:
@@ -102,20 +134,36 @@ def webhook_subscription_errors(data: dict) -> dict[str, list[str]]:
         if url_errors:
             errors["url"] = url_errors
     if "events" in data:
-        events = data["events"]
-        if not isinstance(events, list) or not events:
-            errors["events"] = ["List at least one topic, e.g. ['order.*']."]
-        else:
-            unknown = [
-                topic
-                for topic in events
-                if not isinstance(topic, str) or not topic.startswith(KNOWN_TOPIC_PREFIXES)
-            ]
-            if unknown:
-                errors["events"] = [f"Unknown topic(s): {', '.join(map(str, unknown))}."]
+        topic_errors = webhook_topic_errors(data["events"])
+        if topic_errors:
+            errors["events"] = topic_errors
     if data.get("secret") and len(data["secret"]) < 16:
         errors["secret"] = ["Use at least 16 characters (or leave it out to have one made)."]
     return errors
+
+
+def webhook_topic_errors(events) -> list[str]:
+    """Why a subscription's topic list is refused: empty, or naming a topic the OMS never emits
+    (`order.payed`, `order.paid.*`, `*order`), which would subscribe to silence. Each unknown
+    topic is named, with the closest valid one when there is one, and the valid ones listed."""
+    if not isinstance(events, list) or not events:
+        return ["List at least one topic, e.g. ['order.*']."]
+    unknown = [
+        topic for topic in events if not isinstance(topic, str) or topic not in TOPIC_PATTERNS
+    ]
+    if not unknown:
+        return []
+    return [
+        f"Unknown topic(s): {', '.join(_unknown_topic(topic) for topic in unknown)}. "
+        f"Valid: {', '.join(sorted(TOPIC_PATTERNS))}."
+    ]
+
+
+def _unknown_topic(topic) -> str:
+    if not isinstance(topic, str):
+        return repr(topic)
+    close = difflib.get_close_matches(topic, TOPIC_PATTERNS, n=1)
+    return f"{topic} (did you mean {close[0]}?)" if close else topic
 
 
 def _clean_subscription(data: dict) -> dict:
@@ -235,7 +283,7 @@ def webhook_deliver(
         Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True),
         pk=delivery_pk,
         status=WebhookDelivery.Status.PENDING,
-    ).update(next_attempt_at=lease)
+    ).update(next_attempt_at=lease, attempt_started_at=now)
     if not claimed:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery_pk)
@@ -365,6 +413,7 @@ def _finish(
         )
         delivery.last_response_code = code
         delivery.last_error = "" if succeeded else error[:500]
+        delivery.attempt_started_at = None
         if outcome == WebhookAttempt.Outcome.RETRY:
             delivery.next_attempt_at = started_at + retry_delay(delivery.attempts)
         else:
@@ -382,6 +431,10 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     reports its length as the delivery's `attempts`. Raises `InvalidTransition` when its
     subscription is inactive. Receivers dedupe on
     `X-OMS-Event-Id`, so a redelivery of a delivered event is harmless.
+
+    While an attempt is in flight (claimed, its lease not run out) the delivery is left as it
+    is: that attempt is the redelivery, and resetting its lease would let a second worker post
+    the same delivery at the same time.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -392,6 +445,14 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         )
         if not delivery.subscription.is_active:
             raise InvalidTransition("The subscription is inactive; activate it first.")
+        in_flight = (
+            delivery.status == WebhookDelivery.Status.PENDING
+            and delivery.attempt_started_at is not None
+            and delivery.next_attempt_at is not None
+            and delivery.next_attempt_at > now
+        )
+        if in_flight:
+            return delivery
         delivery.status = WebhookDelivery.Status.PENDING
         delivery.attempts = 0
         delivery.next_attempt_at = now

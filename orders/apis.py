@@ -180,7 +180,9 @@ class OrderViewSet(
     @idempotent(required=True)
     def payments(self, request, number=None):
         order = self.get_object()
-        payload = inputs.PaymentCreateSerializer(data=request.data)
+        payload = inputs.PaymentCreateSerializer(
+            data=request.data, context={"currency": order.currency}
+        )
         payload.is_valid(raise_exception=True)
         services.payment_apply(order=order, actor=request_actor(request), **payload.validated_data)
         return self._render(order)

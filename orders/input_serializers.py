@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from oms_project.currencies import MAX_AMOUNT
+from oms_project.currencies import MAX_AMOUNT, ZERO_DECIMAL_CURRENCIES, currency_amount_errors
+from oms_project.errors import item_errors
 from oms_project.serializers import (
     CountryCodeField,
     CurrencyCodeField,
@@ -128,6 +129,13 @@ class OrderCreateSerializer(StrictSerializer):
                 )
         return super().to_internal_value(data)
 
+    def validate(self, attrs):
+        if attrs.get("currency") in ZERO_DECIMAL_CURRENCIES:
+            errors = order_amount_errors(attrs)
+            if errors:
+                raise serializers.ValidationError(errors)
+        return attrs
+
     def validate_attributes(self, value):
         if len(value) > 50:
             raise serializers.ValidationError("At most 50 attributes.")
@@ -139,8 +147,41 @@ class OrderCreateSerializer(StrictSerializer):
         return value
 
 
+def order_amount_errors(attrs: dict) -> dict:
+    """Name, as field errors, the order's amounts its currency has no fraction for (1000.50
+    JPY): its charges, each line's price and discount (by position), and its payment."""
+    currency = attrs["currency"]
+    errors = currency_amount_errors(
+        currency,
+        {name: attrs.get(name) for name in ("shipping_total", "tax_total", "discount_total")},
+    )
+    lines = item_errors(
+        [
+            currency_amount_errors(
+                currency, {"unit_price": line["unit_price"], "discount": line.get("discount")}
+            )
+            for line in attrs["lines"]
+        ]
+    )
+    if lines:
+        errors["lines"] = lines
+    payment = attrs.get("payment")
+    payment_errors = payment and currency_amount_errors(currency, {"amount": payment["amount"]})
+    if payment_errors:
+        errors["payment"] = payment_errors
+    return errors
+
+
 class PaymentCreateSerializer(PaymentInputSerializer):
-    pass
+    """A payment of an existing order: give the order's currency as `context["currency"]` to
+    refuse an amount it has no fraction for (1000.50 JPY)."""
+
+    def validate(self, attrs):
+        currency = self.context.get("currency", "")
+        errors = currency_amount_errors(currency, {"amount": attrs["amount"]})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class CancelLineSerializer(StrictSerializer):

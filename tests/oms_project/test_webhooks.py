@@ -197,6 +197,36 @@ def test_redelivery_after_failure(receiver, django_capture_on_commit_callbacks):
     )
 
 
+def test_redelivering_while_an_attempt_is_in_flight_posts_it_once(internal_urls, monkeypatch):
+    """A redelivery clicked while the delivery is being posted leaves that attempt's lease, so
+    a second worker cannot post the same delivery at the same time."""
+    import oms_project.webhooks as webhooks
+
+    subscribe("http://127.0.0.1:9/hook")
+    outbox_dispatch(event_pk=outbox_emit(topic="order.created", payload={"number": "W1"}).pk)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending"
+    posts, second_worker = [], []
+
+    def slow_receiver(*args):
+        posts.append(args[0])
+        if len(posts) == 1:
+            webhook_redeliver(delivery=delivery)  # clicked while this attempt is in flight
+            second_worker.append(webhook_deliver(delivery_pk=delivery.pk))
+        return 200, "thanks", ""
+
+    monkeypatch.setattr(webhooks, "_post", slow_receiver)
+
+    assert webhook_deliver(delivery_pk=delivery.pk) == "succeeded"
+    assert (len(posts), second_worker) == (1, ["skipped"])
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_started_at) == ("succeeded", None)
+    # Once no attempt is in flight, a redelivery sends it again.
+    webhook_redeliver(delivery=delivery)
+    assert webhook_deliver(delivery_pk=delivery.pk) == "succeeded"
+    assert len(posts) == 2
+
+
 def test_inactive_subscription_gets_nothing(receiver, django_capture_on_commit_callbacks):
     subscription = subscribe(receiver.url)
     WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
