@@ -149,8 +149,10 @@ class ServiceLevel(models.Model):
 
 
 class LocationOutage(models.Model):
-    """A location paused between two times (stock count, storm, system outage): routing skips
-    it while the outage lasts."""
+    """A location closed between two times (stock count, storm, system outage): routing skips
+    it while the closure lasts, promises ship dates past a closure ahead (ranking it after
+    locations that ship on time), and rejects it when it stays closed beyond
+    `warehouses.routing.terms.CLOSURE_HORIZON`."""
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="outages")
     starts_at = models.DateTimeField()
