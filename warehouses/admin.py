@@ -5,10 +5,18 @@ The inventory app adds the (read-only) stock levels of a warehouse to its page.
 
 from django.contrib import admin
 from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
 
 from oms_project.admin import IndexedSearchMixin
 from warehouses.admin_forms import ServiceLevelAdminForm, WarehouseAdminForm
 from warehouses.models import Carrier, ServiceLevel, Warehouse
+from warehouses.services import (
+    routing_rule_sets_naming,
+    warehouse_create,
+    warehouse_delete,
+    warehouse_update,
+)
 
 
 @admin.register(Warehouse)
@@ -46,6 +54,40 @@ class WarehouseAdmin(IndexedSearchMixin, admin.ModelAdmin):
         ("Record", {"fields": [("created_at", "updated_at")]}),
     ]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Write through `warehouses.services`, which carries a new code into the routing
+        rules that name the old one."""
+        if change:
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            warehouse_update(warehouse=obj, **changes)
+            return
+        created = warehouse_create(**form.cleaned_data)
+        for field in Warehouse._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+
+    def delete_model(self, request, obj) -> None:
+        warehouse_delete(warehouse=obj)
+
+    def get_deleted_objects(self, objs, request):
+        """List the routing rules that name a location among what blocks its deletion, so
+        the delete page says which rules to take it out of instead of deleting it."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        codes = {warehouse.code for warehouse in objs}
+        for rule_set in routing_rule_sets_naming(codes=codes):
+            named = sorted(codes & {*rule_set.preferred_locations, *rule_set.excluded_locations})
+            protected.append(
+                format_html(
+                    '<a href="{}">{}</a>: names {}; take it out of these rules first',
+                    reverse("admin:orders_routingruleset_change", args=[rule_set.pk]),
+                    rule_set,
+                    ", ".join(named),
+                )
+            )
+        return deleted, model_count, perms_needed, protected
 
     def search_condition(self, term: str) -> Q:
         return (

@@ -1,4 +1,5 @@
-"""Admin forms of locations and service levels: list settings typed as text ("US, CA")."""
+"""Admin forms of locations and service levels: list settings typed as text ("US, CA"), and
+the time zone checked as the API checks it."""
 
 import re
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from warehouses.list_settings import (
     values_clean,
 )
 from warehouses.models import ServiceLevel, Warehouse
+from warehouses.serializers import timezone_check
 
 SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -78,6 +80,11 @@ class WarehouseAdminForm(forms.ModelForm):
             "pickup_enabled", "daily_order_capacity", "order_cutoff_time", "handling_days",
             "accepted_freight_classes", "ships_to_countries", "contact_emails",
         ]
+
+    def clean_timezone(self) -> str:
+        value = self.cleaned_data["timezone"]
+        timezone_check(value)
+        return value
 
 
 class ServiceLevelAdminForm(forms.ModelForm):

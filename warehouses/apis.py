@@ -1,24 +1,12 @@
 """Warehouses (CRUD with `warehouses:write`) and carriers (read-only) over the API."""
 
-import django_filters
 from rest_framework import mixins, viewsets
 
 from oms_project.api import CreatedLocationMixin, request_channel
 from warehouses import services
+from warehouses.filters import CarrierFilter, WarehouseFilter
 from warehouses.models import Carrier, Warehouse
 from warehouses.serializers import CarrierSerializer, WarehouseSerializer
-
-
-class WarehouseFilter(django_filters.FilterSet):
-    code = django_filters.CharFilter()
-    country = django_filters.CharFilter(method="filter_country")
-
-    class Meta:
-        model = Warehouse
-        fields = ["code", "kind", "is_active", "pickup_enabled", "can_ship", "country"]
-
-    def filter_country(self, queryset, name, value):
-        return queryset.filter(country=value.strip().upper())
 
 
 class WarehouseViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
@@ -54,7 +42,7 @@ class CarrierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     queryset = Carrier.objects.prefetch_related("service_levels")
     serializer_class = CarrierSerializer
     lookup_field = "code"
-    filterset_fields = ["is_active"]
+    filterset_class = CarrierFilter
 
 
 def register(router) -> None:

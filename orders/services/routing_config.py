@@ -1,13 +1,13 @@
 """What order intake reads for every order besides stock, kept per process for a few seconds.
 
 Every new order is routed against its channel's shipping locations, the channel's rule set,
-those locations' outages, its destination's postal-code centre and its service level. Staff
-change these rarely, yet they were read for every order. They are kept here for
-`OMS_ROUTING_CONFIG_SECONDS` (default 5; 0 turns the copy off): a change saved through the
-models (admin, API, services) clears this process's copy at once through signals, and other
-processes (web workers, Celery) see it within those seconds. Stock is never kept: it is read
-for every batch and reserved by a conditional UPDATE, so a stale copy can pick a location that
-a change just ruled out, but never oversell.
+those locations' outages, its destination's postal-code centre and its service level (and
+that level's carrier). Staff change these rarely, yet they were read for every order. They
+are kept here for `OMS_ROUTING_CONFIG_SECONDS` (default 5; 0 turns the copy off): a change
+saved through the models (admin, API, services) clears this process's copy at once through
+signals, and other processes (web workers, Celery) see it within those seconds. Stock is never
+kept: it is read for every batch and reserved by a conditional UPDATE, so a stale copy can
+pick a location that a change just ruled out, but never oversell.
 
 Only order intake (`order_lookups_load`, `BatchRouter`) reads through here; re-routing and
 allocation of existing orders read the database each time.
@@ -25,7 +25,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from orders.models import RoutingRuleSet, SalesChannel
 from orders.services.allocation import candidate_locations
 from orders.services.routing_rules import routing_rules_for
-from warehouses.models import LocationOutage, PostalCode, ServiceLevel, Warehouse
+from warehouses.models import Carrier, LocationOutage, PostalCode, ServiceLevel, Warehouse
 from warehouses.routing import Destination, Outage, Rules
 from warehouses.routing.loading import destination_resolve, location_outages
 
@@ -97,12 +97,15 @@ def destination(address: dict | None) -> Destination:
 
 
 def service_levels(codes: set[str]) -> dict[str, ServiceLevel]:
-    """The active service levels among `codes`, by code (copies)."""
+    """The service levels among `codes` that are active and whose carrier is, by code
+    (copies): a carrier that stopped collecting takes its services with it."""
     levels = _through(
         ("service_levels", tuple(sorted(codes))),
         lambda: {
             level.code: level
-            for level in ServiceLevel.objects.filter(code__in=codes, is_active=True)
+            for level in ServiceLevel.objects.filter(
+                code__in=codes, is_active=True, carrier__is_active=True
+            )
         },
     )
     return {code: copy.copy(level) for code, level in levels.items()}
@@ -119,7 +122,8 @@ def routing_config_forget(**signal) -> None:
 
 def connect_signals() -> None:
     kept_models = (
-        Warehouse, LocationOutage, RoutingRuleSet, SalesChannel, PostalCode, ServiceLevel
+        Warehouse, LocationOutage, RoutingRuleSet, SalesChannel, PostalCode, ServiceLevel,
+        Carrier,
     )
     for model in kept_models:
         post_save.connect(routing_config_forget, sender=model, dispatch_uid=f"routing-{model}")

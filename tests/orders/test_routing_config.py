@@ -2,6 +2,7 @@
 few seconds per process: later orders skip those reads, a change saved through the models or
 services is routed with at once, and any other change within `OMS_ROUTING_CONFIG_SECONDS`."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.errors import OrderValidationError
-from orders.models import FulfillmentOrder
+from orders.models import FulfillmentOrder, Order
 from orders.services import order_create, routing_config
 from orders.services.routing_rules import routing_rules_save
 from tests.orders.conftest import order_data
-from warehouses.models import LocationOutage, PostalCode, Warehouse
+from warehouses.models import Carrier, LocationOutage, PostalCode, Warehouse
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +100,38 @@ def test_a_service_level_saved_inactive_is_refused_on_the_next_order(stocked):
     level.save()
     with pytest.raises(OrderValidationError):
         place(stocked, 2)
+
+
+def test_a_service_of_a_deactivated_carrier_is_refused(stocked):
+    carrier = stocked["service_level"].carrier
+    Carrier.objects.filter(pk=carrier.pk).update(is_active=False)  # its levels stay active
+    with pytest.raises(OrderValidationError) as refused:
+        place(stocked, 1)
+    assert refused.value.errors == {"shipping_method": ["Unknown shipping method 'ground'."]}
+    assert not Order.objects.exists()
+
+
+def test_a_carrier_saved_inactive_is_refused_on_the_next_order(stocked):
+    assert place(stocked, 1) == {"EAST"}
+    carrier = stocked["service_level"].carrier
+    carrier.is_active = False
+    carrier.save()
+    with pytest.raises(OrderValidationError):
+        place(stocked, 2)
+    assert Order.objects.count() == 1
+
+
+def test_a_renamed_excluded_location_stays_excluded_for_the_next_order(stocked, make_client):
+    rules = {"strategies": ["priority"], "excluded_locations": ["EAST"]}
+    routing_rules_save(channel=stocked["channel"], values=rules, actor="test")
+    assert place(stocked, 1) == {"WEST"}
+    writer = make_client(scopes=["warehouses:write"])
+    response = writer.patch(
+        "/api/v1/warehouses/EAST/", json.dumps({"code": "EAST-2"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert place(stocked, 2) == {"WEST"}
 
 
 def test_saved_rules_are_used_by_the_next_order(stocked):

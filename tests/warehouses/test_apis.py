@@ -244,6 +244,9 @@ def locations(db):
         ("kind=store", ["S-US"]),
         ("is_active=false", ["T-CA"]),
         ("is_active=true", ["D-DE", "S-US", "W-US"]),
+        ("is_active=TRUE", ["D-DE", "S-US", "W-US"]),
+        ("is_active=0", ["T-CA"]),
+        ("is_active=", ["D-DE", "T-CA", "S-US", "W-US"]),
         ("pickup_enabled=true", ["S-US"]),
         ("can_ship=false", ["S-US"]),
         ("country=US", ["S-US", "W-US"]),
@@ -256,7 +259,10 @@ def test_list_filters(staff_client, locations, query, expected):
     assert codes(staff_client.get(f"{URL}?{query}")) == expected
 
 
-@pytest.mark.parametrize("query", ["kind=castle", "kind=WAREHOUSE"])
+@pytest.mark.parametrize(
+    "query",
+    ["kind=castle", "kind=WAREHOUSE", "is_active=maybe", "can_ship=yes", "pickup_enabled=2"],
+)
 def test_invalid_filter_value_is_400(staff_client, locations, query):
     response = staff_client.get(f"{URL}?{query}")
     assert_problem(response, 400, "validation_error")
@@ -311,6 +317,13 @@ def test_carrier_filter_is_active(staff_client, query, expected):
     CarrierFactory(code="ups")
     CarrierFactory(code="dhl", is_active=False)
     assert codes(staff_client.get(f"/api/v1/carriers/?{query}")) == expected
+
+
+def test_carrier_filter_refuses_a_value_that_is_not_yes_or_no(staff_client):
+    CarrierFactory(code="ups")
+    response = staff_client.get("/api/v1/carriers/?is_active=maybe")
+    assert_problem(response, 400, "validation_error")
+    assert response.json()["errors"] == {"is_active": ["Use true, false, 1 or 0."]}
 
 
 def test_carrier_detail_by_code(staff_client):
