@@ -28,7 +28,6 @@ from inventory.serializers import (
     ProductSerializer,
     StockLevelSerializer,
     StockSummaryPageSerializer,
-    StrictBooleanFilter,
     TransferActionSerializer,
     TransferCloseSerializer,
     TransferCreateSerializer,
@@ -52,6 +51,7 @@ from oms_project.api import (
 )
 from oms_project.changes import CHANGE_ORDERING, updated_after_filter
 from oms_project.errors import ValidationFailed, item_errors
+from oms_project.filters import StrictBooleanFilter
 from oms_project.idempotency import idempotent
 from warehouses.models import Warehouse
 

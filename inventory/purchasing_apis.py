@@ -40,9 +40,9 @@ from inventory.purchasing.services import (
 )
 from inventory.purchasing.states import PurchaseOrderStatus
 from inventory.purchasing.suppliers import supplier_update
-from inventory.serializers import StrictBooleanFilter
 from oms_project.api import CreatedLocationMixin, request_actor
 from oms_project.errors import Conflict, ValidationFailed
+from oms_project.filters import StrictBooleanFilter
 from oms_project.idempotency import HEADER as IDEMPOTENCY_HEADER
 from oms_project.idempotency import idempotency_key_parameter, idempotent
 from warehouses.models import Warehouse

@@ -1,8 +1,5 @@
-"""Serializers for products, stock, transfers and bulk adjustments, and the strict boolean
-query parameter their lists filter with."""
+"""Serializers for products, stock, transfers and bulk adjustments."""
 
-import django_filters
-from django import forms
 from django.conf import settings
 from rest_framework import serializers
 
@@ -12,30 +9,6 @@ from inventory.services import MAX_QUANTITY
 from oms_project.errors import item_errors
 from oms_project.serializers import StrictModelSerializer, StrictSerializer
 from warehouses.models import FreightClass
-
-
-class BooleanParameterField(forms.Field):
-    """A yes/no query parameter: `true`, `false`, `1` or `0` in any case, or nothing (no
-    filter). Anything else is an error, not silently no filter."""
-
-    default_error_messages = {"invalid": "Use true, false, 1 or 0."}
-    VALUES = {"true": True, "1": True, "false": False, "0": False}
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        parsed = self.VALUES.get(str(value).strip().lower())
-        if parsed is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return parsed
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    """A boolean filter that answers 400 for `?flag=maybe` instead of ignoring it."""
-
-    field_class = BooleanParameterField
 
 
 class ProductSerializer(StrictModelSerializer):

@@ -3,6 +3,7 @@
 A time is kept in UTC: one that is valid where it was written but falls outside years
 1-9999 once in UTC (`0001-01-01T00:00:00+05:00`) cannot be compared, so it is refused here
 rather than failing in the database adapter. An id is a whole number a database key can hold.
+A yes/no parameter is `true`, `false`, `1` or `0`.
 """
 
 from datetime import UTC
@@ -47,3 +48,28 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class BooleanParameterField(forms.Field):
+    """A yes/no query parameter: `true`, `false`, `1` or `0` in any case, or nothing (no
+    filter). Anything else is an error, not silently no filter."""
+
+    default_error_messages = {"invalid": "Use true, false, 1 or 0."}
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        parsed = self.VALUES.get(str(value).strip().lower())
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter that answers 400 for `?flag=maybe` (django-filter's own reads it as no
+    filter at all and lists everything)."""
+
+    field_class = BooleanParameterField

@@ -1,37 +1,9 @@
-"""The list filters of locations and carriers, which answer 400 on a value they cannot read.
-
-`StrictBooleanFilter` is the yes/no filter the inventory lists use: django-filter's own reads
-`?is_active=maybe` as no filter at all and lists everything.
-"""
+"""The list filters of locations and carriers, which answer 400 on a value they cannot read."""
 
 import django_filters
-from django import forms
 
+from oms_project.filters import StrictBooleanFilter
 from warehouses.models import Carrier, Warehouse
-
-
-class BooleanParameterField(forms.Field):
-    """A yes/no query parameter: `true`, `false`, `1` or `0` in any case, or nothing (no
-    filter). Anything else is an error, not silently no filter."""
-
-    default_error_messages = {"invalid": "Use true, false, 1 or 0."}
-    VALUES = {"true": True, "1": True, "false": False, "0": False}
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        parsed = self.VALUES.get(str(value).strip().lower())
-        if parsed is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return parsed
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    """A boolean filter that answers 400 for `?flag=maybe` instead of ignoring it."""
-
-    field_class = BooleanParameterField
 
 
 class WarehouseFilter(django_filters.FilterSet):

@@ -111,8 +111,10 @@ def purchase_order_receive(
     items = list(items)
     merged = _checked_items(items)
     with transaction.atomic():
-        locked = PurchaseOrder.objects.select_for_update(of=("self",)).select_related("supplier").get(
-            pk=purchase_order.pk
+        locked = (
+            PurchaseOrder.objects.select_for_update(of=("self",))
+            .select_related("supplier")
+            .get(pk=purchase_order.pk)
         )
         if locked.status not in RECEIVABLE_STATUSES:
             raise InvalidTransition(

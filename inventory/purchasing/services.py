@@ -260,8 +260,10 @@ def _line_data(values: dict) -> dict:
 
 
 def _lock(purchase_order: PurchaseOrder) -> PurchaseOrder:
-    return PurchaseOrder.objects.select_for_update(of=("self",)).select_related("supplier", "warehouse").get(
-        pk=purchase_order.pk
+    return (
+        PurchaseOrder.objects.select_for_update(of=("self",))
+        .select_related("supplier", "warehouse")
+        .get(pk=purchase_order.pk)
     )
 
 

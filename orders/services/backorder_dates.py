@@ -38,6 +38,7 @@ from oms_project.changes import update_changed
 from orders.events import order_event_record
 from orders.models import CustomerNotice, FulfillmentMethod, Order, OrderLine, SalesChannel
 from orders.services.backorders import WAITING_STATUSES
+from orders.services.locks import order_lock
 
 BATCH = 5000
 
@@ -181,7 +182,7 @@ def _order_lines_date(order_id: int, entries: list, actor: str) -> int:
     dates and the announced dates that lapsed."""
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
+            order = order_lock(order_id)
             lapsed = []
             for line, purchase_order_id, expected in entries:
                 previous = line.backorder_expected_date

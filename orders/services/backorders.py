@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import F
 
 from orders.models import Order, OrderLine
+from orders.services.locks import order_lock
 from orders.states import OrderStatus
 
 WAITING_STATUSES = (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_SHIPPED)
@@ -51,7 +52,7 @@ def backorders_allocate(
     touched, filled = [], []
     for order_id in backorders_waiting(product_ids=product_ids, limit=limit):
         with transaction.atomic():
-            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
+            order = order_lock(order_id)
             if order.status not in WAITING_STATUSES:
                 continue
             result = order_allocate(order=order, actor=actor, allow_backorder=True)

@@ -14,6 +14,7 @@ from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine
 from orders.selectors import order_lifetime_value
+from orders.services.locks import order_lock
 from orders.states import OrderStatus
 
 NOT_CANCELLABLE = {OrderStatus.SHIPPED, OrderStatus.COMPLETE, OrderStatus.CANCELLED}
@@ -42,7 +43,7 @@ def order_cancel(
     from orders.services.payments import order_paid_settle
 
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk)
         if order.status in NOT_CANCELLABLE:
             raise InvalidTransition(
                 f"Order {order.number} is {order.status}; nothing to cancel.",

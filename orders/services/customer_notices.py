@@ -18,6 +18,7 @@ from oms_project.outbox import outbox_emit
 from orders.models import CustomerNotice, Order, OrderLine, SalesChannel, Shipment
 from orders.notifications import emailable
 from orders.refund_methods import refund_destination
+from orders.services.locks import order_lock
 from orders.states import OrderStatus
 
 IN_FLIGHT = [
@@ -71,7 +72,7 @@ def _delay_notice(order_id: int, shipments: list[Shipment], lines: list[OrderLin
     causes = {f"shipment:{s.pk}:{s.estimated_delivery_date.isoformat()}": s for s in shipments}
     causes.update({f"backorder:{line.pk}": line for line in lines})
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
+        order = order_lock(order_id)
         known = set(
             CustomerNotice.objects.filter(
                 order=order, kind=CustomerNotice.Kind.DELAY, key__in=list(causes)
@@ -138,7 +139,7 @@ def _follow_up(order_id: int) -> int:
 
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
+            order = order_lock(order_id)
             notice = CustomerNotice.objects.create(
                 order=order, kind=CustomerNotice.Kind.FOLLOW_UP, key="delivery"
             )
@@ -186,6 +187,8 @@ def refund_notify(
         lines=lines or {},
         actor=actor,
         # The journal's rule: money `order.paid` booked is a sale; a refund is one of it.
+        # Before it (a goodwill refund of a part-paid order) the money is a part payment
+        # returned, which the sale books as its refund if the order is paid in full later.
         of_sale=OutboxEvent.objects.filter(topic="order.paid", reference=order.number).exists(),
     )
     outbox_emit(topic="refund.completed", payload=payload, reference=order.number)

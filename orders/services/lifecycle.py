@@ -8,6 +8,7 @@ from oms_project.changes import update_changed
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order
+from orders.services.locks import order_lock
 from orders.states import HoldReason, OrderStatus, can_transition
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def order_release_hold(*, order: Order, actor: str, note: str = "") -> Order:
     from orders.services.shipments import order_complete_if_delivered
 
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk)
         if order.status != OrderStatus.ON_HOLD:
             raise InvalidTransition(
                 f"Order {order.number} is not on hold.", extra={"from_status": order.status}

@@ -11,6 +11,7 @@ from orders import pricing
 from orders.errors import PaymentError
 from orders.events import order_event_record
 from orders.models import Order, Payment
+from orders.services.locks import order_lock
 from orders.states import OrderStatus
 
 PAYABLE_STATUSES = {OrderStatus.CREATED, OrderStatus.ON_HOLD}
@@ -39,10 +40,7 @@ def payment_apply(
     from orders.services.allocation import order_is_paid
 
     with transaction.atomic():
-        # Lock the order row only: a plain FOR UPDATE would lock the shared channel row too.
-        order = (
-            Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
-        )
+        order = order_lock(order.pk)
         if reference:
             previous = Payment.objects.filter(
                 order=order, reference=reference, status=status

@@ -18,6 +18,7 @@ from oms_project.outbox import outbox_emit
 from orders.errors import InvalidTransition, OrderValidationError, ShipmentReferenceReused
 from orders.events import order_event_record
 from orders.models import FulfillmentMethod, Order, OrderLine, Shipment, ShipmentLine
+from orders.services.locks import order_lock
 from orders.states import OrderStatus
 from warehouses.models import Carrier, ServiceLevel, Warehouse
 
@@ -110,7 +111,7 @@ def shipment_record(
     }
     status = status or Shipment.Status.AWAITING
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk)
         existing = _existing_shipment(order, reference)
         if existing is not None:
             return _sent_again(existing, reported, actor), False

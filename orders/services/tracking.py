@@ -10,6 +10,7 @@ from oms_project.outbox import outbox_emit
 from orders.errors import OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine, Shipment, ShipmentEvent
+from orders.services.locks import order_lock
 from orders.services.shipments import (
     CLOCK_SKEW,
     _carrier_and_url,
@@ -55,9 +56,7 @@ def shipment_track(
             errors={"time": ["This time is in the future."]},
         )
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
-            pk=shipment.order_id
-        )
+        order = order_lock(shipment.order_id)
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         latest = shipment.events.order_by("-occurred_at", "-id").first()
         event = ShipmentEvent.objects.create(
@@ -84,9 +83,7 @@ def shipment_mark_delivered(
     e-mail). Calling it again for a delivered shipment changes nothing.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
-            pk=shipment.order_id
-        )
+        order = order_lock(shipment.order_id)
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         if shipment.status == Shipment.Status.DELIVERED:
             return shipment
@@ -219,9 +216,7 @@ def _tracking_set(
         tracking_url=tracking_url,
     )
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
-            pk=shipment.order_id
-        )
+        order = order_lock(shipment.order_id)
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         had_tracking = bool(shipment.tracking_number)
         shipment.tracking_number = tracking_number
@@ -278,9 +273,7 @@ def shipment_update(
             errors={"status": [f"Use one of: {', '.join(Shipment.Status.values)}."]},
         )
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
-            pk=shipment.order_id
-        )
+        order = order_lock(shipment.order_id)
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         shipment_dates_check(
             shipped_at=shipped_at or shipment.shipped_at,

@@ -17,6 +17,7 @@ from orders import pricing
 from orders.models import Order, Payment
 from orders.refund_methods import EXCHANGE_CREDIT, refund_method_default
 from orders.services.customer_notices import refund_notify
+from orders.services.locks import order_lock
 from orders.services.returns_bookkeeping import (
     order_refund_due_settle,
     order_return_event_record,
@@ -147,9 +148,7 @@ def return_refund(
     from returns.services.requests import return_transition
 
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(
-            pk=return_request.order_id
-        )
+        order = order_lock(return_request.order_id)
         return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
         return_request.order = order
         if return_request.status != ReturnStatus.RECEIVED:
@@ -259,7 +258,7 @@ def order_refund(
     if kind == Refund.Kind.GOODWILL and amount is None:
         raise ReturnValidationError(errors={"amount": ["This field is required."]})
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk)
         if kind == Refund.Kind.CANCELLATION:
             amount = order.refund_due if amount is None else _amount(amount, "amount")
             if amount > order.refund_due:

@@ -11,6 +11,7 @@ from oms_project.outbox import outbox_emit
 from orders.models import Order, OrderLine
 from orders.notifications import order_email
 from orders.pricing import line_units_value
+from orders.services.locks import order_lock
 from orders.services.returns_bookkeeping import order_return_event_record
 from returns import selectors
 from returns.errors import InvalidTransition, ReturnValidationError, ReturnWindowClosed
@@ -46,7 +47,7 @@ def return_create(
     """
     with transaction.atomic():
         # The order row lock serialises returns of one order, so two cannot claim one unit.
-        order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+        order = order_lock(order.pk)
         order_lines = {
             line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")
         }

@@ -120,7 +120,7 @@ def test_the_strict_boolean_filter_takes_true_false_1_0_or_nothing(levels):
 
     from inventory import selectors
     from inventory.models import StockLevel
-    from inventory.serializers import StrictBooleanFilter
+    from oms_project.filters import StrictBooleanFilter
 
     class LowStockFilter(django_filters.FilterSet):
         low_stock = StrictBooleanFilter(method="filter_low_stock")

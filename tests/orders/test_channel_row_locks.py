@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -92,11 +93,11 @@ def test_cancelling_an_order_while_its_customer_places_another_does_not_deadlock
                                actor="web")
         customer = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe",
                     "channel_customer_id": "c-1", "phone": f"555-01{round_:02d}"}
+        new = paid(shop, f"NEW-{round_}", sku="B", customer=customer, quantity=1)
         outcomes.append(race([
-            lambda: order_create(channel=shop["channel"], actor="web", data=paid(
-                shop, f"NEW-{round_}", sku="B", customer=customer, quantity=1)),
-            after(0.15, lambda: order_cancel(order=Order(pk=earlier.pk), actor="support",
-                                             reason="customer_request")),
+            partial(order_create, channel=shop["channel"], actor="web", data=new),
+            after(0.15, partial(order_cancel, order=Order(pk=earlier.pk), actor="support",
+                                reason="customer_request")),
         ]))
     assert outcomes == [["ok", "ok"]] * 3
 
@@ -125,9 +126,9 @@ def test_cancelling_or_shipping_while_another_customer_orders_the_sku_does_not_d
                                 lines={line.pk: 2}, actor="wms", warehouse=shop["east"])
         other = {"email": f"bob{round_}@example.com", "first_name": "Bob", "last_name": "Roe",
                  "channel_customer_id": f"b-{round_}"}
+        new = paid(shop, f"OTHER-{round_}", customer=other, quantity=1)
         outcomes.append(race([
-            lambda: order_create(channel=shop["channel"], actor="web", data=paid(
-                shop, f"OTHER-{round_}", customer=other, quantity=1)),
+            partial(order_create, channel=shop["channel"], actor="web", data=new),
             after(0.2, call),
         ]))
     assert outcomes == [["ok", "ok"]] * 3
