@@ -2,8 +2,11 @@
 
 It is read from the day's outbox events, the same documented stream accounting systems
 receive (`docs/events.md`): a sale is an `order.paid` event, a cancellation after payment an
-`order.cancelled` event with a `refund_due`, a refund a `refund.completed` event. Days are
-calendar days in `settings.TIME_ZONE`.
+`order.cancelled` event with a `refund_due`, a refund a `refund.completed` event. A refund of
+money no sale had booked yet (`of_sale` false) is a part payment returned; when the order's
+`order.paid` follows all the same (a goodwill refund made while it was part-paid), the sale's
+day books it again as a refund of that sale and takes it off the part payments, so any run of
+days nets to the money kept. Days are calendar days in `settings.TIME_ZONE`.
 """
 
 import csv
@@ -74,9 +77,10 @@ def accounting_journal(*, day: date) -> list[dict]:
             **{lookup: moment for lookup, moment in bounds.items() if moment is not None},
         )
         .order_by("pk")
-        .values_list("topic", "payload")
+        .values_list("pk", "topic", "reference", "payload")
     )
-    for topic, payload in events.iterator(chunk_size=2000):
+    sales: dict[str, int] = {}
+    for pk, topic, reference, payload in events.iterator(chunk_size=2000):
         if not isinstance(payload, dict):
             continue
         row = totals[(str(payload.get("channel", "")), str(payload.get("currency", "")))]
@@ -90,6 +94,8 @@ def accounting_journal(*, day: date) -> list[dict]:
             row["sales_shipping"] += _amount(sale.get("shipping_total"))
             row["sales_discount"] += _amount(sale.get("discount_total"))
             row["sales_exchange_credit"] += _amount(sale.get("exchange_credit"))
+            if reference:
+                sales.setdefault(reference, pk)
         elif topic == CANCELLATION:
             row["cancellations_count"] += 1
             row["cancellations_refund_due"] += _amount(payload.get("refund_due"))
@@ -97,14 +103,16 @@ def accounting_journal(*, day: date) -> list[dict]:
             # Back to a return's exchange credit, not to the customer: no money moves.
             row["refunds_exchange_credit"] += _amount(payload.get("amount"))
         elif payload.get("of_sale") is False:
-            # A part payment of an order cancelled before it was paid in full: no sale booked
-            # it, so its refund is no refund of sales.
+            # Money no sale had booked yet (a part payment of an order cancelled before it
+            # was paid in full, or a goodwill refund before the order was): no refund of sales.
             row["refunds_part_payments"] += _amount(payload.get("amount"))
         else:
-            row["refunds_count"] += 1
-            row["refunds_total"] += _amount(payload.get("amount"))
-            row["refunds_tax"] += _amount(payload.get("tax_amount"))
-            row["refunds_shipping"] += _amount(payload.get("shipping_amount"))
+            _book_refund_of_sales(row, payload)
+    for payload in _refunds_before_sales(sales):
+        # The sale now books money these refunds gave back: they become refunds of it.
+        row = totals[(str(payload.get("channel", "")), str(payload.get("currency", "")))]
+        row["refunds_part_payments"] -= _amount(payload.get("amount"))
+        _book_refund_of_sales(row, payload)
     rows = []
     for (channel, currency), values in sorted(totals.items()):
         row = {"date": day.isoformat(), "channel": channel, "currency": currency}
@@ -118,6 +126,37 @@ def accounting_journal(*, day: date) -> list[dict]:
         )
         rows.append(row)
     return rows
+
+
+def _book_refund_of_sales(row: dict, payload: dict) -> None:
+    row["refunds_count"] += 1
+    row["refunds_total"] += _amount(payload.get("amount"))
+    row["refunds_tax"] += _amount(payload.get("tax_amount"))
+    row["refunds_shipping"] += _amount(payload.get("shipping_amount"))
+
+
+def _refunds_before_sales(sales: dict[str, int]) -> list[dict]:
+    """The `refund.completed` payloads, with `of_sale` false and paid to the customer, of the
+    orders whose `order.paid` event (of pk `sales[order number]`) came after them: money
+    given back (a goodwill gesture) while the order was not yet paid in full, which its sale
+    then books. One query per 500 sales."""
+    references = list(sales)
+    found = []
+    for start in range(0, len(references), 500):
+        events = (
+            OutboxEvent.objects.filter(topic=REFUND, reference__in=references[start : start + 500])
+            .order_by("pk")
+            .values_list("pk", "reference", "payload")
+        )
+        found += [
+            payload
+            for pk, reference, payload in events
+            if pk < sales[reference]
+            and isinstance(payload, dict)
+            and payload.get("of_sale") is False
+            and payload.get("method") != EXCHANGE_CREDIT
+        ]
+    return found
 
 
 def _money(value) -> Decimal:

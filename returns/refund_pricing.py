@@ -18,14 +18,23 @@ negative, with a reason) and subtracts the exchange credit already used to pay a
 order. The result must be positive and at most what the customer paid and was not yet
 refunded. The refund's tax is the tax in the money refunded: the returned units' tax less the
 share the exchange credit took with it to the replacement order (booked there without tax).
+
+A refund of cancelled units has no lines: it pays back (part of) the order's refund due, and
+its tax and shipping are what the cancellations owe back of each and earlier cancellation
+refunds did not yet give back (`cancellation_refund_quote`), so the refunds together give
+back the tax and shipping the sale booked for those units, once.
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Sum
+
+from oms_project.models import OutboxEvent
 from orders import pricing
 from orders.models import Order, OrderLine
 from orders.pricing import line_units_value
+from returns.models import Refund
 
 ZERO = Decimal("0.00")
 
@@ -145,14 +154,72 @@ def line_refund(
 
 def cancellation_refund_quote(*, order: Order, amount: Decimal) -> RefundQuote:
     """How a refund of `amount` for cancelled units divides into goods (tax included), the tax
-    in them, and shipping: in the proportions of what cancellations took off the order
-    (`orders.pricing.cancelled_parts` of `Order.cancelled_total`)."""
-    if order.cancelled_total <= 0:
+    in them, and shipping.
+
+    Of the tax and shipping the cancellations owe back (`cancelled_parts_owed`), the part not
+    yet given back by earlier cancellation refunds goes with this one in proportion to what it
+    pays of the refund due (`Order.refund_due`, read before it is settled); a refund of all
+    that is due takes the rest, so cancellation refunds paid in steps give back each part
+    exactly once, to the cent.
+    """
+    if order.cancelled_total <= 0 or order.refund_due <= 0:
         return RefundQuote(other_goods_amount=amount)
-    parts = pricing.order_cancelled_parts(order, order.lines.all())
-    shipping = pricing.money(amount * parts["shipping"] / order.cancelled_total)
+    before = Refund.objects.filter(order=order, kind=Refund.Kind.CANCELLATION).aggregate(
+        amount=Sum("amount"), tax=Sum("tax_amount"), shipping=Sum("shipping_amount")
+    )
+    # Money to the cent: SQLite sums decimals as floats.
+    before = {name: pricing.money(value or ZERO) for name, value in before.items()}
+    owed = cancelled_parts_owed(order=order, refunded_before=before["amount"])
+    left = {name: max(owed[name] - before[name], ZERO) for name in ("tax", "shipping")}
+    if amount < order.refund_due:
+        share = amount / order.refund_due
+        left = {name: pricing.money(value * share) for name, value in left.items()}
+    shipping = min(left["shipping"], amount)
     return RefundQuote(
         shipping_amount=shipping,
         other_goods_amount=amount - shipping,
-        other_tax_amount=pricing.money(amount * parts["tax"] / order.cancelled_total),
+        other_tax_amount=min(left["tax"], amount - shipping),
     )
+
+
+def cancelled_parts_owed(*, order: Order, refunded_before: Decimal) -> dict[str, Decimal]:
+    """The `tax` and `shipping` that all the order's cancellation refunds give back together.
+
+    Once `order.paid` booked the sale, that is what the sale booked of each part less what the
+    units still ordered keep: the cancelled units' share the sale included (a part payment
+    they were paid with) and all of what units cancelled after it took off. Before any sale (an
+    order cancelled before it was paid in full), the cancelled units' share in proportion to
+    the part of `Order.cancelled_total` owed back (`refunded_before` plus the refund due).
+    """
+    parts = pricing.order_cancelled_parts(order, order.lines.all())
+    sale = sale_booked(order=order)
+    if sale is None:
+        share = min((refunded_before + order.refund_due) / order.cancelled_total, 1)
+        return {name: pricing.money(parts[name] * share) for name in ("tax", "shipping")}
+    return {
+        "tax": max(_money(sale.get("tax_total")) - (order.tax_total - parts["tax"]), ZERO),
+        "shipping": max(
+            _money(sale.get("shipping_total")) - (order.shipping_total - parts["shipping"]), ZERO
+        ),
+    }
+
+
+def sale_booked(*, order: Order) -> dict | None:
+    """The `sale` the order's `order.paid` event booked (events written before the `sale` part
+    was added carry the order's figures), or None when the order was never paid in full."""
+    event = (
+        OutboxEvent.objects.filter(topic="order.paid", reference=order.number)
+        .order_by("pk")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if not isinstance(event, dict):
+        return None
+    return event["sale"] if isinstance(event.get("sale"), dict) else event
+
+
+def _money(value) -> Decimal:
+    try:
+        return pricing.money(Decimal(str(value or "0")))
+    except ArithmeticError:
+        return ZERO
