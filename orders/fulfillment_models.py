@@ -82,7 +82,11 @@ class RoutingDecision(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["order", "id"])]
+        indexes = [
+            models.Index(fields=["order", "id"]),
+            # The list's created_after / created_before filters.
+            models.Index(fields=["created_at"], name="routing_decision_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {', '.join(self.locations) or 'nowhere'}"
