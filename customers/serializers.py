@@ -73,7 +73,7 @@ class CustomerSerializer(StrictModelSerializer):
         )
         if not value or unchanged:
             return value
-        if not ServiceLevel.objects.filter(code=value, is_active=True).exists():
+        if not ServiceLevel.objects.offered().filter(code=value).exists():
             raise serializers.ValidationError(f"Unknown shipping method '{value}'.")
         return value
 

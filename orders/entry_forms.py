@@ -49,7 +49,7 @@ class EntryForm(forms.Form):
         max_length=100, required=False, label="Customer id in the channel"
     )
     shipping_method = forms.ModelChoiceField(
-        queryset=ServiceLevel.objects.filter(is_active=True), required=False, to_field_name="code"
+        queryset=ServiceLevel.objects.offered(), required=False, to_field_name="code"
     )
     ship_first_name = forms.CharField(max_length=100, required=False, label="First name")
     ship_last_name = forms.CharField(max_length=100, required=False, label="Last name")

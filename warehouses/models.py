@@ -117,6 +117,13 @@ class Carrier(models.Model):
         return self.tracking_url_template.replace("{tracking_number}", tracking_number)
 
 
+class ServiceLevelQuerySet(models.QuerySet):
+    def offered(self):
+        """The services orders may choose: active, of an active carrier (a carrier that
+        stopped collecting takes its services with it)."""
+        return self.filter(is_active=True, carrier__is_active=True)
+
+
 class ServiceLevel(models.Model):
     """A carrier's delivery service (e.g. ground, express) with its transit times."""
 
@@ -134,6 +141,8 @@ class ServiceLevel(models.Model):
         help_text="Freight classes beyond standard it may carry.",
     )
     is_active = models.BooleanField(default=True)
+
+    objects = ServiceLevelQuerySet.as_manager()
 
     class Meta:
         ordering = ["carrier__code", "transit_days_min", "code"]

@@ -103,9 +103,7 @@ def service_levels(codes: set[str]) -> dict[str, ServiceLevel]:
         ("service_levels", tuple(sorted(codes))),
         lambda: {
             level.code: level
-            for level in ServiceLevel.objects.filter(
-                code__in=codes, is_active=True, carrier__is_active=True
-            )
+            for level in ServiceLevel.objects.offered().filter(code__in=codes)
         },
     )
     return {code: copy.copy(level) for code, level in levels.items()}

@@ -202,9 +202,10 @@ def test_unknown_field_is_400(channel_client):
 def service_levels(db):
     ServiceLevelFactory(code="ground")
     ServiceLevelFactory(code="retired", is_active=False)
+    ServiceLevelFactory(code="gone", carrier__is_active=False)  # its carrier stopped
 
 
-@pytest.mark.parametrize("method", ["teleport", "retired", "GROUND"])
+@pytest.mark.parametrize("method", ["teleport", "retired", "gone", "GROUND"])
 def test_unknown_or_inactive_preferred_shipping_method_is_400(
     channel_client, service_levels, method
 ):
