@@ -22,6 +22,10 @@ still received into it: they have left the source and cannot go back by themselv
 refusing them would strand them in transit, counted nowhere. Move them on with another
 transfer once the location is active again.
 
+**Events.** `transfer.shipped`, `transfer.received` (each receipt, with what it booked) and
+`transfer.closed` (with the units written off) go to the outbox in the same transaction, for
+the ERP's stock-in-transit and shrinkage accounts (`docs/events.md`).
+
 Errors about lines are keyed by the line's position in the request, then its field
 (`{"lines": {"1": {"sku": [...]}}}`, `oms_project.errors.item_errors`), as everywhere else.
 """
@@ -49,6 +53,7 @@ from inventory.quantities import MAX_QUANTITY
 from inventory.services import _check_quantity
 from oms_project.changes import update_changed
 from oms_project.errors import Conflict, InvalidTransition, ValidationFailed, item_errors
+from oms_project.outbox import outbox_emit
 from warehouses.models import Warehouse
 
 
@@ -215,6 +220,7 @@ def transfer_ship(*, transfer: Transfer, actor: str = "system") -> Transfer:
             status=Transfer.Status.IN_TRANSIT, shipped_at=timezone.now()
         )
         transfer.refresh_from_db()
+        _emit("transfer.shipped", transfer, actor)
     return transfer
 
 
@@ -265,6 +271,15 @@ def transfer_receive(
                 status=Transfer.Status.RECEIVED, received_at=timezone.now()
             )
         transfer.refresh_from_db()
+        _emit(
+            "transfer.received",
+            transfer,
+            actor,
+            received=[
+                {"sku": lines[product_id].product.sku, "quantity": quantity}
+                for product_id, quantity in sorted(receipt.items())
+            ],
+        )
     return transfer
 
 
@@ -340,7 +355,31 @@ def transfer_close(*, transfer: Transfer, reason: str, actor: str = "system") ->
             close_reason=reason[:255],
         )
         transfer.refresh_from_db()
+        _emit("transfer.closed", transfer, actor, reason=transfer.close_reason)
     return transfer
+
+
+def _emit(topic: str, transfer: Transfer, actor: str, **extra) -> None:
+    """Record a transfer event: the transfer, its locations and lines as they stand now."""
+    lines = transfer.lines.select_related("product").order_by("pk")
+    payload = {
+        "number": transfer.number,
+        "status": transfer.status,
+        "source": transfer.source.code,
+        "destination": transfer.destination.code,
+        "lines": [
+            {
+                "sku": line.product.sku,
+                "quantity": line.quantity,
+                "quantity_received": line.quantity_received,
+                "quantity_lost": line.quantity_lost,
+            }
+            for line in lines
+        ],
+        "actor": actor,
+        **extra,
+    }
+    outbox_emit(topic=topic, payload=payload, reference=transfer.number)
 
 
 def transfer_units_lost(transfer: Transfer) -> int:

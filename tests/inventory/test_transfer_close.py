@@ -86,6 +86,30 @@ def test_close_writes_off_what_is_still_in_transit(mug):
     assert stock_mismatches() == []
 
 
+def test_shipping_receiving_and_closing_each_tell_other_systems(mug):
+    from oms_project.models import OutboxEvent
+
+    transfer = transfer_close(transfer=partly_received(mug), reason="Pallet lost", actor="ops")
+
+    events = list(
+        OutboxEvent.objects.filter(reference=transfer.number).order_by("id")
+        .values_list("topic", "payload")
+    )
+    assert [topic for topic, _payload in events] == [
+        "transfer.shipped", "transfer.received", "transfer.closed"
+    ]
+    shipped, received, closed = (payload for _topic, payload in events)
+    assert (shipped["status"], shipped["source"], shipped["destination"]) == (
+        "in_transit", "MAIN", "EAST"
+    )
+    assert received["received"] == [{"sku": "MUG", "quantity": 2}]
+    assert closed["reason"] == "Pallet lost"
+    assert sorted(
+        (line["sku"], line["quantity_received"], line["quantity_lost"])
+        for line in closed["lines"]
+    ) == [("JUG", 0, 2), ("MUG", 2, 4)]
+
+
 def test_a_closed_transfer_receives_nothing_more(mug):
     transfer = transfer_close(transfer=partly_received(mug), reason="lost", actor="ops")
     with pytest.raises(InvalidTransition):
