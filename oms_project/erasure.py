@@ -103,6 +103,7 @@ def customer_erase(*, customer, actor: str, reason: str) -> Erasure:
             **_subscriptions_erase(person),
             **_returns_erase(person),
             **_messages_erase(person),
+            **_replays_forget(person),
             "subscriptions_cancelled": cancelled,
         }
         record = CustomerErasure.objects.create(
@@ -274,6 +275,23 @@ def _email_references(person: Person) -> list[str]:
         *(f"return:{number}" for number in person.return_numbers),
         *(f"subscription:{pk}" for pk in person.subscription_ids),
     ]
+
+
+def _replays_forget(person: Person) -> dict[str, int]:
+    """Delete the stored answers kept for `Idempotency-Key` retries that name the person (a
+    retry then runs again: a repeated order is refused as a duplicate rather than replayed).
+    They are kept a day or so; a scan of them by e-mail is cheap."""
+    from django.db.models import Q
+
+    from orders.models import IdempotencyRecord
+
+    if not person.emails:
+        return {"replays_forgotten": 0}
+    naming = Q()
+    for email in person.emails:
+        naming |= Q(response_body__icontains=email)
+    deleted, _ = IdempotencyRecord.objects.filter(naming).delete()
+    return {"replays_forgotten": deleted}
 
 
 def _rows_scrubbed(queryset, person: Person, *, field: str = "data") -> int:

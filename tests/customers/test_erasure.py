@@ -132,6 +132,24 @@ def test_erase_via_api_anonymises_every_record_and_keeps_the_money(jane, make_cl
     assert erased == totals
 
 
+def test_erase_forgets_stored_answers_that_name_the_person(jane):
+    from orders.models import IdempotencyRecord
+
+    IdempotencyRecord.objects.create(
+        scope="key1", key="order-1", request_hash="h", response_status=201,
+        response_body={"number": "W1", "customer": {"email": "JANE@example.com"}},
+    )
+    IdempotencyRecord.objects.create(
+        scope="key1", key="order-2", request_hash="h", response_status=201,
+        response_body={"number": "W2", "customer": {"email": "bob@example.com"}},
+    )
+
+    record = customer_erase(customer=jane, actor="privacy desk", reason="Ticket 1").record
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["order-2"]
+    assert record.counts["replays_forgotten"] == 1
+
+
 def test_erase_keeps_the_tax_jurisdiction_and_non_personal_attributes(jane):
     customer_erase(customer=jane, actor="user:dpo", reason="Ticket 4411")
 
