@@ -2,11 +2,21 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models.functions import Round
+
 CENT = Decimal("0.01")
 
 
 def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_expression(expression) -> Round:
+    """Round money arithmetic done by the database (`F("refund_due") + amount` in an UPDATE)
+    to the cent. SQLite adds and subtracts decimals in floating point (1.38 + 1.59 =
+    2.9699999999999998), so the stored value would fall short of 2.97 in later comparisons;
+    PostgreSQL computes exactly, and rounding an exact sum of cents changes nothing there."""
+    return Round(expression, 2)
 
 
 def line_total(*, unit_price: Decimal, quantity: int, discount: Decimal) -> Decimal:
@@ -50,17 +60,29 @@ def balance_due(*, total: Decimal, cancelled_total: Decimal, paid_total: Decimal
 
 
 def cancellation_refund(
-    *, total: Decimal, cancelled_total: Decimal, paid_total: Decimal, cancelling: Decimal
+    *,
+    total: Decimal,
+    cancelled_total: Decimal,
+    paid_total: Decimal,
+    cancelling: Decimal,
+    refundable: Decimal | None = None,
 ) -> Decimal:
     """What cancelling units worth `cancelling` owes the customer back: the part of the
     payments that the order, worth less now, no longer covers (nothing while the payments
-    fall short of what is left to pay for)."""
+    fall short of what is left to pay for), at most `refundable`, the money the order still
+    holds and does not owe back yet (what was paid less every refund, goodwill included, the
+    exchange credit its returns moved out and the refund due: `returns.selectors.
+    order_refundable`), so money that already went back is never owed back again; None
+    caps nothing (an order no money went back from and that owes nothing back)."""
 
     def overpaid(worth: Decimal) -> Decimal:
         return max(paid_total - max(worth, Decimal("0.00")), Decimal("0.00"))
 
     worth = total - cancelled_total
-    return money(overpaid(worth - cancelling) - overpaid(worth))
+    refund = money(overpaid(worth - cancelling) - overpaid(worth))
+    if refundable is not None:
+        refund = min(refund, max(money(refundable), Decimal("0.00")))
+    return refund
 
 
 def line_units_value(*, order, line, units: int) -> Decimal:

@@ -1,8 +1,9 @@
 """Admin for subscriptions: list with upcoming runs, controls as buttons, demand forecast.
 
 Staff add subscriptions through the API's validation and `subscription_create`; pause,
-resume, skip the next run, cancel and changes of quantities, address or shipping method go
-through `orders.subscriptions.services`.
+resume, skip the next run, cancel and changes of quantities, address, shipping method or
+payment details go through `orders.subscriptions.services`. A subscription is shown and
+found by its customer's current e-mail address.
 The sales channel page gains the reminder lead time.
 """
 
@@ -15,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from customers.models import Customer
 from oms_project.admin import (
     IndexedSearchMixin,
     LimitedInlineFormSet,
@@ -87,7 +89,8 @@ class SubscriptionEventInline(ViewOnlyMixin, admin.TabularInline):
 
 
 class SubscriptionChangeForm(forms.Form):
-    """Quantities per line (0 removes it), the shipping method and the shipping address."""
+    """Quantities per line (0 removes it), the shipping method and address, and the stored
+    payment (e.g. after a declined payment paused the subscription)."""
 
     shipping_method = forms.ModelChoiceField(
         queryset=ServiceLevel.objects.filter(is_active=True), required=False, to_field_name="code"
@@ -102,6 +105,13 @@ class SubscriptionChangeForm(forms.Form):
     region = forms.CharField(max_length=100, required=False)
     country = forms.CharField(max_length=2, help_text="ISO 3166-1 code, e.g. US.")
     phone = forms.CharField(max_length=40, required=False)
+    payment_method = forms.CharField(max_length=50, required=False, help_text="e.g. card.")
+    payment_reference = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="The processor's token for the customer's new stored payment (never card "
+        "numbers). Leave empty to keep the stored one.",
+    )
 
     def __init__(self, *args, subscription: Subscription, **kwargs):
         address = subscription.shipping_address or {}
@@ -109,6 +119,8 @@ class SubscriptionChangeForm(forms.Form):
         initial["shipping_method"] = (
             subscription.shipping_method.code if subscription.shipping_method_id else None
         )
+        initial["payment_method"] = subscription.payment_method
+        self.subscription = subscription
         self.lines = list(subscription.lines.order_by("pk"))
         for line in self.lines:
             initial[f"quantity_{line.sku}"] = line.quantity
@@ -133,7 +145,19 @@ class SubscriptionChangeForm(forms.Form):
                 field: data.get(field, "") for field in ADDRESS_FIELDS if data.get(field)
             },
             "shipping_method": method.code if method else None,
+            **self._payment_changes(),
         }
+
+    def _payment_changes(self) -> dict:
+        """The payment fields staff changed: an empty or unchanged field keeps what is stored."""
+        data = self.cleaned_data
+        changes = {}
+        method = data.get("payment_method")
+        if method and method != self.subscription.payment_method:
+            changes["payment_method"] = method
+        if data.get("payment_reference"):
+            changes["payment_reference"] = data["payment_reference"]
+        return changes
 
 
 class SubscriptionEntryForm(EntryForm):
@@ -197,13 +221,13 @@ class SubscriptionEntryForm(EntryForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin):
     list_display = [
-        "id", "email", "channel", "status_badge", "schedule", "next_run", "upcoming",
+        "id", "customer_email", "channel", "status_badge", "schedule", "next_run", "upcoming",
         "occurrence_count",
     ]
-    list_display_links = ["id", "email"]
+    list_display_links = ["id", "customer_email"]
     list_filter = ["status", "channel", "interval_unit", "pause_reason"]
-    list_select_related = ["channel"]
-    search_fields = ["email", "id"]
+    list_select_related = ["channel", "customer"]
+    search_fields = ["customer__email", "id"]
     search_help_text = "A subscription number, or the start of an e-mail address."
     show_full_result_count = False
     ordering = ["-id"]
@@ -212,7 +236,10 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
     object_actions = ("pause", "resume", "skip_next", "cancel")
     show_save_buttons = False
     fieldsets = [
-        (None, {"fields": [("channel", "customer", "email"), ("status", "pause_reason")]}),
+        (
+            None,
+            {"fields": [("channel", "customer", "customer_email"), ("status", "pause_reason")]},
+        ),
         (
             "Schedule",
             {
@@ -235,7 +262,7 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
         ("Record", {"fields": [("created_at", "updated_at", "cancelled_at")]}),
     ]
     readonly_fields = [
-        "channel", "customer", "email", "status", "pause_reason", "interval_unit",
+        "channel", "customer", "customer_email", "status", "pause_reason", "interval_unit",
         "interval_count", "anchor_day", "time_zone", "local_time", "start_date", "end_date",
         "max_orders", "occurrence_count", "next_run", "upcoming", "address", "shipping_method",
         "currency", "shipping_total", "tax_total", "payment_method", "payment_reference",
@@ -245,13 +272,23 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel", "customer")
+
     def search_condition(self, term: str) -> Q:
-        condition = Q(email__istartswith=term)
+        # The customer's current address, not the copy taken at sign-up.
+        condition = Q(
+            customer__in=Customer.objects.filter(email__istartswith=term).values("pk")
+        )
         if term.isdigit():
             condition |= Q(pk=int(term))
         return condition
 
     # --- columns --------------------------------------------------------------------------
+
+    @admin.display(description="e-mail")
+    def customer_email(self, subscription: Subscription) -> str:
+        return subscription.customer.email
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, subscription: Subscription) -> str:
@@ -291,7 +328,7 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
     def get_object_links(self, request, obj) -> list[tuple[str, str]]:
         if obj.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
             url = reverse("admin:orders_subscription_change_contents", args=[obj.pk])
-            return [("Change quantities, address or shipping method", url)]
+            return [("Change quantities, address, shipping method or payment details", url)]
         return []
 
     @object_action(label="Pause", is_visible=lambda obj: obj.status == SubscriptionStatus.ACTIVE)
@@ -423,7 +460,8 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
         return TemplateResponse(request, "admin/orders/subscription/forecast.html", context)
 
     def change_contents_view(self, request, object_id: int):
-        """Change quantities, the shipping address or method through `subscription_change`."""
+        """Change quantities, the shipping address or method, or the payment details through
+        `subscription_change`."""
         subscription = self.get_object(request, str(object_id))
         if subscription is None:
             return redirect(reverse("admin:orders_subscription_changelist"))
@@ -447,7 +485,9 @@ class SubscriptionAdmin(ObjectActionsMixin, IndexedSearchMixin, admin.ModelAdmin
             title="Change contents",
             submit_label="Save changes",
             intro="The changes apply to every run not placed yet. A quantity of 0 removes the "
-            "line; at least one line stays.",
+            "line; at least one line stays. New payment details are also used for payment "
+            "retries; a subscription paused after a declined payment stays paused until "
+            "resumed.",
             original=subscription,
         )
 

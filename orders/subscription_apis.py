@@ -31,7 +31,11 @@ from orders.subscriptions import selectors, services
 class SubscriptionFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=SubscriptionStatus.choices)
     interval_unit = django_filters.ChoiceFilter(choices=IntervalUnit.choices)
-    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    email = django_filters.CharFilter(
+        field_name="customer__email",
+        lookup_expr="iexact",
+        help_text="The customer's current e-mail address (any case).",
+    )
     customer_id = IdFilter(field_name="customer_id")
     next_run_before = MomentFilter(field_name="next_run_at", lookup_expr="lt")
 

@@ -43,6 +43,10 @@ class Subscription(models.Model):
     instant it is due (the local time on that date in `time_zone`); both are empty unless the
     subscription is active. `anchor_day` is the day of the month (1-31, clamped to short
     months) for monthly schedules and the ISO weekday (1 = Monday) for weekly ones.
+
+    The subscriber is `customer`: runs are ordered for that profile and e-mails go to its
+    current address. `email` only records the address given at sign-up; it is not updated
+    when the customer changes theirs, so nothing reads it to reach or identify them.
     """
 
     class PauseReason(models.TextChoices):
@@ -54,7 +58,7 @@ class Subscription(models.Model):
         SalesChannel, on_delete=models.PROTECT, related_name="subscriptions"
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
-    email = models.EmailField()
+    email = models.EmailField()  # as given at sign-up; the current one is `customer.email`
     status = models.CharField(
         max_length=20,
         choices=SubscriptionStatus.choices,
@@ -135,7 +139,9 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Subscription {self.pk} ({self.email})"
+        """Name the subscription with its customer's current e-mail (load `customer` with it)."""
+        email = self.customer.email if self.customer_id else self.email
+        return f"Subscription {self.pk} ({email})"
 
 
 class SubscriptionLine(models.Model):

@@ -93,11 +93,26 @@ class SubscriptionChangeSerializer(StrictSerializer):
     )
     shipping_address = AddressInputSerializer(required=False)
     shipping_method = serializers.CharField(max_length=40, required=False)
+    payment_method = serializers.CharField(
+        max_length=50,
+        required=False,
+        help_text="A new payment method, e.g. card; send its payment_reference with it.",
+    )
+    payment_reference = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text="The processor's token for the customer's new stored payment (never card "
+        "data). Runs not placed yet, and payment retries, are charged with it.",
+    )
 
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Send quantities, shipping_address or shipping_method."]}
+                {
+                    "non_field_errors": [
+                        "Send quantities, shipping_address, shipping_method or payment details."
+                    ]
+                }
             )
         return attrs
 
@@ -134,6 +149,9 @@ class SubscriptionRunSerializer(serializers.ModelSerializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code", read_only=True)
     customer_id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField(
+        source="customer.email", read_only=True, help_text="The customer's current e-mail address."
+    )
     pause_reason = serializers.ChoiceField(
         choices=Subscription.PauseReason.choices, allow_blank=True, read_only=True,
         help_text="Why the subscription is paused; blank unless it is.",

@@ -179,15 +179,21 @@ def refunded_totals(*, order: Order) -> dict[str, Decimal]:
     return {key: pricing.money(value or ZERO) for key, value in totals.items()}
 
 
-def order_refundable(*, order: Order) -> Decimal:
-    """What may still be refunded for returns and as goodwill: what was paid, less what was
-    refunded, less the exchange credit its returns gave to replacement orders and that those
-    kept (value that went back to the customer as goods; credit a cancelled replacement gave
-    back is the order's to refund again), and less `Order.refund_due`, the money already owed
-    back for cancelled units (a refund of those may use it: `order_refundable + refund_due`)."""
+def order_paid_back(*, order: Order) -> Decimal:
+    """What of the order's payments went back to the customer: every refund (for returns,
+    cancelled units and goodwill) and the exchange credit its returns gave to replacement
+    orders and that those kept (value that went back as goods; credit a cancelled replacement
+    gave back is the order's to refund again)."""
     kept = exchange_credit_kept(order_ids=[order.pk]).get(order.pk, ZERO)
-    given = refunded_totals(order=order)["amount"] + kept + order.refund_due
-    return max(order.paid_total - given, ZERO)
+    return refunded_totals(order=order)["amount"] + kept
+
+
+def order_refundable(*, order: Order) -> Decimal:
+    """What may still be refunded for returns and as goodwill, and what a cancellation may
+    still owe back: what was paid, less what went back (`order_paid_back`), and less
+    `Order.refund_due`, the money already owed back for cancelled units (a refund of those
+    may use it, within what was paid and not yet given back)."""
+    return max(order.paid_total - order_paid_back(order=order) - order.refund_due, ZERO)
 
 
 def return_exchange_credit_kept(*, return_request: ReturnRequest) -> Decimal:

@@ -28,9 +28,11 @@ def order_cancel(
     Only units not yet shipped can be cancelled; allocated units are released (ledger rows),
     unallocated ones first. The value of cancelled units is added to the order's
     `cancelled_total` (what is left to pay for drops by it), to `refund_due` for what was paid
-    beyond what is left, and taken off the customer's lifetime value; payments that now cover
-    the rest of an unpaid order move it on as a payment would; an order cancelled in full no
-    longer counts among the customer's orders (it stays in their history).
+    beyond what is left (at most what the order still holds after earlier refunds, goodwill
+    included, and the refund due: `pricing.cancellation_refund`), and taken off the
+    customer's lifetime value; payments that now cover the rest of an unpaid order move it on
+    as a payment would; an order cancelled in full no longer counts among the customer's
+    orders (it stays in their history).
     Raises `InvalidTransition` for shipped or already cancelled units and
     `OrderValidationError` for unknown lines or bad quantities; nothing changes then.
     Returns {"cancelled": {line id: units}, "released": units, "refund_due": Decimal}.
@@ -90,11 +92,12 @@ def order_cancel(
             cancelled_total=order.cancelled_total,
             paid_total=order.paid_total,
             cancelling=value,
+            refundable=_refundable(order),
         )
         update_changed(
             Order.objects.filter(pk=order.pk),
-            cancelled_total=F("cancelled_total") + value,
-            refund_due=F("refund_due") + refund,
+            cancelled_total=pricing.money_expression(F("cancelled_total") + value),
+            refund_due=pricing.money_expression(F("refund_due") + refund),
         )
         summary = {str(line_id): units for line_id, units in wanted.items()}
         order_event_record(
@@ -143,6 +146,17 @@ def order_cancel(
             },
         )
     return {"cancelled": wanted, "released": released, "refund_due": refund}
+
+
+def _refundable(order: Order) -> Decimal:
+    """What of its payments the locked `order` still holds and does not owe back yet: paid,
+    less every refund (goodwill included) and exchange credit its returns moved out, less the
+    refund due (`returns.selectors.order_refundable`). A cancellation owes back no more, so a
+    goodwill refund made before it is not paid back a second time."""
+    # Refunds belong to the returns app, above orders: read here, where a cancellation needs them.
+    from returns.selectors import order_refundable
+
+    return order_refundable(order=order)
 
 
 def _customer_lifetime_reduce(

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from oms_project.changes import update_changed
+from orders import pricing
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderEvent, OrderLine
@@ -77,7 +78,7 @@ def order_refund_due_settle(
     with transaction.atomic():
         updated = update_changed(
             Order.objects.filter(pk=order.pk, refund_due__gte=amount),
-            refund_due=F("refund_due") - amount,
+            refund_due=pricing.money_expression(F("refund_due") - amount),
         )
         if not updated:
             due = Order.objects.values_list("refund_due", flat=True).get(pk=order.pk)

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from customers.models import CustomerChannel
 from oms_project.errors import OmsError
 from orders import pricing
 from orders.errors import DuplicateOrder
@@ -354,15 +355,9 @@ def _outcome_message(occurrence: SubscriptionOccurrence) -> str:
 
 def order_data(subscription: Subscription, occurrence: SubscriptionOccurrence, now) -> dict:
     """The order payload of one run, in the shape `order_create` takes from channels."""
-    customer = subscription.customer
     return {
         "channel_order_id": f"SUB-{subscription.pk}-{occurrence.occurrence_date:%Y%m%d}",
-        "customer": {
-            "email": subscription.email,
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "phone": customer.phone,
-        },
+        "customer": _order_customer(subscription),
         "shipping_address": dict(subscription.shipping_address),
         "billing_address": dict(subscription.billing_address) or None,
         "fulfillment_method": FulfillmentMethod.SHIP,
@@ -388,6 +383,32 @@ def order_data(subscription: Subscription, occurrence: SubscriptionOccurrence, n
         },
         "placed_at": now,
     }
+
+
+def _order_customer(subscription: Subscription) -> dict:
+    """The subscriber as an order names them: the profile's current e-mail and, when the
+    channel knows one, its customer id.
+
+    Order intake finds the customer by the channel's customer id, else by e-mail; a copy of
+    the e-mail taken at sign-up would file the run under a new profile once it changed.
+    """
+    customer = subscription.customer
+    data = {
+        "email": customer.email,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "phone": customer.phone,
+    }
+    external_id = (
+        CustomerChannel.objects.filter(
+            customer=customer, channel_code=subscription.channel.code, external_id__isnull=False
+        )
+        .values_list("external_id", flat=True)
+        .first()
+    )
+    if external_id:
+        data["channel_customer_id"] = external_id
+    return data
 
 
 def _order_total(data: dict) -> Decimal:

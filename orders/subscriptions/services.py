@@ -366,17 +366,22 @@ def subscription_change(
     shipping_address: dict | None = None,
     shipping_method: str | None = None,
     tax_total: Decimal | None = None,
+    payment_method: str | None = None,
+    payment_reference: str | None = None,
 ) -> Subscription:
     """Change line quantities (by SKU; 0 removes the line), the shipping address or method,
-    or the tax charged per run.
+    the tax charged per run, or the stored payment (method and the processor's token).
 
-    Applies to the runs not placed yet. New quantities keep the tax's effective rate: the
-    stored tax is scaled by new subtotal / old subtotal, rounded half-up to the cent, unless
-    `tax_total` gives the new tax (see docs/subscriptions.md). Raises
-    `SubscriptionValidationError` for a SKU not on the subscription, a negative quantity,
-    removing every line, an unknown shipping method or a tax that is not an amount from 0 to
-    `MAX_AMOUNT`, and `SubscriptionStateError` for a cancelled or completed subscription;
-    nothing changes.
+    Applies to the runs not placed yet, and to payment retries of runs placed before: a
+    subscription paused after a declined payment keeps its pause until resumed. New
+    quantities keep the tax's effective rate: the stored tax is scaled by new subtotal / old
+    subtotal, rounded half-up to the cent, unless `tax_total` gives the new tax (see
+    docs/subscriptions.md). The audit event names a new payment reference by its last
+    characters only. Raises `SubscriptionValidationError` for a SKU not on the subscription,
+    a negative quantity, removing every line, an unknown shipping method, a tax that is not
+    an amount from 0 to `MAX_AMOUNT`, a blank or too long payment method or reference, or a
+    new payment method without its reference; and `SubscriptionStateError` for a cancelled
+    or completed subscription; nothing changes.
     """
     with transaction.atomic():
         subscription = _locked(subscription)
@@ -386,6 +391,9 @@ def subscription_change(
                 extra={"subscription_status": subscription.status},
             )
         changes: dict = {}
+        payment = _change_payment(subscription, payment_method, payment_reference)
+        if payment:
+            changes["payment"] = payment
         tax_before = subscription.tax_total
         if tax_total is not None:
             subscription.tax_total = _tax_checked(tax_total)
@@ -432,6 +440,43 @@ def subscription_change(
             subscription=subscription, type="changed", actor=actor, data=changes
         )
     return subscription
+
+
+def _change_payment(
+    subscription: Subscription, payment_method: str | None, payment_reference: str | None
+) -> dict:
+    """Set the stored payment method and reference; return what the audit trail may keep
+    (the method and the reference's last characters), or {} when nothing changed."""
+    errors = {}
+    for name, value, limit in (
+        ("payment_method", payment_method, 50),
+        ("payment_reference", payment_reference, 100),
+    ):
+        if value is not None and not (isinstance(value, str) and 0 < len(value.strip()) <= limit):
+            errors[name] = [f"Give a value of 1 to {limit} characters."]
+    if (
+        not errors
+        and payment_method is not None
+        and payment_method != subscription.payment_method
+        and payment_reference is None
+    ):
+        errors["payment_reference"] = ["A new payment method needs its payment reference."]
+    if errors:
+        raise SubscriptionValidationError("The payment details are invalid.", errors=errors)
+    if payment_method is None and payment_reference is None:
+        return {}
+    method = subscription.payment_method if payment_method is None else payment_method
+    reference = subscription.payment_reference if payment_reference is None else payment_reference
+    if (method, reference) == (subscription.payment_method, subscription.payment_reference):
+        return {}
+    subscription.payment_method, subscription.payment_reference = method, reference
+    return {"method": method, "reference": _reference_hint(reference)}
+
+
+def _reference_hint(reference: str) -> str:
+    """The end of a payment reference, enough to tell tokens apart in an audit trail: the last
+    four characters of one of eight or more, else nothing (a processor's token can charge)."""
+    return f"…{reference[-4:]}" if len(reference) >= 8 else "…"
 
 
 def _tax_checked(tax_total) -> Decimal:

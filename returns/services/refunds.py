@@ -340,25 +340,32 @@ def _refund_method(*, order: Order, amount: Decimal, method: str) -> str:
 
 def _check_refundable(order: Order, amount: Decimal, kind: str = Refund.Kind.RETURN) -> None:
     """Raise `RefundExceedsPaid` when `amount` is more than may still be refunded: for
-    cancelled units what was paid and not yet refunded (`refund_due` included), for anything
-    else that less the refund due, which stays payable."""
-    refundable = selectors.order_refundable(order=order)
-    if kind == Refund.Kind.CANCELLATION:
-        refundable += order.refund_due
-    elif amount > refundable and order.refund_due > 0:
+    anything but cancelled units what was paid and not yet given back less the refund due,
+    which stays payable; for cancelled units (within the refund due, which `order_refund`
+    checks) and in any case, what was paid and not yet given back
+    (`selectors.order_paid_back`), whatever the refund due says."""
+    paid_back = selectors.order_paid_back(order=order)
+    left = max(order.paid_total - paid_back, ZERO)
+    refundable = max(left - order.refund_due, ZERO)  # `selectors.order_refundable`
+    if kind != Refund.Kind.CANCELLATION and amount > refundable:
+        after_due = (
+            f", after the {order.refund_due} owed back for cancelled units"
+            if order.refund_due > 0
+            else ""
+        )
         raise RefundExceedsPaid(
             f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
-            f"refunded ({refundable}, after the {order.refund_due} owed back for cancelled "
-            f"units).",
+            f"refunded ({refundable}{after_due}).",
             errors={"amount": [f"At most {refundable}."]},
             extra={"refundable": str(refundable)},
         )
-    if amount > refundable:
+    if amount > left:
         raise RefundExceedsPaid(
-            f"Refunding {amount} {order.currency} would exceed what was paid and not yet "
-            f"refunded ({refundable}).",
-            errors={"amount": [f"At most {refundable}."]},
-            extra={"refundable": str(refundable)},
+            f"Refunding {amount} {order.currency} would bring the refunds of order "
+            f"{order.number} to {paid_back + amount}, more than the {order.paid_total} paid "
+            f"({left} is left to refund).",
+            errors={"amount": [f"At most {left}."]},
+            extra={"refundable": str(left)},
         )
 
 

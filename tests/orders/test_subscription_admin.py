@@ -60,7 +60,7 @@ def test_buttons_pause_resume_skip_and_cancel_through_the_services(admin_client,
             reverse("admin:orders_subscription_change", args=[subscription.pk])
         ).content.decode()
     assert "Skip next run" in page and "Pause" in page and "Resume" not in page
-    assert "Change quantities, address or shipping method" in page
+    assert "Change quantities, address, shipping method or payment details" in page
 
     assert "paused." in press("pause").content.decode()
     subscription.refresh_from_db()

@@ -246,7 +246,14 @@ def test_change_quantities_address_and_shipping_method(shop, client):
             {"shipping_method": "teleport"},
             {"shipping_method": ["Unknown shipping method 'teleport'."]},
         ),
-        ({}, {"non_field_errors": ["Send quantities, shipping_address or shipping_method."]}),
+        (
+            {},
+            {
+                "non_field_errors": [
+                    "Send quantities, shipping_address, shipping_method or payment details."
+                ]
+            },
+        ),
         (
             {"quantities": {"A": -1}},
             {"quantities": {"A": ["Ensure this value is greater than or equal to 0."]}},

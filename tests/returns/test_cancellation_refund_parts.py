@@ -12,6 +12,7 @@ from orders import pricing
 from orders.models import Order
 from orders.services import order_cancel, order_create
 from returns.models import Refund
+from returns.selectors import order_refundable
 from returns.services import order_refund
 from tests.orders.conftest import order_data
 from tests.orders.test_accounting import two_line_order
@@ -126,19 +127,23 @@ def test_cancellation_refunds_never_give_back_more_tax_or_shipping_than_the_orde
             assert refunded_shipping <= order.shipping_total, "more shipping refunded than paid"
         if order.status != "cancelled":
             order_cancel(order=order, actor="test")
-        keep_refund_due_to_the_cent(order)
+        order.refresh_from_db()
         if order.refund_due > 0:
             order_refund(order=order, kind="cancellation", actor="test", reason="")
         assert cancellation_refunds(order) == (order.total, order.tax_total, order.shipping_total)
         transaction.set_rollback(True)
 
 
-def paid_order(shop, *, quantities, prices, tax, shipping) -> Order:
+def paid_order(shop, *, quantities, prices, tax, shipping, paid_percent=100) -> Order:
+    """An order of A and B with `paid_percent` of its total captured by card (at least a
+    cent)."""
     lines = [
         {"sku": sku, "quantity": quantity, "unit_price": price}
         for sku, quantity, price in zip(("A", "B"), quantities, prices, strict=True)
     ]
     subtotal = sum(line["unit_price"] * line["quantity"] for line in lines)
+    total = subtotal + shipping + tax
+    paid = max(pricing.money(total * paid_percent / 100), Decimal("0.01"))
     return order_create(
         channel=shop["channel"],
         actor="test",
@@ -146,8 +151,8 @@ def paid_order(shop, *, quantities, prices, tax, shipping) -> Order:
             lines=lines,
             shipping_total=shipping,
             tax_total=tax,
-            payment={"method": "card", "amount": subtotal + shipping + tax,
-                     "status": "captured", "reference": "p1"},
+            payment={"method": "card", "amount": paid, "status": "captured",
+                     "reference": "p1"},
         ),
     )
 
@@ -157,14 +162,6 @@ def cancel_units(order: Order, *, sku: str, units: int) -> None:
     units = min(units, line.quantity - line.quantity_cancelled)
     if units > 0 and order.lines.exclude(pk=line.pk).filter(quantity_cancelled__lt=1).exists():
         order_cancel(order=order, actor="test", lines={line.pk: units})
-    keep_refund_due_to_the_cent(order)
-
-
-def keep_refund_due_to_the_cent(order: Order) -> None:
-    """SQLite adds and subtracts the decimals of `F("refund_due") + refund` as floats (1.38 +
-    1.59 = 2.9699999999999998), which then cannot settle 2.97; PostgreSQL keeps them exact."""
-    order.refresh_from_db()
-    Order.objects.filter(pk=order.pk).update(refund_due=pricing.money(order.refund_due))
     order.refresh_from_db()
 
 
@@ -172,4 +169,75 @@ def refund_share(order: Order, *, percent: int) -> None:
     amount = (order.refund_due * percent / 100).quantize(Decimal("0.01"))
     if amount > 0:
         order_refund(order=order, kind="cancellation", actor="test", reason="", amount=amount)
-    keep_refund_due_to_the_cent(order)
+    order.refresh_from_db()
+
+
+def goodwill_share(order: Order, *, percent: int) -> None:
+    """A goodwill refund of `percent` of what may still be refunded beside the refund due."""
+    amount = (order_refundable(order=order) * percent / 100).quantize(Decimal("0.01"))
+    if amount > 0:
+        order_refund(order=order, kind="goodwill", actor="test", reason="Sorry", amount=amount)
+    order.refresh_from_db()
+
+
+def refunded_in_all(order: Order) -> Decimal:
+    return sum(Refund.objects.filter(order=order).values_list("amount", flat=True),
+               Decimal("0.00"))
+
+
+money_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("cancel"), st.sampled_from(["A", "B"]), st.integers(1, 3)),
+        st.tuples(st.just("refund"), st.integers(1, 100)),
+        st.tuples(st.just("goodwill"), st.integers(1, 100)),
+    ),
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    quantities=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    prices=st.tuples(
+        st.decimals(min_value="0.01", max_value="99.99", places=2),
+        st.decimals(min_value="0.01", max_value="99.99", places=2),
+    ),
+    tax=st.decimals(min_value="0.00", max_value="30.00", places=2),
+    shipping=st.decimals(min_value="0.00", max_value="15.00", places=2),
+    paid_percent=st.sampled_from([100, 100, 80, 55, 30]),
+    steps=money_steps,
+)
+def test_goodwill_and_cancellation_refunds_never_give_back_more_than_was_paid(
+    shop, stock, quantities, prices, tax, shipping, paid_percent, steps
+):
+    """However goodwill refunds, cancellations and refunds of what they owe follow each
+    other, on a paid or part-paid order, what went back and what is still owed never exceed
+    what was paid; once everything is cancelled and all that is due refunded, exactly what was
+    paid has gone back."""
+    stock("A", "EAST", 10)
+    stock("B", "EAST", 10)
+    with transaction.atomic():
+        order = paid_order(shop, quantities=quantities, prices=prices, tax=tax,
+                           shipping=shipping, paid_percent=paid_percent)
+        for step, first, *rest in steps:
+            if step == "cancel":
+                cancel_units(order, sku=first, units=rest[0])
+            elif step == "refund":
+                refund_share(order, percent=first)
+            else:
+                goodwill_share(order, percent=first)
+            assert order.refund_due >= 0, "a negative refund due"
+            assert refunded_in_all(order) + order.refund_due <= order.paid_total, (
+                "more refunded and owed back than was paid"
+            )
+        if order.status != "cancelled":
+            order_cancel(order=order, actor="test")
+        order.refresh_from_db()
+        if order.refund_due > 0:
+            order_refund(order=order, kind="cancellation", actor="test", reason="")
+        order.refresh_from_db()
+        assert order.refund_due == Decimal("0.00")
+        assert refunded_in_all(order) == order.paid_total, "not all that was paid went back"
+        transaction.set_rollback(True)
