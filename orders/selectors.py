@@ -158,8 +158,20 @@ def cancellation_preview(order: Order) -> dict:
         cancelled_total=order.cancelled_total,
         paid_total=order.paid_total,
         cancelling=refund,
+        refundable=order_refundable_now(order),
     )
     return {"order": order, "allowed": True, "reason": "", "lines": lines, "refund": refund}
+
+
+def order_refundable_now(order: Order) -> Decimal:
+    """What of its payments the order still holds and does not owe back yet: paid, less every
+    refund (goodwill included) and exchange credit its returns moved out, less the refund due
+    (`returns.selectors.order_refundable`). A cancellation owes back no more, so a goodwill
+    refund made before it is not paid back a second time."""
+    # Refunds belong to the returns app, above orders: read here, where cancelling needs them.
+    from returns.selectors import order_refundable
+
+    return order_refundable(order=order)
 
 
 # New columns go last, so a spreadsheet that reads the file by position keeps working.

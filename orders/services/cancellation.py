@@ -13,7 +13,7 @@ from orders import pricing
 from orders.errors import InvalidTransition, OrderValidationError
 from orders.events import order_event_record
 from orders.models import Order, OrderLine
-from orders.selectors import order_lifetime_value
+from orders.selectors import order_lifetime_value, order_refundable_now
 from orders.services.locks import order_lock
 from orders.states import OrderStatus
 
@@ -92,7 +92,7 @@ def order_cancel(
             cancelled_total=order.cancelled_total,
             paid_total=order.paid_total,
             cancelling=value,
-            refundable=_refundable(order),
+            refundable=order_refundable_now(order),
         )
         update_changed(
             Order.objects.filter(pk=order.pk),
@@ -146,17 +146,6 @@ def order_cancel(
             },
         )
     return {"cancelled": wanted, "released": released, "refund_due": refund}
-
-
-def _refundable(order: Order) -> Decimal:
-    """What of its payments the locked `order` still holds and does not owe back yet: paid,
-    less every refund (goodwill included) and exchange credit its returns moved out, less the
-    refund due (`returns.selectors.order_refundable`). A cancellation owes back no more, so a
-    goodwill refund made before it is not paid back a second time."""
-    # Refunds belong to the returns app, above orders: read here, where a cancellation needs them.
-    from returns.selectors import order_refundable
-
-    return order_refundable(order=order)
 
 
 def _customer_lifetime_reduce(

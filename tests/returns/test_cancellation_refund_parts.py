@@ -84,6 +84,17 @@ def test_units_cancelled_after_a_part_paid_sale_give_back_only_the_tax_the_sale_
     )
 
 
+# Two lines (A, B): their quantities and prices, the order's tax and its shipping.
+ORDER_SHAPES = {
+    "quantities": st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    "prices": st.tuples(
+        st.decimals(min_value="0.01", max_value="99.99", places=2),
+        st.decimals(min_value="0.01", max_value="99.99", places=2),
+    ),
+    "tax": st.decimals(min_value="0.00", max_value="30.00", places=2),
+    "shipping": st.decimals(min_value="0.00", max_value="15.00", places=2),
+}
+
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("cancel"), st.sampled_from(["A", "B"]), st.integers(1, 3)),
@@ -97,13 +108,7 @@ steps = st.lists(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    quantities=st.tuples(st.integers(1, 4), st.integers(1, 4)),
-    prices=st.tuples(
-        st.decimals(min_value="0.01", max_value="99.99", places=2),
-        st.decimals(min_value="0.01", max_value="99.99", places=2),
-    ),
-    tax=st.decimals(min_value="0.00", max_value="30.00", places=2),
-    shipping=st.decimals(min_value="0.00", max_value="15.00", places=2),
+    **ORDER_SHAPES,
     steps=steps,
 )
 def test_cancellation_refunds_never_give_back_more_tax_or_shipping_than_the_order_had(
@@ -199,13 +204,7 @@ money_steps = st.lists(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    quantities=st.tuples(st.integers(1, 4), st.integers(1, 4)),
-    prices=st.tuples(
-        st.decimals(min_value="0.01", max_value="99.99", places=2),
-        st.decimals(min_value="0.01", max_value="99.99", places=2),
-    ),
-    tax=st.decimals(min_value="0.00", max_value="30.00", places=2),
-    shipping=st.decimals(min_value="0.00", max_value="15.00", places=2),
+    **ORDER_SHAPES,
     paid_percent=st.sampled_from([100, 100, 80, 55, 30]),
     steps=money_steps,
 )

@@ -143,11 +143,6 @@ def test_a_cancellation_refund_over_the_payments_left_is_refused_whatever_is_due
     assert refunded(order) == Decimal("73.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders/selectors.py::cancellation_preview (not this change's file) does not pass "
-    "`refundable` to pricing.cancellation_refund yet",
-)
 def test_the_cancellation_preview_shows_what_the_cancellation_will_owe_back(shop, stock):
     from orders.selectors import cancellation_preview
 
