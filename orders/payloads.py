@@ -50,9 +50,9 @@ def order_payload(order: Order, lines=None) -> dict:
 def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dict:
     """`order.paid`: the order payload and the `sale` accounting books: what the payments
     cover, by part: the order less what cancelled units took off before it was paid for
-    (`Order.cancelled_total`), plus what was paid for them all the same (`refund_due`), and
-    how much of it a return's exchange credit paid (value the customer had already paid for;
-    `exchange_credit` may give it when the caller knows it, else it is read)."""
+    (`Order.cancelled_total`), plus what was paid for them all the same, and how much of it a
+    return's exchange credit paid (value the customer had already paid for; `exchange_credit`
+    may give it when the caller knows it, else it is read)."""
     from orders.refund_methods import paid_tenders
 
     lines = list(order.lines.all().order_by("pk")) if lines is None else lines
@@ -61,12 +61,15 @@ def order_paid_payload(order: Order, lines=None, *, exchange_credit=None) -> dic
     payload = order_payload(order, lines=lines)
     parts = pricing.order_cancelled_parts(order, lines)
     # What was paid for cancelled units before the sale (a part payment a cancellation left
-    # over, `refund_due`) is in the sale too, by part: the customer paid it, and its refund
-    # is booked when it goes back.
-    share = order.refund_due / order.cancelled_total if order.cancelled_total > 0 else 0
+    # over) is in the sale too, by part: the customer paid it, and its refunds are booked as
+    # they go back. It is the payments over what the order still costs, not `refund_due`,
+    # which a goodwill refund given before the sale may have capped.
+    still_costs = order.total - order.cancelled_total
+    paid_for_cancelled = min(max(order.paid_total - still_costs, 0), order.cancelled_total)
+    share = paid_for_cancelled / order.cancelled_total if order.cancelled_total > 0 else 0
     kept = {name: parts[name] - pricing.money(parts[name] * share) for name in parts}
     payload["sale"] = {
-        "total": str(order.total - order.cancelled_total + order.refund_due),
+        "total": str(still_costs + paid_for_cancelled),
         "tax_total": str(order.tax_total - kept["tax"]),
         "shipping_total": str(order.shipping_total - kept["shipping"]),
         "discount_total": str(order.discount_total - kept["discount"]),

@@ -153,11 +153,6 @@ def test_the_cancellation_preview_shows_what_the_cancellation_will_owe_back(shop
     assert cancellation_preview(order)["refund"] == Decimal("63.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders/payloads.py::order_paid_payload (not this change's file) books the sale as "
-    "total - cancelled_total + refund_due, short of the payments when the refund due was capped",
-)
 def test_a_sale_made_paid_by_a_capped_cancellation_nets_to_the_money_kept(shop, stock):
     """60.00 of 73.00 paid, 55.00 goodwill, B cancelled: 9.00 would be overpaid but only 5.00
     is still held, so 5.00 is due, and the 51.00 left is paid. The customer paid 60.00 and got
