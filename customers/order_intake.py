@@ -28,6 +28,7 @@ from customers.services import (
 )
 from oms_project.bulk_insert import rows_insert
 from oms_project.sql import placeholders
+from orders.pricing import money_expression
 
 
 @dataclass
@@ -384,7 +385,9 @@ def _record_with_cases(per_customer: dict[int, dict]) -> None:
     last = case("last", None, "last_order_at")
     Customer.objects.filter(pk__in=per_customer).update(
         orders_count=F("orders_count") + case("count", 0, "orders_count"),
-        lifetime_value=F("lifetime_value") + case("value", Decimal("0"), "lifetime_value"),
+        lifetime_value=money_expression(
+            F("lifetime_value") + case("value", Decimal("0"), "lifetime_value")
+        ),
         first_order_at=Coalesce(F("first_order_at"), case("first", None, "first_order_at")),
         last_order_at=Coalesce(Greatest(F("last_order_at"), last), last),
         preferred_shipping_method=preference("shipping", "preferred_shipping_method"),

@@ -11,6 +11,7 @@ from orders.input_serializers import (
     LineInputSerializer,
     MoneyField,
     OrderCreateSerializer,
+    order_amount_errors,
 )
 from orders.subscription_models import (
     IntervalUnit,
@@ -82,6 +83,14 @@ class SubscriptionCreateSerializer(StrictSerializer):
 
     # The same limits as an order's attributes (50 of them, keys 100 and values 2000 chars).
     validate_attributes = OrderCreateSerializer.validate_attributes
+
+    def validate(self, attrs):
+        """Refuse prices and charges the currency has no fraction for (1000.50 JPY): every run
+        would place an order that cannot be charged."""
+        errors = order_amount_errors(attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class SubscriptionChangeSerializer(StrictSerializer):

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 
 from oms_project.changes import update_changed
+from oms_project.currencies import currency_amount_errors
 from oms_project.outbox import outbox_emit
 from orders import pricing
 from orders.errors import PaymentError
@@ -60,6 +61,7 @@ def payment_apply(
                 "A payment amount must be positive.",
                 errors={"amount": ["Must be greater than zero."]},
             )
+        payment_amount_check(amount=amount, currency=order.currency)
         captured = status == Payment.Status.CAPTURED
         due = pricing.balance_due(
             total=order.total, cancelled_total=order.cancelled_total, paid_total=order.paid_total
@@ -73,8 +75,7 @@ def payment_apply(
             )
         if not captured and amount > due:
             raise PaymentError(
-                f"Authorizing {amount} would exceed the {due} still due on order "
-                f"{order.number}.",
+                f"Authorizing {amount} would exceed the {due} still due on order {order.number}.",
                 errors={"amount": [f"More than the {due} still due."]},
             )
         was_paid = order_is_paid(order) and order.paid_total > 0
@@ -87,7 +88,12 @@ def payment_apply(
             reference=reference,
         )
         captured_changes = (
-            {"paid_total": F("paid_total") + amount, "payment_method": method} if captured else {}
+            {
+                "paid_total": pricing.money_expression(F("paid_total") + amount),
+                "payment_method": method,
+            }
+            if captured
+            else {}
         )
         update_changed(Order.objects.filter(pk=order.pk), **captured_changes)
         if captured:
@@ -103,6 +109,22 @@ def payment_apply(
             order_paid_settle(order=order, actor=actor)
             order_email(order=order, template="payment_receipt", extra={"payment": payment})
     return payment
+
+
+def payment_amount_check(*, amount: Decimal, currency: str) -> None:
+    """Raise `PaymentError` unless `amount` is one `currency` can be paid in: whole cents, and
+    whole units in a currency without a minor unit (JPY 1000, not 1000.50)."""
+    if amount != pricing.money(amount):
+        raise PaymentError(
+            f"A payment of {amount} {currency} has more than two decimals.",
+            errors={"amount": ["Send at most two decimals."]},
+        )
+    errors = currency_amount_errors(currency, {"amount": amount})
+    if errors:
+        raise PaymentError(
+            f"A payment of {amount} {currency} has a fraction {currency} does not have.",
+            errors=errors,
+        )
 
 
 def order_paid_settle(*, order: Order, actor: str) -> None:

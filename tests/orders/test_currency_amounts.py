@@ -120,3 +120,36 @@ def test_a_later_yen_payment_with_fractions_is_refused_by_the_api(api, stock):
     assert response.status_code == 400
     assert response.json()["errors"] == {"amount": [YEN_REFUSED]}
     assert Order.objects.get(number=number).paid_total == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "message", "errors"),
+    [
+        ("999.50", "A payment of 999.50 JPY has a fraction JPY does not have.",
+         {"amount": [YEN_REFUSED]}),
+        ("999.005", "A payment of 999.005 JPY has more than two decimals.",
+         {"amount": ["Send at most two decimals."]}),
+    ],
+)
+def test_the_payment_service_itself_refuses_amounts_the_currency_has_not(
+    api, stock, amount, message, errors
+):
+    """Not every caller goes through the API's serializer (admin forms, imports, tasks)."""
+    from orders.errors import PaymentError
+    from orders.models import Payment
+    from orders.services import payment_apply
+
+    stock("A", "EAST", 5)
+    number = post(api, "/api/v1/orders/", yen_order(payment=None)).json()["number"]
+    order = Order.objects.get(number=number)
+
+    with pytest.raises(PaymentError) as refused:
+        payment_apply(order=order, method="card", amount=Decimal(amount), status="captured",
+                      actor="test")
+
+    assert (str(refused.value), refused.value.errors) == (message, errors)
+    assert Order.objects.get(number=number).paid_total == Decimal("0.00")
+    assert not Payment.objects.filter(order=order).exists()
+    whole = payment_apply(order=order, method="card", amount=Decimal("1000"), status="captured",
+                          actor="test")
+    assert whole.amount == Decimal("1000")

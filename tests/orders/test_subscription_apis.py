@@ -337,3 +337,23 @@ def test_an_address_no_location_ships_to_is_refused_on_create_and_change(shop, c
     assert changed.json()["errors"] == unserved
     subscription.refresh_from_db()
     assert subscription.shipping_address == before
+
+
+def test_a_yen_subscription_with_fractional_amounts_is_refused_and_nothing_is_written(client):
+    response = post(client, URL, payload(
+        currency="JPY", shipping_total="500.50", tax_total="0",
+        lines=[{"sku": "A", "quantity": 2, "unit_price": "1000.25"}],
+    ))
+
+    assert response.status_code == 400, response.json()
+    refused = "JPY has no minor unit: send whole amounts."
+    assert response.json()["errors"] == {
+        "shipping_total": [refused], "lines": {"0": {"unit_price": [refused]}},
+    }
+    assert not Subscription.objects.exists()
+    assert not Customer.objects.exists()
+    whole = post(client, URL, payload(
+        currency="JPY", shipping_total="500", lines=[{"sku": "A", "quantity": 2,
+                                                       "unit_price": "1000"}],
+    ), key="k-2")
+    assert whole.status_code == 201, whole.json()
